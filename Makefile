@@ -1,0 +1,49 @@
+# Two commands do everything on a fresh machine: `make demo` and `make test`.
+# Both create (or reuse) .venv at the repo root and install what they need.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST := $(PY) -m pytest
+export TF_CPP_MIN_LOG_LEVEL ?= 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help demo test test-slow setup data clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+demo: setup data  ## the main job: the parameter arithmetic of D2L §7.1
+	$(PY) -m constrained_layers.params --height 1000 --width 1000 --delta 10
+	@echo
+	$(PY) -m constrained_layers.params --height 28 --width 28 --delta 2 --channels 1 --filters 8
+
+test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
+	KERAS_BACKEND=tensorflow $(PYTEST) -m "not slow"
+	KERAS_BACKEND=jax $(PYTEST) -m "not slow and not tensorflow_only" tests/layers
+
+test-slow: setup data  ## the slow tests only (minutes)
+	KERAS_BACKEND=tensorflow $(PYTEST) -m slow
+
+setup: $(STAMP)  ## create or reuse .venv and install the project with its test extras
+
+$(STAMP): setup.cfg pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[test]'
+	@touch $@
+
+data:  ## Debian's offline copy of Fashion-MNIST, where apt is available and we are root
+	@if [ -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then \
+	  :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "installing dataset-fashion-mnist (Debian) ..."; \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist >/dev/null; } \
+	    || echo "warning: could not install dataset-fashion-mnist; training falls back to other sources"; \
+	else \
+	  echo "note: apt-get or root not available: dataset-fashion-mnist not installed"; \
+	fi
+
+clean:  ## remove caches (keeps .venv)
+	find . -name __pycache__ -prune -exec rm -rf {} + ; rm -rf .pytest_cache *.egg-info

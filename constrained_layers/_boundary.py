@@ -1,0 +1,81 @@
+"""What happens at the boundary (§7.1, exercise 5): padding amounts and modes.
+
+The amounts follow Keras/TensorFlow's "same" rule, so that our layers and the
+built-in ones agree on every shape: the output has ceil(n / stride) positions
+and the total padding (k - 1 for stride 1) is split with the extra pixel, if
+any, at the end.
+"""
+
+from keras import ops
+
+
+def output_length(n, kernel, stride, padding):
+    """Output positions along one axis ("same": ceil(n/s); "valid")."""
+    if n is None:
+        return None
+    if padding == "same":
+        return -(-n // stride)
+    return (n - kernel) // stride + 1
+
+
+def padding_amounts(n, kernel, stride, padding):
+    """(before, after) padding along one axis, as Keras's "same" pads."""
+    if padding == "valid":
+        return (0, 0)
+    if stride == 1:
+        total = kernel - 1
+    else:
+        total = max((output_length(n, kernel, stride, padding) - 1) * stride + kernel - n, 0)
+    return (total // 2, total - total // 2)
+
+
+def max_padding(mode, n):
+    """The widest padding `mode` allows on an axis of length n."""
+    return {"reflect": n - 1, "symmetric": n, "circular": n}.get(mode)
+
+
+def pad(x, amounts, mode):
+    """Pads the spatial axes 1..rank of a channels-last tensor.
+
+    Args:
+        x: tensor of shape (batch, *spatial, channels).
+        amounts: one (before, after) pair per spatial axis.
+        mode: "zeros", "reflect" (mirror without repeating the edge),
+            "symmetric" (mirror repeating the edge) or "circular" (wrap
+            around: the torus on which convolution is exactly equivariant).
+    """
+    if all(b == 0 and a == 0 for b, a in amounts):
+        return x
+    if mode in ("zeros", "reflect", "symmetric"):
+        width = [(0, 0), *amounts, (0, 0)]
+        return ops.pad(x, width, mode="constant" if mode == "zeros" else mode)
+    # circular: ops.pad's "wrap" is not on every backend; concatenate slices.
+    for axis, (before, after) in enumerate(amounts, start=1):
+        n = x.shape[axis]
+        parts = []
+        if before:
+            parts.append(_slice(x, axis, n - before, n))
+        parts.append(x)
+        if after:
+            parts.append(_slice(x, axis, 0, after))
+        x = ops.concatenate(parts, axis=axis)
+    return x
+
+
+def _slice(x, axis, start, stop, step=1):
+    index = [slice(None)] * len(x.shape)
+    index[axis] = slice(start, stop, step)
+    return x[tuple(index)]
+
+
+def strided_window(x, offsets, strides, out_sizes):
+    """x[:, o0 : o0 + s0*n0 : s0, o1 : ..., :], the input seen at one offset.
+
+    For every output position p along each axis this picks input p*s + o: the
+    pixel that the kernel tap at `offsets` reads for that output.
+    """
+    index = [slice(None)]
+    for o, s, n in zip(offsets, strides, out_sizes):
+        index.append(slice(o, o + s * (n - 1) + 1, s))
+    index.append(slice(None))
+    return x[tuple(index)]
