@@ -1,0 +1,33 @@
+"""Pieces every family shares: layers by rank, pooling, the classifier head."""
+
+import keras
+
+import constrained_layers as cl
+
+FULLY_CONNECTED = {1: cl.FullyConnected1D, 2: cl.FullyConnected2D}
+LOCALLY_CONNECTED = {1: cl.LocallyConnected1D, 2: cl.LocallyConnected}
+SHARED_CONV = {1: cl.SharedConv1D, 2: cl.SharedConv}
+MULTI_CHANNEL_CONV = {1: cl.MultiChannelConv1D, 2: cl.MultiChannelConv}
+
+IMAGE_SHAPE = (28, 28, 1)  # Fashion-MNIST
+SEQUENCE_SHAPE = (40, 1)  # MNIST-1D
+
+
+def max_pool(rank, name):
+    """2× max pooling over the spatial axes (pads odd sizes, as "same")."""
+    layer = keras.layers.MaxPooling1D if rank == 1 else keras.layers.MaxPooling2D
+    return layer(2, padding="same", name=name)
+
+
+def global_average_pool(rank, name="global_pool"):
+    layer = keras.layers.GlobalAveragePooling1D if rank == 1 else keras.layers.GlobalAveragePooling2D
+    return layer(name=name)
+
+
+def classifier_head(x, num_classes, dropout=0.0):
+    """Flatten (if spatial), optional dropout, then the logits."""
+    if len(x.shape) > 2:
+        x = keras.layers.Flatten(name="flatten")(x)
+    if dropout:
+        x = keras.layers.Dropout(dropout, name="dropout")(x)
+    return keras.layers.Dense(num_classes, name="logits")(x)

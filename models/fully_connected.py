@@ -1,0 +1,40 @@
+"""FullyConnected family: eq. (7.1.1), every hidden pixel sees every pixel.
+
+Hidden representations keep a spatial grid (H', W', filters) but no
+constraint: an MLP whose hidden layers are images. Sizes differ in the grid.
+"""
+
+import keras
+
+from models._blocks import FULLY_CONNECTED, IMAGE_SHAPE, SEQUENCE_SHAPE, classifier_head
+from models._registry import register_model
+
+__all__ = ["build_fully_connected"]
+
+
+def build_fully_connected(name, input_shape, num_classes, grids, filters=1, dropout=0.0):
+    """FullyConnected(filters, output_size=g, relu) for g in `grids` → logits."""
+    rank = len(input_shape) - 1
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
+    x = inputs
+    for i, grid in enumerate(grids):
+        x = FULLY_CONNECTED[rank](filters, output_size=grid, activation="relu", name=f"fully_connected_{i}")(x)
+    return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
+
+
+@register_model(family="fully_connected")
+def fc2d_small(input_shape=IMAGE_SHAPE, num_classes=10):
+    """One 8×8 hidden image."""
+    return build_fully_connected("fc2d_small", input_shape, num_classes, [(8, 8)])
+
+
+@register_model(family="fully_connected")
+def fc2d_base(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Hidden images of 16×16 and 12×12."""
+    return build_fully_connected("fc2d_base", input_shape, num_classes, [(16, 16), (12, 12)])
+
+
+@register_model(family="fully_connected", rank=1)
+def fc1d_small(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Two hidden sequences of length 100 (MNIST-1D's MLP, on a grid)."""
+    return build_fully_connected("fc1d_small", input_shape, num_classes, [100, 100])
