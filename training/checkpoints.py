@@ -1,0 +1,76 @@
+"""Checkpoints that survive SIGKILL at any instant, and resuming from them.
+
+After every epoch the model (weights and optimizer state) is saved to
+`checkpoints/epoch-NNNN.keras` under a temporary name and renamed; only then
+is `checkpoints/checkpoint.json` (the epoch reached, the history so far, the
+training time) replaced, atomically, to point at it; only then is the
+previous checkpoint deleted. A kill at any point leaves `checkpoint.json`
+naming a complete file. (Keras's `BackupAndRestore` overwrites its backup in
+place: a kill during the write leaves an unreadable file and no resume.)
+"""
+
+import json
+import os
+import time
+
+import keras
+
+from training.atomic import atomic_path, write_json
+
+STATE_FILE = "checkpoint.json"
+
+
+def load_state(directory):
+    """The last complete checkpoint's state, or None if there is none."""
+    path = os.path.join(directory, STATE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        state = json.load(f)
+    model_path = os.path.join(directory, state["file"])
+    if not os.path.exists(model_path):
+        raise FileNotFoundError(
+            f"{path} names the checkpoint {model_path}, which does not exist: "
+            f"the run directory was modified by hand. Start over without --resume."
+        )
+    state["path"] = model_path
+    return state
+
+
+class AtomicCheckpoint(keras.callbacks.Callback):
+    """Saves the whole model after every epoch, atomically; see module doc.
+
+    Args:
+        directory: where the checkpoints and `checkpoint.json` live.
+        state: the state to continue (from `load_state`), or None.
+        write: False on the non-chief workers of a multi-worker run, which
+            take part in the save but write to a scratch directory.
+    """
+
+    def __init__(self, directory, state=None, write=True):
+        super().__init__()
+        self.directory = directory
+        self.write = write
+        self.state = dict(state or {"epoch": 0, "history": [], "train_seconds": 0.0})
+        self.state.pop("path", None)
+        os.makedirs(directory, exist_ok=True)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.state["train_seconds"] += time.perf_counter() - self._epoch_start
+        self.state["epoch"] = epoch + 1
+        self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        name = f"epoch-{epoch + 1:04d}.keras"
+        with atomic_path(os.path.join(self.directory, name), suffix=".keras") as tmp:
+            self.model.save(tmp)
+        previous = self.state.get("file")
+        self.state["file"] = name
+        if self.write:
+            write_json(os.path.join(self.directory, STATE_FILE), self.state)
+        if previous and previous != name:
+            try:
+                os.remove(os.path.join(self.directory, previous))
+            except FileNotFoundError:
+                pass

@@ -1,0 +1,340 @@
+"""One function, `load_dataset`, returns ready `tf.data` pipelines.
+
+    python -m training.data --dataset fashion_mnist --batch-size 128
+
+prints the dataset's spec and how many examples per second each pipeline
+delivers, to show that the input pipeline is not what limits training.
+
+The pipeline: images decoded and normalized once, in numpy, and cached in
+memory for the process (`load_arrays`); a validation split carved from the
+training set with a seeded permutation (never from the test set); the
+variants applied once (`pixel_shuffle`, test-time `shift`); then
+for training, a seeded shuffle (one permutation per epoch, a stateless
+function of `(seed, epoch)`, so that a resumed run sees the same batches), a
+`batch` of indices gathered from the in-memory tensors, the optional random
+translation on whole batches, and `prefetch(AUTOTUNE)`; validation and test
+are `from_tensor_slices`, `batch` and `prefetch`. There is no
+`Dataset.cache()`: the elements are already decoded tensors in memory, and
+caching would only copy them. Shuffling indices rather than images keeps no
+second copy of the training set in a shuffle buffer and measured 1.5-2×
+faster than `from_tensor_slices(...).shuffle(...).batch(...)`.
+
+Measured on 2 CPU cores (Fashion-MNIST, batch 128), the train pipeline
+delivers several times the examples/s that even a small MLP trains at there;
+`python -m training.data` measures it on the machine at hand.
+"""
+
+import argparse
+import dataclasses
+import time
+import typing
+
+import numpy as np
+import tensorflow as tf
+
+from training import variants
+from training.sources import DATASETS, DatasetNotFoundError, list_datasets, load_arrays
+
+__all__ = [
+    "DATASETS",
+    "DatasetNotFoundError",
+    "DatasetSpec",
+    "Splits",
+    "list_datasets",
+    "load_arrays",
+    "load_dataset",
+    "measure_throughput",
+]
+
+#: The largest random translation of `augment=True`, in pixels.
+AUGMENT_MAX_SHIFT = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetSpec:
+    """What a model and a results table need to know about the data.
+
+    `input_shape` excludes the batch axis: `(28, 28, 1)`, `(8, 8, 1)`,
+    `(40, 1)`. `source` is the folder the files came from, `"tfds"`,
+    `"generated"` or `"scikit-learn"`. `num_train` counts the examples the
+    train pipeline yields per epoch (after `max_train_examples`).
+    """
+
+    name: str
+    input_shape: tuple
+    num_classes: int
+    class_names: tuple
+    num_train: int
+    num_validation: int
+    num_test: int
+    source: str
+    pixel_shuffle: bool = False
+    shift: int = 0
+    augment: bool = False
+    seed: int = 0
+
+
+class Splits(typing.NamedTuple):
+    """The three batched pipelines; `validation` is `None` for fraction 0."""
+
+    train: tf.data.Dataset
+    validation: typing.Optional[tf.data.Dataset]
+    test: tf.data.Dataset
+
+
+def _check_int(value, name, minimum=None, allow_none=False):
+    """`value` as an int >= `minimum`, else an error naming `name`."""
+    if allow_none and value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(
+            f"Invalid type for argument `{name}`. Expected an integer"
+            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
+        )
+    if minimum is not None and value < minimum:
+        raise ValueError(
+            f"Invalid value for argument `{name}`. Expected an integer >= {minimum}. "
+            f"Received: {name}={value!r}"
+        )
+    return int(value)
+
+
+def _check_bool(value, name):
+    if not isinstance(value, bool):
+        raise TypeError(f"Invalid type for argument `{name}`. Expected a bool. Received: {name}={value!r}")
+    return value
+
+
+def load_dataset(
+    name="fashion_mnist",
+    *,
+    data_dir=None,
+    batch_size=128,
+    validation_fraction=0.1,
+    max_train_examples=None,
+    seed=0,
+    pixel_shuffle=False,
+    shift=0,
+    augment=False,
+    first_epoch=0,
+    epochs=None,
+):
+    """Loads a dataset as batched, prefetched train/validation/test pipelines.
+
+    Args:
+        name: `"fashion_mnist"` (default), `"mnist1d"`, `"digits"` or a TFDS
+            image-classification name (see `load_arrays`).
+        data_dir: where to look first for the data (see `load_arrays`).
+        batch_size: examples per batch (the last batch may be smaller).
+        validation_fraction: the share of the training set held out for
+            validation, in `[0, 1)`, chosen by a permutation seeded by `seed`.
+            The test set is never touched.
+        max_train_examples: if set, keep only this many training examples
+            (after the validation split is carved, so it is unchanged).
+        seed: seeds the validation split, the shuffling (a new order every
+            epoch, the same sequence of orders every run) and `augment`.
+        pixel_shuffle: permute the spatial positions of every image of every
+            split with one fixed permutation (`variants.pixel_permutation`,
+            seeded by its own constant, not by `seed`).
+        shift: shift the TEST images by this many pixels along the width
+            (images) or length (sequences), zero fill, positive to the right;
+            train and validation are untouched. With `pixel_shuffle`, the
+            images are shifted first and then shuffled.
+        augment: translate each training image by a random offset of up to
+            `AUGMENT_MAX_SHIFT` pixels along each spatial axis, zero fill.
+        first_epoch, epochs: with `epochs`, `train` yields epochs
+            `first_epoch, ..., epochs - 1` back to back (for `model.fit(...,
+            initial_epoch=first_epoch, steps_per_epoch=ceil(num_train /
+            batch_size))`), so that a resumed run sees the very batches an
+            uninterrupted one does. With `epochs=None` (default) each pass
+            over `train` is one epoch, in a new order every pass (a sequence
+            of orders fixed by `seed` and TensorFlow's global seed).
+
+    The order of an epoch (a uniform permutation of the training set) and its
+    augmentation are stateless functions of `(seed, epoch)`: with `epochs`,
+    the same in every run and process, whatever TensorFlow's global seed.
+
+    Returns:
+        `(splits, spec)`: `splits` a `Splits(train, validation, test)` of
+        `tf.data.Dataset`s yielding `(images, labels)` batches, float32
+        `(B, *input_shape)` and int32 `(B,)`; `spec` a `DatasetSpec`.
+
+    Raises:
+        ValueError, TypeError: for an invalid argument, naming it, or an
+            unknown dataset (listing the names that exist).
+        DatasetNotFoundError: if the data can be neither found nor downloaded.
+
+    Example:
+
+    >>> splits, spec = load_dataset("digits", batch_size=32)
+    >>> spec.input_shape, spec.num_train, spec.num_validation, spec.num_test
+    ((8, 8, 1), 1293, 144, 360)
+    >>> images, labels = next(iter(splits.train))
+    >>> images.shape, labels.dtype
+    (TensorShape([32, 8, 8, 1]), tf.int32)
+    """
+    batch_size = _check_int(batch_size, "batch_size", 1)
+    max_train_examples = _check_int(max_train_examples, "max_train_examples", 1, allow_none=True)
+    seed = _check_int(seed, "seed", 0)
+    shift = _check_int(shift, "shift")  # its bound depends on the images
+    first_epoch = _check_int(first_epoch, "first_epoch", 0)
+    epochs = _check_int(epochs, "epochs", first_epoch + 1, allow_none=True)
+    pixel_shuffle = _check_bool(pixel_shuffle, "pixel_shuffle")
+    augment = _check_bool(augment, "augment")
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
+            or not 0 <= validation_fraction < 1:
+        raise ValueError(
+            "Invalid value for argument `validation_fraction`. Expected a number in "
+            f"[0, 1). Received: validation_fraction={validation_fraction!r}"
+        )
+
+    ((x_train, y_train), (x_test, y_test)), info = load_arrays(name, data_dir, with_info=True)
+    if shift:
+        x_test = variants.shift_images(x_test, shift)  # raises for |shift| too large
+    if pixel_shuffle:
+        x_train, x_test = variants.shuffle_pixels(x_train), variants.shuffle_pixels(x_test)
+
+    # Validation carved from train with a seeded permutation; then the cap.
+    order = np.random.default_rng(seed).permutation(len(x_train))
+    num_validation = int(round(validation_fraction * len(x_train)))
+    if num_validation >= len(x_train):
+        raise ValueError(
+            f"Invalid value for argument `validation_fraction`: it leaves no training "
+            f"example of the {len(x_train)}. Received: validation_fraction={validation_fraction!r}"
+        )
+    validation_index, train_index = order[:num_validation], order[num_validation:]
+    train_index = train_index[:max_train_examples]
+    x_val, y_val = x_train[validation_index], y_train[validation_index]
+    x_train, y_train = x_train[train_index], y_train[train_index]
+
+    train = _train_pipeline(
+        x_train, y_train, batch_size=batch_size, seed=seed, augment=augment,
+        first_epoch=first_epoch, epochs=epochs,
+    )
+    splits = Splits(
+        train=train,
+        validation=_batched(x_val, y_val, batch_size) if num_validation else None,
+        test=_batched(x_test, y_test, batch_size),
+    )
+    spec = DatasetSpec(
+        name=name,
+        input_shape=tuple(x_train.shape[1:]),
+        num_classes=len(info.class_names),
+        class_names=tuple(info.class_names),
+        num_train=len(x_train),
+        num_validation=num_validation,
+        num_test=len(x_test),
+        source=info.source,
+        pixel_shuffle=pixel_shuffle,
+        shift=shift,
+        augment=augment,
+        seed=seed,
+    )
+    return splits, spec
+
+
+def _train_pipeline(x, y, *, batch_size, seed, augment, first_epoch, epochs):
+    """Shuffled (and augmented) batches, epoch by epoch, from `(seed, epoch)`."""
+    images, labels = tf.constant(x), tf.constant(y)  # (N, *input_shape), (N,)
+    size = len(x)
+    num_batches = -(-size // batch_size)
+
+    def one_epoch(epoch):
+        epoch_seed = tf.stack([tf.constant(seed, tf.int64), epoch])  # (2,)
+        order = tf.random.experimental.stateless_shuffle(
+            tf.range(size, dtype=tf.int64), seed=epoch_seed
+        )  # (N,): this epoch's permutation
+
+        def batch(step):
+            index = order[step * batch_size: (step + 1) * batch_size]  # (B,)
+            x_batch = tf.gather(images, index)  # (B, *input_shape)
+            if augment:
+                batch_seed = tf.random.experimental.stateless_fold_in(epoch_seed, step)
+                x_batch = variants.random_translate(x_batch, batch_seed, AUGMENT_MAX_SHIFT)
+            return x_batch, tf.gather(labels, index)
+
+        return tf.data.Dataset.range(num_batches).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
+
+    if epochs is None:  # one epoch per pass, a fresh epoch number each pass
+        epoch_numbers = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+        num_epochs = 1
+    else:
+        epoch_numbers = tf.data.Dataset.range(first_epoch, epochs)
+        num_epochs = epochs - first_epoch
+    train = epoch_numbers.flat_map(one_epoch)
+    train = train.apply(tf.data.experimental.assert_cardinality(num_batches * num_epochs))
+    return train.prefetch(tf.data.AUTOTUNE)
+
+
+def _batched(x, y, batch_size):
+    dataset = tf.data.Dataset.from_tensor_slices((x, y))
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def measure_throughput(dataset, batches=None):
+    """Examples per second that iterating `dataset` delivers.
+
+    The clock includes starting the iterator (filling the shuffle buffer,
+    as at the start of every training epoch), so a full pass is honest.
+
+    Args:
+        dataset: a `tf.data.Dataset` of `(images, labels)` batches.
+        batches: how many batches to time; `None` (default) for a full pass.
+
+    Returns:
+        Examples per second, a float.
+
+    Raises:
+        ValueError: if `batches` < 1 or the dataset yields no batch.
+
+    Example:
+
+    >>> splits, spec = load_dataset("digits")
+    >>> measure_throughput(splits.train) > 0
+    True
+    """
+    batches = _check_int(batches, "batches", 1, allow_none=True)
+    examples = count = 0
+    start = time.perf_counter()
+    for images, _ in dataset:
+        examples += int(images.shape[0])
+        count += 1
+        if batches is not None and count >= batches:
+            break
+    elapsed = time.perf_counter() - start
+    if count == 0:
+        raise ValueError("`dataset` yielded no batch: nothing to time.")
+    return examples / elapsed
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m training.data",
+        description="Load a dataset and time its input pipelines (examples/s, one full pass each).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--dataset", default="fashion_mnist",
+                        help=f"one of {list_datasets()} or a TFDS name")
+    parser.add_argument("--data-dir", default=None, help="where to look first for the data")
+    parser.add_argument("--batch-size", type=int, default=128, help="examples per batch")
+    parser.add_argument("--epochs", type=int, default=2, help="full passes timed over train")
+    parser.add_argument("--augment", action="store_true", help="random translation on train")
+    parser.add_argument("--pixel-shuffle", action="store_true",
+                        help="one fixed permutation of the pixels, all splits")
+    parser.add_argument("--shift", type=int, default=0, help="test-time shift in pixels")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    splits, spec = load_dataset(
+        args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
+        augment=args.augment, pixel_shuffle=args.pixel_shuffle, shift=args.shift,
+    )
+    print(f"loaded in {time.perf_counter() - start:.1f} s: {spec}")
+    for epoch in range(args.epochs):
+        print(f"train epoch {epoch + 1}: {measure_throughput(splits.train):,.0f} examples/s")
+    for split in ("validation", "test"):
+        if getattr(splits, split) is not None:
+            print(f"{split}: {measure_throughput(getattr(splits, split)):,.0f} examples/s")
+
+
+if __name__ == "__main__":
+    main()
