@@ -23,6 +23,7 @@ class ModelEntry:
         family: the constraint the model studies ("mlp", "fully_connected",
             "locally_connected", "shared_conv", "multi_channel_conv").
         rank: 2 for images (batch, H, W, C), 1 for sequences (batch, L, C).
+        datasets: the datasets the model is meant for (and tested on).
         builder: the function that builds it.
         description: the builder's docstring's first line.
     """
@@ -30,16 +31,22 @@ class ModelEntry:
     name: str
     family: str
     rank: int
+    datasets: tuple
     builder: object
     description: str
 
 
-def register_model(family, rank=2):
+DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
+
+
+def register_model(family, rank=2, datasets=None):
     """Registers a builder `fn(input_shape, num_classes, **kwargs) -> keras.Model`.
 
     Args:
         family: the constraint family the model belongs to.
         rank: number of spatial axes of its inputs (2: images, 1: sequences).
+        datasets: the datasets it is meant for; default: Fashion-MNIST and
+            digits for images, MNIST-1D for sequences.
 
     Example:
 
@@ -54,7 +61,9 @@ def register_model(family, rank=2):
         if name in _REGISTRY:
             warnings.warn(f"Model {name!r} is registered twice; the later definition wins.")
         doc = (fn.__doc__ or "").strip().splitlines()
-        _REGISTRY[name] = ModelEntry(name, family, rank, fn, doc[0] if doc else "")
+        _REGISTRY[name] = ModelEntry(
+            name, family, rank, tuple(datasets or DEFAULT_DATASETS[rank]), fn, doc[0] if doc else ""
+        )
         return fn
 
     return decorator

@@ -35,7 +35,7 @@ def cnn_base(input_shape=IMAGE_SHAPE, num_classes=10):
     return build_cnn("cnn_base", input_shape, num_classes, (32, 64))
 
 
-@register_model(family="multi_channel_conv")
+@register_model(family="multi_channel_conv", datasets=("fashion_mnist",))
 def lenet5(input_shape=IMAGE_SHAPE, num_classes=10):
     """LeNet-5 as in D2L §7.6: 5×5 convolutions, sigmoid, average pooling."""
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
