@@ -50,11 +50,11 @@ def pad(x, amounts, mode):
         width = [(0, 0), *amounts, (0, 0)]
         return ops.pad(x, width, mode="constant" if mode == "zeros" else mode)
     # circular: ops.pad's "wrap" is not on every backend; concatenate slices.
+    # Slicing from the end needs no static size (inputs of varying size).
     for axis, (before, after) in enumerate(amounts, start=1):
-        n = x.shape[axis]
         parts = []
         if before:
-            parts.append(_slice(x, axis, n - before, n))
+            parts.append(_slice(x, axis, -before, None))
         parts.append(x)
         if after:
             parts.append(_slice(x, axis, 0, after))

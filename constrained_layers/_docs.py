@@ -17,7 +17,8 @@ WINDOW_ARGS = """
             circular shifts).
         convolution: False (default) computes the cross-correlation of
             eq. (7.1.3), as every deep learning library does; True flips the
-            kernel and computes a true convolution, eq. (7.1.6)."""
+            kernel and computes a true convolution, eq. (7.1.6) (for even
+            kernels, with Keras's placement of the extra tap)."""
 
 COMMON_ARGS = """
         activation: activation applied to the output (`keras.activations`
