@@ -15,10 +15,10 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-demo: setup data  ## the main job: the parameter arithmetic of D2L §7.1
+demo: setup data  ## the main job: §7.1's parameter arithmetic, then a short sweep of the zoo on Fashion-MNIST
 	$(PY) -m constrained_layers.params --height 1000 --width 1000 --delta 10
 	@echo
-	$(PY) -m constrained_layers.params --height 28 --width 28 --delta 2 --channels 1 --filters 8
+	$(PY) -m training.demo --out runs/demo
 
 test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
 	KERAS_BACKEND=tensorflow $(PYTEST) -m "not slow"

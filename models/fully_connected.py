@@ -23,6 +23,12 @@ def build_fully_connected(name, input_shape, num_classes, grids, filters=1, drop
 
 
 @register_model(family="fully_connected")
+def fc2d_tiny(input_shape=IMAGE_SHAPE, num_classes=10):
+    """One 4×4 hidden image."""
+    return build_fully_connected("fc2d_tiny", input_shape, num_classes, [(4, 4)])
+
+
+@register_model(family="fully_connected")
 def fc2d_small(input_shape=IMAGE_SHAPE, num_classes=10):
     """One 8×8 hidden image."""
     return build_fully_connected("fc2d_small", input_shape, num_classes, [(8, 8)])
@@ -32,6 +38,24 @@ def fc2d_small(input_shape=IMAGE_SHAPE, num_classes=10):
 def fc2d_base(input_shape=IMAGE_SHAPE, num_classes=10):
     """Hidden images of 16×16 and 12×12."""
     return build_fully_connected("fc2d_base", input_shape, num_classes, [(16, 16), (12, 12)])
+
+
+@register_model(family="fully_connected")
+def fc2d_large(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Hidden images of 24×24 and 16×16."""
+    return build_fully_connected("fc2d_large", input_shape, num_classes, [(24, 24), (16, 16)])
+
+
+@register_model(family="fully_connected", rank=1)
+def fc1d_tiny(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """One hidden sequence of length 50."""
+    return build_fully_connected("fc1d_tiny", input_shape, num_classes, [50])
+
+
+@register_model(family="fully_connected", rank=1)
+def fc1d_large(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Two hidden sequences of length 200."""
+    return build_fully_connected("fc1d_large", input_shape, num_classes, [200, 200])
 
 
 @register_model(family="fully_connected", rank=1)

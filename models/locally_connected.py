@@ -23,6 +23,12 @@ def build_locally_connected(name, input_shape, num_classes, widths, delta=1, dro
 
 
 @register_model(family="locally_connected")
+def lc_tiny(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Two stages of 2 and 4 channels, Δ = 1."""
+    return build_locally_connected("lc_tiny", input_shape, num_classes, (2, 4))
+
+
+@register_model(family="locally_connected")
 def lc_small(input_shape=IMAGE_SHAPE, num_classes=10):
     """Two stages of 4 and 8 channels, Δ = 1."""
     return build_locally_connected("lc_small", input_shape, num_classes, (4, 8))
@@ -32,6 +38,24 @@ def lc_small(input_shape=IMAGE_SHAPE, num_classes=10):
 def lc_base(input_shape=IMAGE_SHAPE, num_classes=10):
     """Two stages of 16 and 32 channels, Δ = 1."""
     return build_locally_connected("lc_base", input_shape, num_classes, (16, 32))
+
+
+@register_model(family="locally_connected")
+def lc_large(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Two stages of 32 and 64 channels, Δ = 1."""
+    return build_locally_connected("lc_large", input_shape, num_classes, (32, 64))
+
+
+@register_model(family="locally_connected", rank=1)
+def lc1d_tiny(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three stages of 8 channels, Δ = 2, on sequences."""
+    return build_locally_connected("lc1d_tiny", input_shape, num_classes, (8, 8, 8), delta=2)
+
+
+@register_model(family="locally_connected", rank=1)
+def lc1d_base(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three stages of 32 channels, Δ = 2, on sequences."""
+    return build_locally_connected("lc1d_base", input_shape, num_classes, (32, 32, 32), delta=2)
 
 
 @register_model(family="locally_connected", rank=1)

@@ -40,6 +40,24 @@ def mlp_256_128_100(input_shape=IMAGE_SHAPE, num_classes=10):
     return build_mlp("mlp_256_128_100", input_shape, num_classes, (256, 128, 100))
 
 
+@register_model(family="mlp")
+def mlp_large(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Hidden layers of 1024 and 512 units."""
+    return build_mlp("mlp_large", input_shape, num_classes, (1024, 512))
+
+
+@register_model(family="mlp", rank=1)
+def mlp_1d_tiny(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """One hidden layer of 32 units, on sequences."""
+    return build_mlp("mlp_1d_tiny", input_shape, num_classes, (32,))
+
+
+@register_model(family="mlp", rank=1)
+def mlp_1d_large(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Two hidden layers of 256 units, on sequences."""
+    return build_mlp("mlp_1d_large", input_shape, num_classes, (256, 256))
+
+
 @register_model(family="mlp", rank=1)
 def mlp_1d_small(input_shape=SEQUENCE_SHAPE, num_classes=10):
     """MNIST-1D's MLP baseline: two hidden layers of 100 units."""

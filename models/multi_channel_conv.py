@@ -1,15 +1,23 @@
 """MultiChannelConv family: the convolution with channels, eq. (7.1.7).
 
 Plain CNNs (stages of MultiChannelConv + pooling), LeNet-5 as in D2L §7.6,
-and MNIST-1D's CNN.
+MNIST-1D's CNN, and `cnn_bn_*`: the best small models we could design
+(convolution, batch normalization, ReLU; global average pooling).
 """
 
 import keras
 
-from models._blocks import IMAGE_SHAPE, MULTI_CHANNEL_CONV, SEQUENCE_SHAPE, classifier_head, max_pool
+from models._blocks import (
+    IMAGE_SHAPE,
+    MULTI_CHANNEL_CONV,
+    SEQUENCE_SHAPE,
+    classifier_head,
+    global_average_pool,
+    max_pool,
+)
 from models._registry import register_model
 
-__all__ = ["build_cnn", "lenet5"]
+__all__ = ["build_cnn", "build_cnn_bn", "lenet5"]
 
 
 def build_cnn(name, input_shape, num_classes, widths, delta=1, dropout=0.0):
@@ -21,6 +29,50 @@ def build_cnn(name, input_shape, num_classes, widths, delta=1, dropout=0.0):
         x = MULTI_CHANNEL_CONV[rank](width, delta=delta, activation="relu", name=f"conv_{i}")(x)
         x = max_pool(rank, name=f"pool_{i}")(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
+
+
+def build_cnn_bn(name, input_shape, num_classes, stages, delta=1, dropout=0.1):
+    """Stages of [MultiChannelConv → BatchNorm → ReLU]×n, 2× pool; GAP → logits.
+
+    Args:
+        stages: one tuple of widths per stage, e.g. ((16,), (32, 32)).
+    """
+    rank = len(input_shape) - 1
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
+    x = inputs
+    for i, widths in enumerate(stages):
+        for j, width in enumerate(widths):
+            x = MULTI_CHANNEL_CONV[rank](width, delta=delta, use_bias=False, name=f"conv_{i}_{j}")(x)
+            x = keras.layers.BatchNormalization(name=f"bn_{i}_{j}")(x)
+            x = keras.layers.ReLU(name=f"relu_{i}_{j}")(x)
+        if i < len(stages) - 1:
+            x = max_pool(rank, name=f"pool_{i}")(x)
+    x = global_average_pool(rank)(x)
+    return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
+
+
+@register_model(family="multi_channel_conv")
+def cnn_tiny(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Two stages of 4 and 8 channels, Δ = 1."""
+    return build_cnn("cnn_tiny", input_shape, num_classes, (4, 8))
+
+
+@register_model(family="multi_channel_conv")
+def cnn_large(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Two stages of 64 and 128 channels, Δ = 1."""
+    return build_cnn("cnn_large", input_shape, num_classes, (64, 128))
+
+
+@register_model(family="multi_channel_conv")
+def cnn_bn_10k(input_shape=IMAGE_SHAPE, num_classes=10):
+    """A ≤10k-parameter CNN: BatchNorm, three stages, global pooling."""
+    return build_cnn_bn("cnn_bn_10k", input_shape, num_classes, ((12,), (20,), (36,)))
+
+
+@register_model(family="multi_channel_conv")
+def cnn_bn_50k(input_shape=IMAGE_SHAPE, num_classes=10):
+    """A ≤50k-parameter CNN: BatchNorm, three stages, global pooling."""
+    return build_cnn_bn("cnn_bn_50k", input_shape, num_classes, ((24,), (32, 48), (64,)))
 
 
 @register_model(family="multi_channel_conv")
@@ -50,6 +102,37 @@ def lenet5(input_shape=IMAGE_SHAPE, num_classes=10):
 
 
 @register_model(family="multi_channel_conv", rank=1)
+def cnn1d_tiny(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three stages of 8 channels, Δ = 2 (kernel 5), on sequences."""
+    return build_cnn("cnn1d_tiny", input_shape, num_classes, (8, 8, 8), delta=2)
+
+
+@register_model(family="multi_channel_conv", rank=1)
 def cnn1d_small(input_shape=SEQUENCE_SHAPE, num_classes=10):
-    """Three stages of 25 channels, Δ = 2 (kernel 5), on sequences."""
-    return build_cnn("cnn1d_small", input_shape, num_classes, (25, 25, 25), delta=2)
+    """Three stages of 16 channels, Δ = 2 (kernel 5), on sequences."""
+    return build_cnn("cnn1d_small", input_shape, num_classes, (16, 16, 16), delta=2)
+
+
+@register_model(family="multi_channel_conv", rank=1)
+def cnn1d_base(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three stages of 32 channels, Δ = 2 (kernel 5), on sequences."""
+    return build_cnn("cnn1d_base", input_shape, num_classes, (32, 32, 32), delta=2)
+
+
+@register_model(family="multi_channel_conv", rank=1)
+def cnn1d_paper(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """MNIST-1D's CNN (Greydanus 2020): 25 channels, kernels 5, 3, 3, stride 2.
+
+    5,210 parameters on length-40 inputs, as in the paper.
+    """
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
+    x = inputs
+    for i, kernel in enumerate((5, 3, 3)):
+        x = MULTI_CHANNEL_CONV[1](25, kernel_size=kernel, strides=2, activation="relu", name=f"conv_{i}")(x)
+    return keras.Model(inputs, classifier_head(x, num_classes), name="cnn1d_paper")
+
+
+@register_model(family="multi_channel_conv", rank=1)
+def cnn1d_bn_5k(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """A ≤5,210-parameter CNN for MNIST-1D: BatchNorm, global pooling."""
+    return build_cnn_bn("cnn1d_bn_5k", input_shape, num_classes, ((16,), (20,), (28,)), delta=2, dropout=0.0)

@@ -36,6 +36,24 @@ def build_shared_conv(name, input_shape, num_classes, widths, delta=1, dropout=0
 
 
 @register_model(family="shared_conv")
+def sharedconv_tiny(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Three depthwise-separable stages of 8, 16, 32 channels, Δ = 1."""
+    return build_shared_conv("sharedconv_tiny", input_shape, num_classes, (8, 16, 32))
+
+
+@register_model(family="shared_conv")
+def sharedconv_base(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Three depthwise-separable stages of 32, 64, 128 channels, Δ = 1."""
+    return build_shared_conv("sharedconv_base", input_shape, num_classes, (32, 64, 128))
+
+
+@register_model(family="shared_conv")
+def sharedconv_large(input_shape=IMAGE_SHAPE, num_classes=10):
+    """Three depthwise-separable stages of 64, 128, 256 channels, Δ = 1."""
+    return build_shared_conv("sharedconv_large", input_shape, num_classes, (64, 128, 256))
+
+
+@register_model(family="shared_conv")
 def sharedconv_small(input_shape=IMAGE_SHAPE, num_classes=10):
     """Three depthwise-separable stages of 16, 32, 64 channels, Δ = 1."""
     return build_shared_conv("sharedconv_small", input_shape, num_classes, (16, 32, 64))
@@ -50,6 +68,18 @@ def sharedconv_global(input_shape=IMAGE_SHAPE, num_classes=10):
     x = SHARED_CONV[rank](delta=None, activation="relu", name="shared_conv_global")(x)
     x = max_pool(rank, name="pool")(x)
     return keras.Model(inputs, classifier_head(x, num_classes), name="sharedconv_global")
+
+
+@register_model(family="shared_conv", rank=1)
+def sharedconv1d_tiny(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three depthwise-separable stages of 16 channels, Δ = 2, on sequences."""
+    return build_shared_conv("sharedconv1d_tiny", input_shape, num_classes, (16, 16, 16), delta=2)
+
+
+@register_model(family="shared_conv", rank=1)
+def sharedconv1d_base(input_shape=SEQUENCE_SHAPE, num_classes=10):
+    """Three depthwise-separable stages of 64 channels, Δ = 2, on sequences."""
+    return build_shared_conv("sharedconv1d_base", input_shape, num_classes, (64, 64, 64), delta=2)
 
 
 @register_model(family="shared_conv", rank=1)

@@ -1,0 +1,180 @@
+"""Results as data: aggregate run directories into a table and a plot.
+
+`collect(runs_dir)` reads every `results.json` below `runs_dir`;
+`summarize` groups them by model (mean ± std over seeds); `write_report`
+writes `results.csv`, `results.md` and `accuracy_vs_params.png` atomically.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import statistics
+
+from training.atomic import atomic_path, write_text
+
+# Published reference points, drawn on the plot for comparison. These are
+# other people's numbers, quoted with their source; nothing here is ours.
+ANCHORS = {
+    "fashion_mnist": [
+        {"label": "2 Conv <100K (Fashion-MNIST README)", "params": 83_000, "accuracy": 0.925},
+        {"label": "MLP 256-128-100 (Fashion-MNIST README)", "params": 248_000, "accuracy": 0.8833},
+    ],
+    "mnist1d": [
+        {"label": "CNN (MNIST-1D paper)", "params": 5_210, "accuracy": 0.94},
+        {"label": "GRU (MNIST-1D paper)", "params": None, "accuracy": 0.91},
+        {"label": "MLP (MNIST-1D paper)", "params": None, "accuracy": 0.68},
+    ],
+}
+
+FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "shared_conv", "multi_channel_conv")
+FAMILY_COLORS = {
+    "mlp": "#7f7f7f",
+    "fully_connected": "#d62728",
+    "locally_connected": "#ff7f0e",
+    "shared_conv": "#2ca02c",
+    "multi_channel_conv": "#1f77b4",
+}
+COLUMNS = (
+    "model", "family", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
+    "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean",
+)
+
+
+def collect(runs_dir):
+    """Every finished run's results.json below `runs_dir`, as dicts."""
+    found = []
+    for root, _, files in os.walk(runs_dir):
+        if "results.json" in files:
+            with open(os.path.join(root, "results.json"), encoding="utf-8") as f:
+                found.append(json.load(f))
+    return found
+
+
+def _std(values):
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def summarize(results):
+    """One row per model: mean and std of test accuracy over seeds."""
+    by_model = {}
+    for r in results:
+        by_model.setdefault(r["model"], []).append(r)
+    rows = []
+    for model, runs in by_model.items():
+        accuracies = [r["test_accuracy"] for r in runs]
+        vals = [r["best_val_accuracy"] for r in runs if r.get("best_val_accuracy") is not None]
+        rows.append(
+            {
+                "model": model,
+                "family": runs[0]["family"],
+                "trainable_params": runs[0]["trainable_params"],
+                "test_accuracy_mean": statistics.fmean(accuracies),
+                "test_accuracy_std": _std(accuracies),
+                "seeds": len(runs),
+                "epochs": runs[0]["epochs"],
+                "num_train": runs[0]["num_train"],
+                "train_seconds_mean": statistics.fmean(r["wall_time_seconds"] for r in runs),
+                "best_val_accuracy_mean": statistics.fmean(vals) if vals else float("nan"),
+            }
+        )
+    family_rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["trainable_params"], r["model"]))
+    return rows
+
+
+def pareto_front(rows):
+    """The rows no other row beats with fewer (or as many) parameters."""
+    front, best = [], -math.inf
+    for row in sorted(rows, key=lambda r: (r["trainable_params"], -r["test_accuracy_mean"])):
+        if row["test_accuracy_mean"] > best:
+            front.append(row)
+            best = row["test_accuracy_mean"]
+    return front
+
+
+def to_csv(rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in COLUMNS})
+    return buffer.getvalue()
+
+
+def to_markdown(rows):
+    front = {r["model"] for r in pareto_front(rows)}
+    lines = [
+        "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        star = " ★" if r["model"] in front else ""
+        spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
+        lines.append(
+            f"| {r['model']}{star} | {r['family']} | {r['trainable_params']:,} | "
+            f"{r['test_accuracy_mean']:.4f}{spread} | {r['seeds']} | {r['epochs']} | {r['num_train']:,} | "
+            f"{r['train_seconds_mean']:.0f} |"
+        )
+    lines.append("")
+    lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    return "\n".join(lines) + "\n"
+
+
+def plot(rows, dataset, path, title=None):
+    """Test accuracy against parameters (log axis), per family, with anchors."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for family in FAMILY_ORDER:
+        members = [r for r in rows if r["family"] == family]
+        if not members:
+            continue
+        ax.errorbar(
+            [r["trainable_params"] for r in members],
+            [r["test_accuracy_mean"] for r in members],
+            yerr=[r["test_accuracy_std"] for r in members],
+            fmt="o-", color=FAMILY_COLORS[family], label=family, capsize=3,
+        )
+        for r in members:
+            ax.annotate(r["model"], (r["trainable_params"], r["test_accuracy_mean"]), fontsize=7,
+                        xytext=(3, 3), textcoords="offset points")
+    front = pareto_front(rows)
+    if front:
+        ax.step([r["trainable_params"] for r in front], [r["test_accuracy_mean"] for r in front],
+                where="post", color="black", linestyle="--", linewidth=1, label="Pareto frontier")
+    for anchor in ANCHORS.get(dataset, []):
+        if anchor["params"]:
+            ax.scatter([anchor["params"]], [anchor["accuracy"]], marker="*", s=150, color="gold",
+                       edgecolor="black", zorder=5)
+            ax.annotate(anchor["label"], (anchor["params"], anchor["accuracy"]), fontsize=7,
+                        xytext=(-8, 6), textcoords="offset points", ha="right")
+        else:
+            ax.axhline(anchor["accuracy"], color="gray", linestyle=":", linewidth=1)
+            ax.annotate(anchor["label"], (ax.get_xlim()[0], anchor["accuracy"]), fontsize=7,
+                        xytext=(2, 2), textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("trainable parameters")
+    ax.set_ylabel("test accuracy")
+    ax.set_title(title or f"{dataset}: what each constraint buys per parameter")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+
+
+def write_report(runs_dir, out_dir, dataset, title=None):
+    """Writes results.csv, results.md and accuracy_vs_params.png; returns rows."""
+    rows = summarize(collect(runs_dir))
+    if not rows:
+        return rows
+    write_text(os.path.join(out_dir, "results.csv"), to_csv(rows))
+    write_text(os.path.join(out_dir, "results.md"), to_markdown(rows))
+    plot(rows, dataset, os.path.join(out_dir, "accuracy_vs_params.png"), title)
+    return rows
