@@ -10,6 +10,7 @@ by the three local families.
 
 import itertools
 import math
+import numbers
 
 import keras
 from keras import activations, constraints, initializers, ops, regularizers
@@ -28,6 +29,8 @@ class ConstrainedLayer(keras.layers.Layer):
 
     #: Whether the weights' shapes depend on the spatial size of the input.
     needs_spatial_size = False
+    #: Whether the layer takes `filters` (SharedConv keeps the channels).
+    has_filters = True
 
     def __init__(
         self,
@@ -46,7 +49,7 @@ class ConstrainedLayer(keras.layers.Layer):
     ):
         super().__init__(activity_regularizer=activity_regularizer, **kwargs)
         self.rank = rank
-        self.filters = None if filters is None else _validation.positive_int(filters, "filters")
+        self.filters = _validation.positive_int(filters, "filters") if self.has_filters else None
         if not isinstance(use_bias, bool):
             raise TypeError(
                 "Invalid type for argument `use_bias`. Expected a bool. "
@@ -221,8 +224,11 @@ class WindowedLayer(ConstrainedLayer):
         **kwargs,
     ):
         super().__init__(rank, filters=filters, **kwargs)
-        self.delta = delta
         self.kernel_size = _validation.window(delta, kernel_size, rank, self.whole_input_window)
+        # As given (an int or a tuple), normalized so configs survive JSON.
+        if delta is not None:
+            delta = int(delta) if isinstance(delta, numbers.Integral) else tuple(int(d) for d in delta)
+        self.delta = delta
         self.strides = _validation.int_tuple(strides, rank, "strides", 1)
         self.padding = _validation.choice(padding, "padding", _validation.PADDINGS)
         self.padding_mode = _validation.choice(padding_mode, "padding_mode", _validation.PADDING_MODES)

@@ -27,6 +27,8 @@ LAYERS = {
         MultiChannelConv1D,
     )
 }
+# The 2D aliases exported by the package, by name.
+LAYERS.update(LocallyConnected2D=LocallyConnected, SharedConv2D=SharedConv, MultiChannelConv2D=MultiChannelConv)
 
 
 def _resolve(layer):

@@ -11,10 +11,6 @@ import argparse
 from constrained_layers.base import format_bytes
 from constrained_layers.counting import derivation_table
 
-def _human(n):
-    return f"{n:,}" if n < 10**7 else f"{n:.2e}"
-
-
 def format_table(height, width, delta, channels=1, filters=1):
     """The derivation's table as Markdown."""
     lines = [
@@ -28,8 +24,7 @@ def format_table(height, width, delta, channels=1, filters=1):
     for step, layer, weights, biases in derivation_table(height, width, delta, channels, filters):
         total = weights + biases
         lines.append(
-            f"| {step} | {layer} | {_human(weights)} | {_human(biases)} | "
-            f"{_human(total)} | {format_bytes(4 * total)} |"
+            f"| {step} | {layer} | {weights:,} | {biases:,} | {total:,} | {format_bytes(4 * total)} |"
         )
     return "\n".join(lines)
 

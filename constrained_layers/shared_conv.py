@@ -18,8 +18,16 @@ class BaseSharedConv(WindowedLayer):
     """Rank-generic per-channel shared convolution; see `SharedConv`."""
 
     whole_input_window = True
+    has_filters = False
 
     def __init__(self, rank, **kwargs):
+        if "filters" in kwargs:
+            raise TypeError(
+                f"`{type(self).__name__}` takes no `filters`: it convolves each "
+                f"channel with its own kernel, so the output has as many channels "
+                f"as the input. Use MultiChannelConv to mix channels. "
+                f"Received: filters={kwargs['filters']!r}"
+            )
         super().__init__(rank, filters=None, **kwargs)
 
     def _output_channels(self, input_shape):
