@@ -11,6 +11,7 @@ it stopped. After every run `OUT/results.csv`, `results.md` and
 """
 
 import argparse
+import fcntl
 import json
 import os
 import subprocess
@@ -66,6 +67,13 @@ def main(argv=None):
         return 2
     runs = [(name, seed) for name in names for seed in range(args.seeds)]
     runs_dir = os.path.join(args.out, "runs")
+    os.makedirs(args.out, exist_ok=True)
+    lock = open(os.path.join(args.out, ".sweep.lock"), "w")  # held until the process exits
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"error: another sweep is writing to {args.out}; wait for it or stop it first.", file=sys.stderr)
+        return 2
     print(f"sweep: {len(names)} models × {args.seeds} seed(s) = {len(runs)} runs on {args.dataset} -> {args.out}")
     if args.dry_run:
         for name, seed in runs:
