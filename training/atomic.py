@@ -60,6 +60,32 @@ def atomic_path(path, suffix=""):
             os.remove(tmp)
 
 
+def remove_leftovers(directory):
+    """Removes the temporaries that a killed `atomic_path` left in `directory`.
+
+    A SIGKILL inside `with atomic_path(path)` skips its cleanup and leaves
+    `.NAME.XXXXXXXX.tmp...` (a file, or a directory, a SavedModel's, maybe
+    as large as the model). Only names of that form are removed; call this
+    when no other process is writing into `directory`. Returns their names.
+
+    Example:
+
+    >>> remove_leftovers("runs/lenet5")
+    []
+    """
+    removed = []
+    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
+        if not (name.startswith(".") and ".tmp" in name):
+            continue
+        path = os.path.join(directory, name)
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.remove(path)
+        removed.append(name)
+    return removed
+
+
 def write_text(path, text):
     """Writes `text` to `path` atomically."""
     with atomic_path(path) as tmp:

@@ -5,8 +5,10 @@ After every epoch the model (weights and optimizer state) is saved to
 is `checkpoints/checkpoint.json` (the epoch reached, the history so far, the
 training time) replaced, atomically, to point at it; only then is the
 previous checkpoint deleted. A kill at any point leaves `checkpoint.json`
-naming a complete file. (Keras's `BackupAndRestore` overwrites its backup in
-place: a kill during the write leaves an unreadable file and no resume.)
+naming a complete file; what else it leaves (a half-written checkpoint, the
+one before the last) is deleted when the run resumes. (Keras's
+`BackupAndRestore` overwrites its backup in place: a kill during the write
+leaves an unreadable file and no resume.)
 """
 
 import json
@@ -15,7 +17,7 @@ import time
 
 import keras
 
-from training.atomic import atomic_path, write_json
+from training.atomic import atomic_path, remove_leftovers, write_json
 
 STATE_FILE = "checkpoint.json"
 
@@ -54,6 +56,11 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.state = dict(state or {"epoch": 0, "history": [], "train_seconds": 0.0})
         self.state.pop("path", None)
         os.makedirs(directory, exist_ok=True)
+        if write:  # what a kill left: a half-written checkpoint, or the one before the last
+            remove_leftovers(directory)
+            for name in os.listdir(directory):
+                if name.startswith("epoch-") and name.endswith(".keras") and name != self.state.get("file"):
+                    os.remove(os.path.join(directory, name))
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch_start = time.perf_counter()

@@ -7,7 +7,8 @@
 - "multiworker": `MultiWorkerMirroredStrategy`, the same across machines;
   each worker runs the same command with its own `TF_CONFIG`, e.g.
   `{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}`.
-  Worker 0 is the chief: it alone writes the run directory.
+  Worker 0 is the chief: it alone writes the run directory. Keras 3's
+  `fit` needs `prepare_model` to train across workers (two Keras bugs).
 """
 
 import json
@@ -45,3 +46,69 @@ def get_strategy(name):
         is_chief = task.get("type", "worker") in ("chief",) or (task.get("type") == "worker" and task.get("index", 0) == 0)
         return strategy, is_chief
     raise ValueError(f"Invalid value for argument `strategy`. Expected one of {list(STRATEGIES)}. Received: strategy={name!r}")
+
+
+def _across_workers(strategy):
+    """Whether `strategy` is a `MultiWorkerMirroredStrategy` with more than one worker."""
+    return (isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+            and strategy.extended._in_multi_worker_mode())  # pylint: disable=protected-access
+
+
+def prepare_model(model, strategy):
+    """Works around two bugs of Keras 3's `fit`/`evaluate` across workers.
+
+    With `MultiWorkerMirroredStrategy` and more than one worker, Keras 3
+    (3.15 at least; keras-team/keras#20585, tensorflow/tensorflow#72388)
+    fails twice, and this fixes both (other strategies are left alone):
+
+    1. `Model._maybe_symbolic_build` takes a first batch to build the metrics
+       and optimizer with `strategy.reduce("MEAN", (images, labels),
+       axis=None)`, which raises `ValueError: Attempt to convert a value
+       (PerReplica:{...}) with an unsupported type (<class
+       'tensorflow.python.distribute.values.PerReplica'>) to a Tensor.`
+       Only the batch's shapes and dtypes matter there: `model`'s method is
+       replaced by one that takes this worker's first local replica's batch.
+    2. The train and test steps reduce their (scalar) logs with
+       `strategy.reduce("MEAN", value, axis=0)`, which raises `ValueError:
+       Invalid reduction dimension 0 for input with 0 dimensions.` Keras's
+       `reduce_per_replica` is wrapped to reduce scalars with `axis=None`
+       (the mean over replicas, as `MirroredStrategy` reports them). The
+       epoch's logs and `evaluate`'s results are read from the metrics'
+       variables, summed over all workers, as with any strategy.
+
+    Returns `model`.
+    """
+    if not _across_workers(strategy):
+        return model
+    from keras.src.backend.tensorflow import trainer as keras_tf_trainer  # pylint: disable=import-outside-toplevel
+
+    build = model._maybe_symbolic_build  # pylint: disable=protected-access
+
+    def maybe_symbolic_build(iterator=None, data_batch=None):
+        if iterator is not None and data_batch is None:
+            for _, _, distributed_iterator in iterator:
+                batch = next(distributed_iterator)  # (images, labels), each PerReplica
+                data_batch = tf.nest.map_structure(
+                    lambda value: strategy.experimental_local_results(value)[0], batch
+                )
+                break
+        return build(data_batch=data_batch)
+
+    model._maybe_symbolic_build = maybe_symbolic_build  # pylint: disable=protected-access
+
+    reduce_per_replica = keras_tf_trainer.reduce_per_replica
+    if not getattr(reduce_per_replica, "_scalars_fixed", False):
+        def reduce_scalars_across_workers(values, strategy, reduction):
+            def reduce(value):  # a tensor, or a PerReplica with several local devices
+                scalar = strategy.experimental_local_results(value)[0].shape.rank == 0
+                if reduction in ("auto", "mean") and scalar:
+                    return strategy.reduce("MEAN", value, axis=None)  # ()
+                return reduce_per_replica(value, strategy, reduction)
+
+            if not _across_workers(strategy):
+                return reduce_per_replica(values, strategy, reduction)
+            return tf.nest.map_structure(reduce, values)
+
+        reduce_scalars_across_workers._scalars_fixed = True
+        keras_tf_trainer.reduce_per_replica = reduce_scalars_across_workers
+    return model

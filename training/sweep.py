@@ -12,7 +12,6 @@ it stopped. After every run `OUT/results.csv`, `results.md` and
 
 import argparse
 import fcntl
-import json
 import os
 import subprocess
 import sys
@@ -20,14 +19,7 @@ import time
 
 import models
 from training.report import write_report
-
-
-def _finished(run_dir, epochs):
-    try:
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            return json.load(f).get("epochs") == epochs
-    except (OSError, ValueError):
-        return False
+from training.train import run_finished
 
 
 def select_models(patterns, dataset):
@@ -84,7 +76,7 @@ def main(argv=None):
     for i, (name, seed) in enumerate(runs, start=1):
         run_dir = os.path.join(runs_dir, name, f"seed{seed}")
         label = f"[{i}/{len(runs)}] {name} seed {seed}"
-        if _finished(run_dir, args.epochs):
+        if run_finished(run_dir, args.epochs):
             print(f"{label}: done before, skipped")
             continue
         command = [

@@ -48,28 +48,31 @@ def build_parser():
     parser.add_argument("--model", required=True, help="a name from models.list_models()")
     parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist, mnist1d, digits or a TFDS name")
     parser.add_argument("--data-dir", default=None, help="where to look first for the data files")
-    parser.add_argument("--epochs", type=_positive_int, default=10)
+    parser.add_argument("--epochs", type=_positive_int, default=10, help="epochs in all (a resumed run goes on to this)")
     parser.add_argument("--batch-size", type=_positive_int, default=128, help="global batch size")
     parser.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="Adam's learning rate")
-    parser.add_argument("--seed", type=_non_negative_int, default=0)
+    parser.add_argument("--seed", type=_non_negative_int, default=0,
+                        help="seeds the initialization, the validation split, the data order and augmentation")
     parser.add_argument("--max-train-examples", type=_positive_int, default=None, help="train on a subset")
     parser.add_argument("--validation-fraction", type=float, default=0.1, help="held out from train, never from test")
     parser.add_argument("--augment", action="store_true", help="random translations of the training images")
     parser.add_argument("--pixel-shuffle", action="store_true", help="one fixed permutation of the pixels")
     parser.add_argument("--shift", type=int, default=0, help="shift the test images by this many pixels")
-    parser.add_argument("--strategy", choices=distribute.STRATEGIES, default="default")
+    parser.add_argument("--strategy", choices=distribute.STRATEGIES, default="default",
+                        help="how to distribute training (see training/distribute.py)")
     parser.add_argument("--logical-cpus", type=_positive_int, default=None,
                         help="split the CPU into this many devices (to try --strategy mirrored without GPUs)")
     parser.add_argument("--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"), default=None,
                         help="compute in 16 bits (the loss stays float32)")
     parser.add_argument("--jit-compile", action="store_true", help="compile the train step with XLA")
     parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
-                        help="allow non-deterministic ops (faster on some GPUs)")
+                        help="allow non-deterministic ops, faster on some GPUs (default: deterministic=%(default)s)")
     parser.add_argument("--out", default=DEFAULT_OUT, help="the run directory")
     parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last epoch")
     parser.add_argument("--overwrite", action="store_true", help="discard an existing run in --out")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None,
-                        help="Keras's progress display (default: a bar on a terminal, one line per epoch otherwise)")
+                        help="Keras's progress display: 0 silent, 1 a bar, 2 a line per epoch "
+                             "(default: %(default)s, which means 1 on a terminal, 2 otherwise)")
     return parser
 
 
@@ -128,14 +131,17 @@ def _check_run_dir(args):
         if changed:
             detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
             raise UsageError(f"--resume must keep the settings of the run in {out!r}; these differ: {detail}.")
-    if args.overwrite:
-        for name in ("checkpoints", "tensorboard", "saved_model", "results.json", "history.csv", "model.keras"):
-            path = os.path.join(out, name)
-            if os.path.isdir(path):
-                shutil.rmtree(path)
-            elif os.path.exists(path):
-                os.remove(path)
     return previous if args.resume else None
+
+
+def _discard_run(out):
+    """What --overwrite discards; called only once every other check passed."""
+    for name in ("checkpoints", "tensorboard", "saved_model", "results.json", "history.csv", "model.keras"):
+        path = os.path.join(out, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+        elif os.path.exists(path):
+            os.remove(path)
 
 
 def library_versions():
@@ -153,6 +159,15 @@ def library_versions():
         "numpy": numpy.__version__,
         "constrained_layers": constrained_layers.__version__,
     }
+
+
+def run_finished(run_dir, epochs):
+    """Whether `run_dir/results.json` reports a run of `epochs` epochs."""
+    try:
+        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+            return json.load(f).get("epochs") == epochs
+    except (OSError, ValueError):
+        return False
 
 
 def history_csv(history):
@@ -189,13 +204,14 @@ def run(args):
     import tensorflow as tf
 
     from training import checkpoints
-    from training.atomic import atomic_path, write_json, write_text
-    from training.data import load_dataset
+    from training.atomic import atomic_path, remove_leftovers, write_json, write_text
+    from training.data import DatasetNotFoundError, load_dataset
 
     strategy, is_chief = distribute.get_strategy(args.strategy)
     run_dir = args.out
     if is_chief:
         _check_run_dir(args)
+        remove_leftovers(run_dir)  # temporaries of a run killed while writing (a SavedModel's, say)
         work_dir = run_dir
     else:  # other workers take part in saving, into a scratch directory
         task = json.loads(os.environ["TF_CONFIG"])["task"]
@@ -209,30 +225,37 @@ def run(args):
     if args.mixed_precision:
         keras.mixed_precision.set_global_policy(args.mixed_precision)
 
-    state = checkpoints.load_state(ckpt_dir) if args.resume else None
+    # Every worker resumes from the chief's checkpoint (the others write none).
+    state = checkpoints.load_state(os.path.join(run_dir, "checkpoints")) if args.resume else None
     first_epoch = state["epoch"] if state else 0
-    if first_epoch >= args.epochs:
+    if first_epoch > args.epochs or (first_epoch == args.epochs and run_finished(run_dir, first_epoch)):
         raise UsageError(f"the run in {run_dir!r} already completed {first_epoch} epochs; pass a larger --epochs to go on.")
+    # first_epoch == epochs: killed after its last checkpoint, before results.json: evaluate and export.
 
-    splits, spec = load_dataset(
-        args.dataset,
-        data_dir=args.data_dir,
-        batch_size=args.batch_size,
-        validation_fraction=args.validation_fraction,
-        max_train_examples=args.max_train_examples,
-        seed=args.seed,
-        pixel_shuffle=args.pixel_shuffle,
-        shift=args.shift,
-        augment=args.augment,
-        first_epoch=first_epoch,
-        epochs=args.epochs,
-    )
+    try:
+        splits, spec = load_dataset(
+            args.dataset,
+            data_dir=args.data_dir,
+            batch_size=args.batch_size,
+            validation_fraction=args.validation_fraction,
+            max_train_examples=args.max_train_examples,
+            seed=args.seed,
+            pixel_shuffle=args.pixel_shuffle,
+            shift=args.shift,
+            augment=args.augment,
+            first_epoch=min(first_epoch, args.epochs - 1),
+            epochs=args.epochs,
+        )
+    except (ValueError, DatasetNotFoundError) as error:  # an unknown name, an impossible --shift, no data
+        raise UsageError(str(error)) from None
     if len(spec.input_shape) != entry.rank + 1:
         raise UsageError(
             f"model {args.model!r} takes {'sequences' if entry.rank == 1 else 'images'}, but dataset "
             f"{args.dataset!r} has inputs of shape {spec.input_shape}. "
             f"Pick a model from models.list_models(rank={len(spec.input_shape) - 1})."
         )
+    if is_chief and args.overwrite:
+        _discard_run(run_dir)
 
     with strategy.scope():
         if state:
@@ -245,6 +268,7 @@ def run(args):
                 metrics=["accuracy"],
                 jit_compile=args.jit_compile,
             )
+        distribute.prepare_model(model, strategy)
     trainable = int(sum(math.prod(w.shape) for w in model.trainable_weights))
     if is_chief:
         write_json(
@@ -270,16 +294,17 @@ def run(args):
             keras.callbacks.TensorBoard(log_dir=os.path.join(run_dir, "tensorboard")),
         ]
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
-    model.fit(
-        splits.train,
-        epochs=args.epochs,
-        initial_epoch=first_epoch,
-        steps_per_epoch=math.ceil(spec.num_train / args.batch_size),
-        validation_data=splits.validation,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # the pipeline shuffles, by (seed, epoch)
-    )
+    if first_epoch < args.epochs:
+        model.fit(
+            splits.train,
+            epochs=args.epochs,
+            initial_epoch=first_epoch,
+            steps_per_epoch=math.ceil(spec.num_train / args.batch_size),
+            validation_data=splits.validation,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the pipeline shuffles, by (seed, epoch)
+        )
     test_loss, test_accuracy = model.evaluate(splits.test, verbose=0)
     state = checkpoint.state
     results = {
@@ -299,6 +324,8 @@ def run(args):
         "shift": args.shift,
     }
     if is_chief:
+        # Again here: a run killed after its last checkpoint resumes straight to this point.
+        write_text(os.path.join(run_dir, "history.csv"), history_csv(state["history"]))
         with atomic_path(os.path.join(run_dir, "model.keras"), suffix=".keras") as tmp:
             model.save(tmp)
         with atomic_path(os.path.join(run_dir, "saved_model")) as tmp:
@@ -306,6 +333,8 @@ def run(args):
         write_json(os.path.join(run_dir, "results.json"), results)
         print(f"test accuracy {test_accuracy:.4f} (loss {test_loss:.4f}); {trainable:,} trainable parameters; "
               f"wrote {run_dir}/results.json, model.keras, saved_model/")
+    else:  # the scratch checkpoints served their purpose
+        shutil.rmtree(work_dir, ignore_errors=True)
     return results
 
 
