@@ -178,3 +178,50 @@ def write_report(runs_dir, out_dir, dataset, title=None):
     write_text(os.path.join(out_dir, "results.md"), to_markdown(rows))
     plot(rows, dataset, os.path.join(out_dir, "accuracy_vs_params.png"), title)
     return rows
+
+
+def compare(base_dir, variant_dir):
+    """Markdown table of each model's accuracy in two result folders.
+
+    E.g. MNIST-1D against pixel-shuffled MNIST-1D: the drop, in points,
+    that the variant costs each model (the MNIST-1D paper's spatial-prior
+    experiment).
+    """
+    base = {r["model"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
+    variant = {r["model"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
+    lines = [
+        f"| model | family | parameters | {os.path.basename(base_dir.rstrip('/'))} | "
+        f"{os.path.basename(variant_dir.rstrip('/'))} | change (points) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in [m for m in variant if m in base]:
+        b, v = base[name], variant[name]
+        lines.append(
+            f"| {name} | {b['family']} | {b['trainable_params']:,} | {b['test_accuracy_mean']:.4f} | "
+            f"{v['test_accuracy_mean']:.4f} | {100 * (v['test_accuracy_mean'] - b['test_accuracy_mean']):+.1f} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m training.report",
+        description="Re-render a results folder's table and plot, or compare two results folders.",
+    )
+    parser.add_argument("results_dir", help="e.g. results/mnist1d (its runs/ holds the runs)")
+    parser.add_argument("--dataset", default=None, help="for the plot's anchors (default: the folder's name)")
+    parser.add_argument("--compare", default=None, help="a second results folder: print the change per model")
+    args = parser.parse_args(argv)
+    if args.compare:
+        print(compare(args.results_dir, args.compare), end="")
+        return 0
+    dataset = args.dataset or os.path.basename(args.results_dir.rstrip("/"))
+    rows = write_report(os.path.join(args.results_dir, "runs"), args.results_dir, dataset)
+    print(to_markdown(rows), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
