@@ -155,8 +155,8 @@ def plot(rows, dataset, path, title=None):
                         xytext=(-8, 6), textcoords="offset points", ha="right")
         else:
             ax.axhline(anchor["accuracy"], color="gray", linestyle=":", linewidth=1)
-            ax.annotate(anchor["label"], (ax.get_xlim()[0], anchor["accuracy"]), fontsize=7,
-                        xytext=(2, 2), textcoords="offset points")
+            ax.text(0.01, anchor["accuracy"], f" {anchor['label']}", fontsize=7, color="dimgray",
+                    transform=ax.get_yaxis_transform(), va="bottom")
     ax.set_xscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("test accuracy")
