@@ -212,13 +212,14 @@ def main(argv=None):
     )
     parser.add_argument("results_dir", help="e.g. results/mnist1d (its runs/ holds the runs)")
     parser.add_argument("--dataset", default=None, help="for the plot's anchors (default: the folder's name)")
+    parser.add_argument("--title", default=None, help="the plot's title")
     parser.add_argument("--compare", default=None, help="a second results folder: print the change per model")
     args = parser.parse_args(argv)
     if args.compare:
         print(compare(args.results_dir, args.compare), end="")
         return 0
     dataset = args.dataset or os.path.basename(args.results_dir.rstrip("/"))
-    rows = write_report(os.path.join(args.results_dir, "runs"), args.results_dir, dataset)
+    rows = write_report(os.path.join(args.results_dir, "runs"), args.results_dir, dataset, args.title)
     print(to_markdown(rows), end="")
     return 0
 
