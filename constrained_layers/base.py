@@ -16,7 +16,7 @@ import keras
 from keras import activations, constraints, initializers, ops, regularizers
 from keras.layers import InputSpec
 
-from constrained_layers import _boundary, _validation
+from constrained_layers import _boundary, _fft, _validation
 
 
 class ConstrainedLayer(keras.layers.Layer):
@@ -305,6 +305,24 @@ class WindowedLayer(ConstrainedLayer):
         amounts = self._padding_amounts(tuple(inputs.shape))
         return _boundary.pad(inputs, amounts, self.padding_mode), "valid"
 
+    def build(self, input_shape):
+        if getattr(self, "implementation", None) == "fft":
+            self._implementation_for(input_shape)  # fails early without a spatial size
+        super().build(input_shape)
+
+    def _implementation_for(self, input_shape, depthwise=False):
+        """"direct" or "fft" for inputs of `input_shape` (layers with `implementation`)."""
+        spatial = tuple(input_shape[1:-1])
+        choice = _fft.choose(self.implementation, spatial, self.window_shape(input_shape), depthwise)
+        if choice == "fft" and None in spatial:
+            raise ValueError(
+                f"`{type(self).__name__}` with implementation='fft' needs the "
+                f"input's spatial size (the transform length). Use "
+                f"implementation='auto' or 'direct' for inputs of varying size. "
+                f"Received: input_shape={tuple(input_shape)}"
+            )
+        return choice
+
     def _oriented(self, kernel, spatial_axes):
         """Flips the kernel for a true convolution (eq. 7.1.6), else as is."""
         if not self.convolution:
@@ -323,6 +341,8 @@ class WindowedLayer(ConstrainedLayer):
                 "convolution": self.convolution,
             }
         )
+        if hasattr(self, "implementation"):
+            config["implementation"] = self.implementation
         return config
 
 

@@ -10,15 +10,18 @@ Eq. (7.1.7): translation invariance, locality, and channels mixed by a
 import keras
 from keras import ops
 
+from constrained_layers import _fft, _validation
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
+from constrained_layers._fft import IMPLEMENTATION_ARG
 from constrained_layers.base import WindowedLayer
 
 
 class BaseMultiChannelConv(WindowedLayer):
     """Rank-generic multi-channel convolution; see `MultiChannelConv`."""
 
-    def __init__(self, rank, filters, **kwargs):
+    def __init__(self, rank, filters, implementation="auto", **kwargs):
         super().__init__(rank, filters=filters, **kwargs)
+        self.implementation = _validation.choice(implementation, "implementation", _fft.IMPLEMENTATIONS)
 
     def weight_shapes(self, input_shape):
         input_shape = self._check_input_shape(input_shape)
@@ -28,8 +31,11 @@ class BaseMultiChannelConv(WindowedLayer):
         return shapes
 
     def _apply_kernel(self, inputs):
-        x, padding = self._padded(inputs)
         kernel = self._oriented(self.kernel, tuple(range(self.rank)))  # (kh, kw, C, F)
+        if self._implementation_for(inputs.shape, depthwise=False) == "fft":
+            amounts = self._padding_amounts(tuple(inputs.shape))
+            return _fft.correlate(inputs, kernel, self.strides, amounts, self.padding_mode, depthwise=False)
+        x, padding = self._padded(inputs)
         return ops.conv(x, kernel, strides=self.strides, padding=padding)  # (B, H', W', F)
 
 
@@ -44,6 +50,7 @@ class MultiChannelConv(BaseMultiChannelConv):
     Args:
         filters: number of output channels d.
 {WINDOW_ARGS}
+{IMPLEMENTATION_ARG}
 {COMMON_ARGS}
 
     Input shape:
@@ -73,6 +80,7 @@ class MultiChannelConv(BaseMultiChannelConv):
         padding="same",
         padding_mode="zeros",
         convolution=False,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -84,6 +92,7 @@ class MultiChannelConv(BaseMultiChannelConv):
             padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
+            implementation=implementation,
             **kwargs,
         )
 
@@ -98,6 +107,7 @@ class MultiChannelConv1D(BaseMultiChannelConv):
     Args:
         filters: number of output channels d.
 {WINDOW_ARGS}
+{IMPLEMENTATION_ARG}
 {COMMON_ARGS}
 
     Input shape:
@@ -124,6 +134,7 @@ class MultiChannelConv1D(BaseMultiChannelConv):
         padding="same",
         padding_mode="zeros",
         convolution=False,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -135,5 +146,6 @@ class MultiChannelConv1D(BaseMultiChannelConv):
             padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
+            implementation=implementation,
             **kwargs,
         )

@@ -10,7 +10,9 @@ Eq. (7.1.3) applied to each channel separately; on one channel it is exactly
 import keras
 from keras import ops
 
+from constrained_layers import _fft, _validation
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
+from constrained_layers._fft import IMPLEMENTATION_ARG
 from constrained_layers.base import WindowedLayer
 
 
@@ -20,7 +22,7 @@ class BaseSharedConv(WindowedLayer):
     whole_input_window = True
     has_filters = False
 
-    def __init__(self, rank, **kwargs):
+    def __init__(self, rank, implementation="auto", **kwargs):
         if "filters" in kwargs:
             raise TypeError(
                 f"`{type(self).__name__}` takes no `filters`: it convolves each "
@@ -29,6 +31,7 @@ class BaseSharedConv(WindowedLayer):
                 f"Received: filters={kwargs['filters']!r}"
             )
         super().__init__(rank, filters=None, **kwargs)
+        self.implementation = _validation.choice(implementation, "implementation", _fft.IMPLEMENTATIONS)
 
     def _output_channels(self, input_shape):
         return input_shape[-1]
@@ -46,8 +49,11 @@ class BaseSharedConv(WindowedLayer):
         return window, window
 
     def _apply_kernel(self, inputs):
-        x, padding = self._padded(inputs)
         kernel = self._oriented(self.kernel, tuple(range(self.rank)))  # (kh, kw, C, 1)
+        if self._implementation_for(inputs.shape, depthwise=True) == "fft":
+            amounts = self._padding_amounts(tuple(inputs.shape))
+            return _fft.correlate(inputs, kernel, self.strides, amounts, self.padding_mode, depthwise=True)
+        x, padding = self._padded(inputs)
         return ops.depthwise_conv(x, kernel, strides=self.strides, padding=padding)  # (B, H', W', C)
 
 
@@ -96,6 +102,7 @@ class SharedConv(BaseSharedConv):
         padding="same",
         padding_mode="zeros",
         convolution=False,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -106,6 +113,7 @@ class SharedConv(BaseSharedConv):
             padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
+            implementation=implementation,
             **kwargs,
         )
 
@@ -146,6 +154,7 @@ class SharedConv1D(BaseSharedConv):
         padding="same",
         padding_mode="zeros",
         convolution=False,
+        implementation="auto",
         **kwargs,
     ):
         super().__init__(
@@ -156,5 +165,6 @@ class SharedConv1D(BaseSharedConv):
             padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
+            implementation=implementation,
             **kwargs,
         )
