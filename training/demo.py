@@ -21,7 +21,7 @@ from training import sweep
 from training.atomic import atomic_path, write_json
 from training.report import collect
 
-DEMO_MODELS = "mlp_small,fc2d_tiny,lc_small,sharedconv_small,cnn_bn_10k"
+DEMO_MODELS = "mlp_small,fc2d_tiny,lc_small,sharedconv_small,cnn_small"
 
 
 def main(argv=None):
