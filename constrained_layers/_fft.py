@@ -35,16 +35,18 @@ IMPLEMENTATION_ARG = """
             same result up to float32 rounding. "direct" (the built-in
             convolution op), "fft" (the convolution theorem, §7.1 exercise 7:
             O(N log N) per channel, whatever the kernel size; needs the
-            input's spatial size) or "auto" (default: "fft" for large
-            kernels on inputs of known size, see `_fft.choose`)."""
+            input's spatial size) or "auto" (default: "fft" from the
+            kernel size at which it was measured to win, e.g. 13×13 for
+            SharedConv on images; "direct" below it or when the input's size
+            is unknown)."""
 
-#: "auto" picks the FFT when the kernel has at least this many taps (kh·kw)
-#: and covers at least `_MIN_COVER` of the image: measured crossover of
-#: SharedConv (depthwise) on 28×28 and 64×64 inputs, batch 128 (BENCHMARKS.md).
-_MIN_TAPS_DEPTHWISE = 81  # 9×9
-#: MultiChannelConv's direct path (oneDNN) is far more efficient per tap.
-_MIN_TAPS_DENSE = 225  # 15×15
-_MIN_COVER = 0.0
+#: "auto" picks the FFT when the kernel has at least this many taps, by
+#: (depthwise, rank): the crossovers measured on a 2-core CPU, TensorFlow
+#: 2.21 with oneDNN, in a training step (BENCHMARKS.md). SharedConv: 13×13
+#: on 28×28 images (11×11 on 64×64), 15 on sequences of 784;
+#: MultiChannelConv (C=8, F=16), whose direct op is far more efficient per
+#: tap: 15×15 on 28×28, 63 on sequences of 784.
+MIN_FFT_TAPS = {(True, 1): 15, (True, 2): 13 * 13, (False, 1): 63, (False, 2): 15 * 15}
 
 
 def choose(implementation, spatial, window, depthwise):
@@ -58,9 +60,8 @@ def choose(implementation, spatial, window, depthwise):
             MultiChannelConv (channels mixed).
 
     Returns:
-        "direct" or "fft". "auto" gives "fft" for large kernels (at least
-        9×9 taps for SharedConv, 15×15 for MultiChannelConv) on inputs of
-        known size, else "direct".
+        "direct" or "fft". "auto" gives "fft" for kernels of at least
+        `MIN_FFT_TAPS` taps on inputs of known size, else "direct".
 
     Example:
 
@@ -73,8 +74,7 @@ def choose(implementation, spatial, window, depthwise):
         return implementation
     if any(n is None for n in spatial):
         return "direct"
-    minimum = _MIN_TAPS_DEPTHWISE if depthwise else _MIN_TAPS_DENSE
-    return "fft" if math.prod(window) >= minimum else "direct"
+    return "fft" if math.prod(window) >= MIN_FFT_TAPS[bool(depthwise), len(window)] else "direct"
 
 
 def _smooth_size(n):

@@ -39,6 +39,7 @@ def build_parser():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--learning-rate", type=float, default=1e-3)
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
     parser.add_argument("--max-train-examples", type=int, default=None)
     parser.add_argument("--seeds", type=int, default=1, help="seeds 0..K-1 per model")
     parser.add_argument("--augment", action="store_true")
@@ -82,7 +83,8 @@ def main(argv=None):
         command = [
             sys.executable, "-m", "training.train", "--model", name, "--dataset", args.dataset,
             "--epochs", str(args.epochs), "--batch-size", str(args.batch_size),
-            "--learning-rate", str(args.learning_rate), "--seed", str(seed), "--out", run_dir, "--verbose", "2",
+            "--learning-rate", str(args.learning_rate),
+            "--lr-schedule", args.lr_schedule, "--seed", str(seed), "--out", run_dir, "--verbose", "2",
         ]
         for flag, value in (("--max-train-examples", args.max_train_examples), ("--data-dir", args.data_dir)):
             if value is not None:

@@ -34,8 +34,10 @@ DEFAULT_OUT = os.path.join("runs", "{model}-{dataset}-seed{seed}")
 # Settings a resumed run must share with the run it continues.
 RESUME_KEYS = (
     "model", "dataset", "batch_size", "learning_rate", "seed", "max_train_examples",
-    "validation_fraction", "augment", "pixel_shuffle", "shift", "mixed_precision",
+    "validation_fraction", "augment", "pixel_shuffle", "shift", "mixed_precision", "lr_schedule",
 )
+# What a config written before a setting existed meant by it.
+RESUME_DEFAULTS = {"lr_schedule": "constant"}
 
 
 def build_parser():
@@ -51,6 +53,8 @@ def build_parser():
     parser.add_argument("--epochs", type=_positive_int, default=10, help="epochs in all (a resumed run goes on to this)")
     parser.add_argument("--batch-size", type=_positive_int, default=128, help="global batch size")
     parser.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="Adam's learning rate")
+    parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
+                        help="constant, or cosine decay from --learning-rate to 0 over --epochs")
     parser.add_argument("--seed", type=_non_negative_int, default=0,
                         help="seeds the initialization, the validation split, the data order and augmentation")
     parser.add_argument("--max-train-examples", type=_positive_int, default=None, help="train on a subset")
@@ -127,10 +131,16 @@ def _check_run_dir(args):
             f"--overwrite to start over, or choose another --out."
         )
     if previous and args.resume:
-        changed = {k: (previous.get(k), getattr(args, k)) for k in RESUME_KEYS if previous.get(k) != getattr(args, k)}
+        before = {k: previous.get(k, RESUME_DEFAULTS.get(k)) for k in RESUME_KEYS}
+        changed = {k: (before[k], getattr(args, k)) for k in RESUME_KEYS if before[k] != getattr(args, k)}
         if changed:
             detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
             raise UsageError(f"--resume must keep the settings of the run in {out!r}; these differ: {detail}.")
+        if args.lr_schedule == "cosine" and previous.get("epochs") != args.epochs:
+            raise UsageError(
+                f"--lr-schedule cosine decays over the run's --epochs ({previous.get('epochs')}); "
+                f"a resumed run must keep it, got --epochs {args.epochs}."
+            )
     return previous if args.resume else None
 
 
@@ -262,8 +272,13 @@ def run(args):
             model = keras.saving.load_model(state["path"])
         else:
             model = models.create_model(args.model, input_shape=spec.input_shape, num_classes=spec.num_classes)
+            learning_rate = args.learning_rate
+            if args.lr_schedule == "cosine":
+                learning_rate = keras.optimizers.schedules.CosineDecay(
+                    args.learning_rate, decay_steps=args.epochs * math.ceil(spec.num_train / args.batch_size)
+                )
             model.compile(
-                optimizer=keras.optimizers.Adam(args.learning_rate),
+                optimizer=keras.optimizers.Adam(learning_rate),
                 loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
                 metrics=["accuracy"],
                 jit_compile=args.jit_compile,

@@ -174,6 +174,13 @@ def test_whole_image_kernel_runs_the_fft_under_auto():
     assert _fft.choose("auto", (None, None), (55, 55), depthwise=True) == "direct"
     assert _fft.choose("direct", (64, 64), (127, 127), depthwise=True) == "direct"
     assert _fft.choose("fft", (8, 8), (1, 1), depthwise=False) == "fft"
+    # "auto" switches exactly at the measured crossover.
+    for (depthwise, rank), taps in _fft.MIN_FFT_TAPS.items():
+        side = round(taps ** (1 / rank))
+        assert side**rank == taps
+        below = (side - 1,) * rank
+        assert _fft.choose("auto", (64,) * rank, (side,) * rank, depthwise) == "fft"
+        assert _fft.choose("auto", (64,) * rank, below, depthwise) == "direct"
 
 
 # --------------------------------------------------- locally connected path

@@ -421,6 +421,43 @@ def test_resume_with_changed_settings(existing_run, capsys):
     assert "--resume must keep the settings" in err and "seed: 1 -> 2" in err and "batch_size: 128 -> 64" in err
 
 
+def test_resume_of_a_config_from_before_lr_schedule_means_constant(existing_run, capsys):
+    config = cli.read_json(existing_run / "config.json")
+    del config["args"]["lr_schedule"]
+    (existing_run / "config.json").write_text(json.dumps(config))
+    argv = ["--model", "cnn_small", "--dataset", "digits", "--epochs", 1, "--seed", 2]
+    code, err = run_main([*argv, "--out", existing_run, "--resume"], capsys)
+    assert code == 2 and "seed: 1 -> 2" in err and "lr_schedule" not in err
+    code, err = run_main([*argv, "--lr-schedule", "cosine", "--out", existing_run, "--resume"], capsys)
+    assert code == 2 and "lr_schedule: 'constant' -> 'cosine'" in err
+
+
+def test_resume_of_a_cosine_run_keeps_its_epochs(existing_run, capsys):
+    config = cli.read_json(existing_run / "config.json")
+    config["args"]["lr_schedule"] = "cosine"
+    (existing_run / "config.json").write_text(json.dumps(config))
+    argv = ["--model", "cnn_small", "--dataset", "digits", "--seed", 1, "--lr-schedule", "cosine"]
+    code, err = run_main([*argv, "--epochs", 3, "--out", existing_run, "--resume"], capsys)
+    assert code == 2
+    assert "--lr-schedule cosine decays over the run's --epochs (1)" in err and "got --epochs 3" in err
+
+
+def test_cosine_schedule_decays_to_zero_over_the_run(tmp_path):
+    import keras
+
+    out = tmp_path / "cosine"
+    cli.check(cli.train(out, "--model", "mlp_small", "--dataset", "digits", "--epochs", 2, "--lr-schedule", "cosine",
+                "--learning-rate", "0.01", "--verbose", 0))
+    assert cli.read_json(out / "config.json")["args"]["lr_schedule"] == "cosine"
+    optimizer = keras.saving.load_model(out / "model.keras").optimizer
+    schedule = optimizer._learning_rate
+    assert isinstance(schedule, keras.optimizers.schedules.CosineDecay)
+    assert schedule.initial_learning_rate == pytest.approx(0.01)
+    steps = int(optimizer.iterations.numpy())
+    assert steps == schedule.decay_steps > 0  # decays over exactly the steps of --epochs
+    assert float(optimizer.learning_rate) == pytest.approx(0.0, abs=1e-9)  # and ends at 0
+
+
 def test_resume_with_overwrite(existing_run, capsys):
     code, err = run_main([*ONE_EPOCH, "--out", existing_run, "--resume", "--overwrite"], capsys)
     assert code == 2 and "contradict" in err
