@@ -31,11 +31,14 @@ def build_cnn(name, input_shape, num_classes, widths, delta=1, dropout=0.0):
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 
 
-def build_cnn_bn(name, input_shape, num_classes, stages, delta=1, dropout=0.1, bn_momentum=0.9):
+def build_cnn_bn(name, input_shape, num_classes, stages, delta=1, dropout=0.1, bn_momentum=0.9, head="gap"):
     """Stages of [MultiChannelConv → BatchNorm → ReLU]×n, 2× pool; GAP → logits.
 
     Args:
         stages: one tuple of widths per stage, e.g. ((16,), (32, 32)).
+        head: "gap" (global average pooling after the last stage) or
+            "flatten" (one more 2× pooling, then every position's features:
+            more parameters, but where a feature is survives).
         bn_momentum: of the moving statistics. 0.9, not Keras's 0.99: with
             0.99 they trail the weights by ~100 steps, which is most of a
             short run (a 4-epoch demo evaluated at 12% accuracy).
@@ -48,9 +51,12 @@ def build_cnn_bn(name, input_shape, num_classes, stages, delta=1, dropout=0.1, b
             x = MULTI_CHANNEL_CONV[rank](width, delta=delta, use_bias=False, name=f"conv_{i}_{j}")(x)
             x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn_{i}_{j}")(x)
             x = keras.layers.ReLU(name=f"relu_{i}_{j}")(x)
-        if i < len(stages) - 1:
+        if i < len(stages) - 1 or head == "flatten":
             x = max_pool(rank, name=f"pool_{i}")(x)
-    x = global_average_pool(rank)(x)
+    if head == "gap":
+        x = global_average_pool(rank)(x)
+    elif head != "flatten":
+        raise ValueError(f'`head` must be "gap" or "flatten"; received head={head!r}')
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 
 

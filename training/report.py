@@ -122,6 +122,38 @@ def to_markdown(rows):
     return "\n".join(lines) + "\n"
 
 
+def matched_budgets(rows, budgets):
+    """Each family's best model within each parameter budget, as Markdown.
+
+    "Best" is chosen by validation accuracy (`best_val_accuracy_mean`), never
+    by test accuracy; the cell shows that model's test accuracy and name.
+    The §7.1 question in one table: with the same number of parameters, what
+    does each constraint buy?
+
+    Args:
+        rows: `summarize(...)` rows.
+        budgets: parameter counts, e.g. (10_000, 60_000, 250_000).
+    """
+    families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
+    families += sorted({r["family"] for r in rows} - set(families))
+    lines = [
+        "| budget (parameters) | " + " | ".join(families) + " |",
+        "|---:|" + "---|" * len(families),
+    ]
+    for budget in budgets:
+        cells = []
+        for family in families:
+            within = [r for r in rows if r["family"] == family and r["trainable_params"] <= budget]
+            if not within:
+                cells.append("—")
+                continue
+            best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["trainable_params"]))
+            cells.append(f"{best['test_accuracy_mean']:.4f} ({best['model']}, {best['trainable_params']:,})")
+        lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: test accuracy of the family's model with the best validation accuracy within the budget."]
+    return "\n".join(lines) + "\n"
+
+
 def plot(rows, dataset, path, title=None):
     """Test accuracy against parameters (log axis), per family, with anchors."""
     import matplotlib
@@ -214,6 +246,9 @@ def main(argv=None):
     parser.add_argument("--dataset", default=None, help="for the plot's anchors (default: the folder's name)")
     parser.add_argument("--title", default=None, help="the plot's title")
     parser.add_argument("--compare", default=None, help="a second results folder: print the change per model")
+    parser.add_argument("--budgets", default=None,
+                        help="comma-separated parameter budgets, e.g. 10000,60000,250000: also write "
+                             "matched_budgets.md, each family's best model (by validation) within each")
     args = parser.parse_args(argv)
     if args.compare:
         print(compare(args.results_dir, args.compare), end="")
@@ -221,6 +256,14 @@ def main(argv=None):
     dataset = args.dataset or os.path.basename(args.results_dir.rstrip("/"))
     rows = write_report(os.path.join(args.results_dir, "runs"), args.results_dir, dataset, args.title)
     print(to_markdown(rows), end="")
+    if args.budgets:
+        try:
+            budgets = [int(float(b)) for b in args.budgets.split(",") if b.strip()]
+        except ValueError:
+            parser.error(f"--budgets expects comma-separated parameter counts; received {args.budgets!r}")
+        table = matched_budgets(rows, budgets)
+        write_text(os.path.join(args.results_dir, "matched_budgets.md"), table)
+        print("\n" + table, end="")
     return 0
 
 
