@@ -2,7 +2,8 @@
 
 Plain CNNs (stages of MultiChannelConv + pooling), LeNet-5 as in D2L §7.6,
 MNIST-1D's CNN, and `cnn_bn_*`: the best small models we could design
-(convolution, batch normalization, ReLU; global average pooling).
+(convolution, batch normalization, ReLU; then global average pooling or
+a small flattened map), chosen on validation splits.
 """
 
 import keras
@@ -74,14 +75,24 @@ def cnn_large(input_shape=IMAGE_SHAPE, num_classes=10):
 
 @register_model(family="multi_channel_conv")
 def cnn_bn_10k(input_shape=IMAGE_SHAPE, num_classes=10):
-    """A ≤10k-parameter CNN: BatchNorm, three stages, global pooling."""
-    return build_cnn_bn("cnn_bn_10k", input_shape, num_classes, ((12,), (20,), (36,)))
+    """A ≤10k-parameter CNN: BatchNorm, five 3×3 layers in three stages, flatten head.
+
+    Chosen on Fashion-MNIST's validation split over a global-pooling head
+    (0.891 against 0.910 after 10 epochs): at this size the head's 2,570
+    parameters are better spent keeping where each feature is.
+    """
+    return build_cnn_bn("cnn_bn_10k", input_shape, num_classes, ((8, 8), (16, 16), (16,)), dropout=0.0, head="flatten")
 
 
 @register_model(family="multi_channel_conv")
 def cnn_bn_50k(input_shape=IMAGE_SHAPE, num_classes=10):
-    """A ≤50k-parameter CNN: BatchNorm, three stages, global pooling."""
-    return build_cnn_bn("cnn_bn_50k", input_shape, num_classes, ((24,), (32, 48), (64,)))
+    """A ≤50k-parameter CNN: BatchNorm, five 3×3 layers in three stages, flatten head.
+
+    Chosen on Fashion-MNIST's validation split: 0.926 after 10 epochs, where
+    a global-pooling design of the same size ((24,), (32, 48), (64,)) had
+    0.923 after 20.
+    """
+    return build_cnn_bn("cnn_bn_50k", input_shape, num_classes, ((16, 16), (32, 32), (64,)), head="flatten")
 
 
 @register_model(family="multi_channel_conv")
