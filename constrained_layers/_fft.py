@@ -41,11 +41,13 @@ IMPLEMENTATION_ARG = """
             is unknown)."""
 
 #: "auto" picks the FFT when the kernel has at least this many taps, by
-#: (depthwise, rank): the crossovers measured on a 2-core CPU, TensorFlow
-#: 2.21 with oneDNN, in a training step (BENCHMARKS.md). SharedConv: 13×13
-#: on 28×28 images (11×11 on 64×64), 15 on sequences of 784;
-#: MultiChannelConv (C=8, F=16), whose direct op is far more efficient per
-#: tap: 15×15 on 28×28, 63 on sequences of 784.
+#: (depthwise, rank): crossovers measured on a 2-core CPU, TensorFlow 2.21
+#: with oneDNN, in a training step (`python -m benchmarks`, BENCHMARKS.md).
+#: SharedConv on images: FFT wins from 11×11 on 64×64 and from 15×15 on
+#: 28×28 (a tie at 13×13), so "auto" switches at 13×13. MultiChannelConv
+#: (C=8, F=16), whose direct op is far more efficient per tap: from 15×15
+#: on 28×28. The 1D thresholds (15 and 63 taps on sequences of 784) come
+#: from a one-off measurement that the benchmark does not repeat.
 MIN_FFT_TAPS = {(True, 1): 15, (True, 2): 13 * 13, (False, 1): 63, (False, 2): 15 * 15}
 
 
