@@ -10,6 +10,14 @@ the run's own test split shifted right by each number of pixels
 over seeds, one row per model) and `RESULTS/accuracy_vs_shift.png` (one line
 per model, one colour per family).
 
+Each run's accuracies are also kept next to its `results.json`, in
+`shift.json` (`{"shift_accuracy": {"0": ..., "1": ...}}`), and are reused:
+a shift already measured is not measured again (`--force` measures it
+anew), so an interrupted experiment continues where it stopped, and the
+tables can be rebuilt from a committed results folder, which holds no
+weights, with later runs added: a run without a SavedModel counts when its
+`shift.json` holds every shift asked for.
+
 This is the §7.1 question "what does translation invariance buy?" asked of
 trained networks: a fully connected or locally connected layer has no reason
 to recognize an object a few pixels away from where it saw it; a shared
@@ -34,14 +42,49 @@ from training.report import FAMILY_COLORS, FAMILY_ORDER
 COLUMNS = ("model", "family", "trainable_params", "seed", "shift", "test_accuracy")
 
 
+STORED = "shift.json"
+
+
 def run_dirs(results_dir):
-    """Finished runs below `results_dir/runs` that hold a SavedModel, sorted."""
+    """Finished runs below `results_dir/runs` with a SavedModel or stored shift accuracies, sorted."""
     found = []
     for root, dirs, files in os.walk(os.path.join(results_dir, "runs")):
-        if "results.json" in files and "saved_model" in dirs:
+        if "results.json" in files and ("saved_model" in dirs or STORED in files):
             found.append(root)
         dirs[:] = [d for d in dirs if d not in ("saved_model", "checkpoints", "tensorboard")]
     return sorted(found)
+
+
+def stored_shifts(run_dir):
+    """`{shift: test accuracy}` kept in the run's `shift.json`; `{}` if there is none."""
+    path = os.path.join(run_dir, STORED)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return {int(s): float(a) for s, a in json.load(f)["shift_accuracy"].items()}
+
+
+def store_shifts(run_dir, accuracies):
+    """Writes `{shift: accuracy}` to the run's `shift.json`, atomically."""
+    body = {"shift_accuracy": {str(s): accuracies[s] for s in sorted(accuracies)}}
+    write_text(os.path.join(run_dir, STORED), json.dumps(body, indent=2) + "\n")
+
+
+def run_shifts(run_dir, shifts, force=False):
+    """`{shift: accuracy}` for `shifts`: stored ones reused, the rest measured and stored.
+
+    Raises:
+        ValueError: if a shift must be measured and the run has no
+            SavedModel, or the run is of a variant (see `evaluate_shifts`).
+    """
+    known = {} if force else stored_shifts(run_dir)
+    missing = [s for s in shifts if s not in known]
+    if missing:
+        if not os.path.isdir(os.path.join(run_dir, "saved_model")):
+            raise ValueError(f"{run_dir!r} has no saved_model and no stored accuracy for shifts {missing}")
+        known = {**stored_shifts(run_dir), **evaluate_shifts(run_dir, missing)}
+        store_shifts(run_dir, known)
+    return {s: known[s] for s in shifts}
 
 
 def evaluate_shifts(run_dir, shifts, batch_size=1000):
@@ -163,20 +206,23 @@ def main(argv=None):
     parser.add_argument("--shifts", type=_parse_shifts, default=_parse_shifts("0,1,2,3,4,6"),
                         help="comma-separated shifts in pixels (0 is always included)")
     parser.add_argument("--title", default=None, help="the plot's title")
+    parser.add_argument("--force", action="store_true",
+                        help="measure every shift again, even those stored in a run's shift.json")
     args = parser.parse_args(argv)
     runs = run_dirs(args.results_dir)
     if not runs:
-        print(f"error: no finished run with a saved_model below {os.path.join(args.results_dir, 'runs')!r}; "
-              "run python -m training.sweep first.", file=sys.stderr)
+        print(f"error: no finished run with a saved_model (or a stored {STORED}) below "
+              f"{os.path.join(args.results_dir, 'runs')!r}; run python -m training.sweep first.", file=sys.stderr)
         return 2
-    records = []
+    records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):
         with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
             result = json.load(f)
         try:
-            accuracies = evaluate_shifts(run_dir, args.shifts)
+            accuracies = run_shifts(run_dir, args.shifts, force=args.force)
         except ValueError as error:
             print(f"[{i}/{len(runs)}] skipped: {error}", file=sys.stderr)
+            skipped += 1
             continue
         print(f"[{i}/{len(runs)}] {result['model']} seed {result['seed']}: "
               + ", ".join(f"{s} px {a:.4f}" for s, a in accuracies.items()), flush=True)
@@ -185,13 +231,17 @@ def main(argv=None):
              "seed": result["seed"], "shift": s, "test_accuracy": a}
             for s, a in accuracies.items()
         ]
+    if not records:
+        print("error: no run could be evaluated (see above); nothing written.", file=sys.stderr)
+        return 2
     rows = summarize(records)
     write_text(os.path.join(args.results_dir, "shift.csv"), to_csv(records))
     table = to_markdown(rows, args.shifts)
     write_text(os.path.join(args.results_dir, "shift.md"), table)
     plot(rows, args.shifts, os.path.join(args.results_dir, "accuracy_vs_shift.png"), args.title)
     print(table, end="")
-    print(f"wrote {args.results_dir}/shift.csv, shift.md, accuracy_vs_shift.png")
+    print(f"wrote {args.results_dir}/shift.csv, shift.md, accuracy_vs_shift.png"
+          + (f" ({skipped} of {len(runs)} runs skipped, see above)" if skipped else ""))
     return 0
 
 

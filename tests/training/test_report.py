@@ -1,5 +1,7 @@
 """Results tables: matched parameter budgets and the test-time shift experiment."""
 
+import shutil
+
 import numpy as np
 import pytest
 
@@ -68,6 +70,21 @@ def test_shift_experiment_on_a_trained_run(tmp_path, capsys):
     table = (tmp_path / "shift.md").read_text()
     assert "| cnn_small | multi_channel_conv |" in table and "change at 3 px" in table
     assert (tmp_path / "accuracy_vs_shift.png").stat().st_size > 0
+
+    # The accuracies are kept in the run's shift.json: without the SavedModel
+    # (a committed results folder holds no weights) the same tables come back,
+    # and a shift never measured is refused, naming the run and the shift.
+    stored = cli.read_json(run_dir / "shift.json")["shift_accuracy"]
+    assert {int(s): a for s, a in stored.items()} == pytest.approx(by_shift, rel=1e-5)  # the csv keeps 6 digits
+    csv_before = (tmp_path / "shift.csv").read_text()
+    shutil.rmtree(run_dir / "saved_model")
+    capsys.readouterr()
+    assert shift.main([str(tmp_path), "--shifts", "3,1"]) == 0
+    assert (tmp_path / "shift.csv").read_text() == csv_before
+    assert shift.main([str(tmp_path), "--shifts", "2"]) == 2
+    err = capsys.readouterr().err
+    assert "has no saved_model and no stored accuracy for shifts [2]" in err and "nothing written" in err
+    assert (tmp_path / "shift.csv").read_text() == csv_before
 
 
 def test_shift_experiment_without_runs(tmp_path, capsys):
