@@ -46,10 +46,10 @@ STORED = "shift.json"
 
 
 def run_dirs(results_dir):
-    """Finished runs below `results_dir/runs` with a SavedModel or stored shift accuracies, sorted."""
+    """Finished runs (a `results.json`) below `results_dir/runs`, sorted."""
     found = []
     for root, dirs, files in os.walk(os.path.join(results_dir, "runs")):
-        if "results.json" in files and ("saved_model" in dirs or STORED in files):
+        if "results.json" in files:
             found.append(root)
         dirs[:] = [d for d in dirs if d not in ("saved_model", "checkpoints", "tensorboard")]
     return sorted(found)
@@ -211,8 +211,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
     runs = run_dirs(args.results_dir)
     if not runs:
-        print(f"error: no finished run with a saved_model (or a stored {STORED}) below "
-              f"{os.path.join(args.results_dir, 'runs')!r}; run python -m training.sweep first.", file=sys.stderr)
+        print(f"error: no finished run (a results.json) below {os.path.join(args.results_dir, 'runs')!r}; "
+              "run python -m training.sweep first.", file=sys.stderr)
         return 2
     records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):

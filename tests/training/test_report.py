@@ -89,4 +89,4 @@ def test_shift_experiment_on_a_trained_run(tmp_path, capsys):
 
 def test_shift_experiment_without_runs(tmp_path, capsys):
     assert shift.main([str(tmp_path)]) == 2
-    assert "no finished run with a saved_model" in capsys.readouterr().err
+    assert "no finished run (a results.json)" in capsys.readouterr().err
