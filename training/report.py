@@ -155,7 +155,13 @@ def matched_budgets(rows, budgets):
 
 
 def plot(rows, dataset, path, title=None):
-    """Test accuracy against parameters (log axis), per family, with anchors."""
+    """Test accuracy against parameters (log axis), per family, with anchors.
+
+    Every model is a point (with its std over seeds); each family's line
+    joins its own Pareto frontier, the best the family reaches at each
+    budget, so that a family holding several designs (LeNet-5 beside the
+    zoo's CNNs) is still one curve.
+    """
     import matplotlib
 
     matplotlib.use("Agg")
@@ -166,12 +172,16 @@ def plot(rows, dataset, path, title=None):
         members = [r for r in rows if r["family"] == family]
         if not members:
             continue
+        color = FAMILY_COLORS[family]
         ax.errorbar(
             [r["trainable_params"] for r in members],
             [r["test_accuracy_mean"] for r in members],
             yerr=[r["test_accuracy_std"] for r in members],
-            fmt="o-", color=FAMILY_COLORS[family], label=family, capsize=3,
+            fmt="o", color=color, capsize=3,
         )
+        best = pareto_front(members)
+        ax.plot([r["trainable_params"] for r in best], [r["test_accuracy_mean"] for r in best],
+                "-", color=color, label=family)
         for r in members:
             ax.annotate(r["model"], (r["trainable_params"], r["test_accuracy_mean"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
