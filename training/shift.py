@@ -77,12 +77,13 @@ def run_shifts(run_dir, shifts, force=False):
         ValueError: if a shift must be measured and the run has no
             SavedModel, or the run is of a variant (see `evaluate_shifts`).
     """
-    known = {} if force else stored_shifts(run_dir)
+    stored = stored_shifts(run_dir)
+    known = {} if force else stored
     missing = [s for s in shifts if s not in known]
     if missing:
         if not os.path.isdir(os.path.join(run_dir, "saved_model")):
             raise ValueError(f"{run_dir!r} has no saved_model and no stored accuracy for shifts {missing}")
-        known = {**stored_shifts(run_dir), **evaluate_shifts(run_dir, missing)}
+        known = {**stored, **evaluate_shifts(run_dir, missing)}
         store_shifts(run_dir, known)
     return {s: known[s] for s in shifts}
 
