@@ -15,6 +15,8 @@ O(N log N) per channel instead of O(N · window):
   the input's own size, which the transform of length n computes exactly (a
   kernel longer than n is first folded modulo n);
 - strides: the stride-1 output, subsampled;
+- dilation: the kernel with d - 1 zeros between its taps (`dilate`), whose
+  transform costs the same as the undilated one's;
 - convolution=True: the kernel arrives already flipped (`_oriented`).
 
 `choose` is the rule that `implementation="auto"` applies; the crossover it
@@ -23,6 +25,7 @@ encodes was measured on a 2-core CPU (see BENCHMARKS.md).
 
 import math
 
+import keras
 from keras import ops
 
 from constrained_layers import _boundary
@@ -111,7 +114,7 @@ def correlate(x, kernel, strides, amounts, padding_mode, depthwise):
     """
     rank = len(strides)
     dtype = x.dtype
-    compute = "float64" if str(dtype) == "float64" else "float32"
+    compute = "float64" if keras.backend.standardize_dtype(dtype) == "float64" else "float32"
     x = ops.cast(x, compute)
     kernel = ops.cast(kernel, compute)
     spatial = tuple(x.shape[1 : rank + 1])
@@ -148,6 +151,28 @@ def correlate(x, kernel, strides, amounts, padding_mode, depthwise):
     y = y[tuple(index)]
     y = ops.transpose(y, (0, *range(2, rank + 2), 1))  # (B, *out, C|M)
     return ops.cast(y, dtype)
+
+
+def dilate(kernel, rates):
+    """The kernel (*window, ...) with rate - 1 zeros between taps along each spatial axis.
+
+    Example: a 1D kernel [a, b, c] at rate 2 becomes [a, 0, b, 0, c]; the
+    correlation with it is the dilated correlation.
+    """
+    for axis, rate in enumerate(rates):
+        if rate == 1:
+            continue
+        k = kernel.shape[axis]
+        zeros = ops.zeros(kernel.shape, kernel.dtype)
+        # Interleave each tap with rate - 1 zero taps, then drop the trailing zeros.
+        kernel = ops.stack([kernel] + [zeros] * (rate - 1), axis=axis + 1)  # (..., k, rate, ...)
+        shape = list(kernel.shape)
+        shape[axis : axis + 2] = [k * rate]
+        kernel = ops.reshape(kernel, shape)
+        index = [slice(None)] * len(shape)
+        index[axis] = slice(0, rate * (k - 1) + 1)
+        kernel = kernel[tuple(index)]
+    return kernel
 
 
 def _fold(kernel, window, sizes):

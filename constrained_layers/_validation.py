@@ -8,8 +8,11 @@ Received: delta=-1".
 
 import numbers
 
-PADDINGS = ("same", "valid")
+import keras
+
+PADDINGS = ("same", "valid", "causal")
 PADDING_MODES = ("zeros", "reflect", "symmetric", "circular")
+DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def _is_int(value):
@@ -101,3 +104,25 @@ def choice(value, name, allowed):
             f"{list(allowed)}. Received: {name}={value!r}"
         )
     return value.lower()
+
+
+def data_format(value):
+    """`value` lower-cased, or Keras's global `image_data_format()` for None."""
+    if value is None:
+        return keras.config.image_data_format()
+    return choice(value, "data_format", DATA_FORMATS)
+
+
+def padding(value, rank):
+    """"same", "valid" or (for sequences only, as Keras's Conv1D) "causal"."""
+    if rank != 1 and isinstance(value, str) and value.lower() != "causal":
+        return choice(value, "padding", PADDINGS[:2])
+    value = choice(value, "padding", PADDINGS)
+    if value == "causal" and rank != 1:
+        raise ValueError(
+            "Invalid value for argument `padding`. padding='causal' (the output "
+            "at step t sees only the inputs up to t) is defined for sequences, "
+            "the 1D layers. Expected one of ['same', 'valid']. Received: "
+            "padding='causal'"
+        )
+    return value

@@ -22,26 +22,25 @@ class BaseFullyConnected(ConstrainedLayer):
 
     needs_spatial_size = True
 
-    def __init__(self, rank, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, **kwargs):
-        super().__init__(rank, filters=filters, **kwargs)
+    def __init__(self, rank, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
+        super().__init__(rank, filters=filters, data_format=data_format, **kwargs)
         self.output_size = None if output_size is None else _validation.int_tuple(output_size, rank, "output_size", 1)
         self.max_params = _validation.positive_int(max_params, "max_params")
 
     def _output_spatial(self, input_shape):
         return self.output_size if self.output_size is not None else tuple(input_shape[1:-1])
 
-    def weight_shapes(self, input_shape):
-        input_shape = self._check_input_shape(input_shape)
+    def _weight_shapes(self, input_shape):
         out = self._output_spatial(input_shape)
         shapes = {"kernel": (*input_shape[1:], *out, self.filters)}
         if self.use_bias:
             shapes["bias"] = (*out, self.filters)
         return shapes
 
-    def _kernel_fan_axes(self, kernel_shape):
+    def _kernel_fan_view(self, kernel_shape):
         # As Dense on the flattened input: fan_in = H·W·C, fan_out = H'·W'·F.
         n_in = self.rank + 1
-        return tuple(range(n_in)), tuple(range(n_in, len(kernel_shape)))
+        return kernel_shape, tuple(range(n_in)), tuple(range(n_in, len(kernel_shape)))
 
     def _check_size(self, input_shape, shapes):
         total = sum(prod(s) for s in shapes.values())
@@ -72,8 +71,6 @@ class BaseFullyConnected(ConstrainedLayer):
         return config
 
 
-
-
 @keras.saving.register_keras_serializable(package="constrained_layers")
 class FullyConnected2D(BaseFullyConnected):
     __doc__ = f"""Fully connected layer on images, eq. (7.1.1) of D2L §7.1.
@@ -90,9 +87,15 @@ class FullyConnected2D(BaseFullyConnected):
         max_params: the largest number of parameters the layer agrees to
             allocate. Building past it raises a `ValueError` quoting the count
             and bytes. Default: 100,000,000 (400 MB of float32).
+        data_format: "channels_last" or "channels_first". Default:
+            `keras.config.image_data_format()`. The kernel's layout does not
+            depend on it; with "channels_first" the layer equals
+            `Flatten(data_format="channels_first")`, `Dense`, and the output
+            reshaped to (H', W', filters) and moved channels-first.
 {COMMON_ARGS}
     Input shape:
-        4D tensor `(batch, H, W, C)` with H, W and C known.
+        4D tensor `(batch, H, W, C)` (channels_first: `(batch, C, H, W)`)
+        with H, W and C known.
 
     Output shape:
         4D tensor `(batch, H', W', filters)`.
@@ -113,8 +116,8 @@ class FullyConnected2D(BaseFullyConnected):
     (8, 8, 3, 8, 8, 4)
     """
 
-    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, **kwargs):
-        super().__init__(2, filters, output_size=output_size, max_params=max_params, **kwargs)
+    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
+        super().__init__(2, filters, output_size, max_params, data_format, **kwargs)
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -130,9 +133,13 @@ class FullyConnected1D(BaseFullyConnected):
         output_size: length L' of the output. Default: the input's length L.
         max_params: the largest number of parameters the layer agrees to
             allocate. Default: 100,000,000.
+        data_format: "channels_last" or "channels_first". Default:
+            `keras.config.image_data_format()`. The kernel's layout does not
+            depend on it.
 {COMMON_ARGS}
     Input shape:
-        3D tensor `(batch, L, C)` with L and C known.
+        3D tensor `(batch, L, C)` (channels_first: `(batch, C, L)`) with L
+        and C known.
 
     Output shape:
         3D tensor `(batch, L', filters)`.
@@ -146,5 +153,5 @@ class FullyConnected1D(BaseFullyConnected):
     (5, 40, 2)
     """
 
-    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, **kwargs):
-        super().__init__(1, filters, output_size=output_size, max_params=max_params, **kwargs)
+    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
+        super().__init__(1, filters, output_size, max_params, data_format, **kwargs)

@@ -65,7 +65,8 @@ class _Plan:
             that the taps falling in zero padding read).
         gather: int32 (P, T): the pixel that position p reads with kernel
             block t (kernel blocks in the kernel's (kh, kw) row-major order;
-            with `convolution` block t reads the flipped offset).
+            block t at offset o reads pixel p·stride + dilation·o of the
+            padded input; with `convolution`, the flipped offset).
         reads_zero: whether any tap reads the zero pixel.
         groups: the input pixels, grouped by how many (position, tap)
             pairs read them (`_Group`), with those pairs.
@@ -75,7 +76,7 @@ class _Plan:
             back to pixel order, or None when that is already the order.
     """
 
-    def __init__(self, in_spatial, out_spatial, window, strides, amounts, padding_mode, convolution):
+    def __init__(self, in_spatial, out_spatial, window, strides, dilation, amounts, padding_mode, convolution):
         pixels = prod(in_spatial)
         grid = np.arange(pixels).reshape(in_spatial)
         if padding_mode == "zeros":
@@ -84,7 +85,8 @@ class _Plan:
             padded = np.pad(grid, amounts, mode=_NP_PAD_MODES[padding_mode])
         taps = []
         for offset in window_offsets(window):  # kernel block t, row-major
-            read = tuple(k - 1 - o for k, o in zip(window, offset)) if convolution else offset
+            taps_read = tuple(k - 1 - o for k, o in zip(window, offset)) if convolution else offset
+            read = tuple(d * o for d, o in zip(dilation, taps_read))
             index = tuple(slice(r, r + s * (n - 1) + 1, s) for r, s, n in zip(read, strides, out_spatial))
             taps.append(padded[index].reshape(-1))
         gather = np.stack(taps, axis=1)  # (P, T)
@@ -136,8 +138,8 @@ class _Group:
 
 
 @functools.lru_cache(maxsize=32)
-def _plan(in_spatial, out_spatial, window, strides, amounts, padding_mode, convolution):
-    return _Plan(in_spatial, out_spatial, window, strides, amounts, padding_mode, convolution)
+def _plan(in_spatial, out_spatial, window, strides, dilation, amounts, padding_mode, convolution):
+    return _Plan(in_spatial, out_spatial, window, strides, dilation, amounts, padding_mode, convolution)
 
 
 def _tiles(n, item_bytes):
@@ -230,11 +232,7 @@ class BaseLocallyConnected(WindowedLayer):
 
     needs_spatial_size = True
 
-    def __init__(self, rank, filters, **kwargs):
-        super().__init__(rank, filters=filters, **kwargs)
-
-    def weight_shapes(self, input_shape):
-        input_shape = self._check_input_shape(input_shape)
+    def _weight_shapes(self, input_shape):
         out = self._output_spatial(input_shape)
         taps = prod(self.kernel_size) * input_shape[-1]
         shapes = {"kernel": (prod(out), taps, self.filters)}
@@ -242,20 +240,39 @@ class BaseLocallyConnected(WindowedLayer):
             shapes["bias"] = (*out, self.filters)
         return shapes
 
-    def _kernel_fan_axes(self, kernel_shape):
-        # Each position's kernel alone: fan_in = kh·kw·C, fan_out = filters.
-        return (1,), (2,)
+    def _kernel_fan_view(self, kernel_shape):
+        # As the convolution of the same window, whose kernel each position
+        # has its own copy of: fan_in = kh·kw·C, fan_out = kh·kw·filters.
+        # Then at initialization LocallyConnected and MultiChannelConv differ
+        # only in sharing.
+        positions, _, filters = kernel_shape
+        taps = prod(self.kernel_size)
+        return (positions, taps, kernel_shape[1] // taps, filters), (1, 2), (1, 3)
+
+    def _kernel_blocks(self, channels):
+        """The kernel as one (C, F) block per (position, tap): (P, T, C, F).
+
+        A reshape of the variable here, outside the custom gradient (which
+        only differentiates tensors). Subclasses that store the weights in
+        another layout (`constrained_layers.compat`) convert here.
+        """
+        return ops.reshape(self.kernel, (self.kernel.shape[0], prod(self.kernel_size), channels, self.filters))
 
     def _apply_kernel(self, inputs):
         input_shape = tuple(inputs.shape)
         out = self._output_spatial(input_shape)
         amounts = tuple(tuple(pair) for pair in self._padding_amounts(input_shape))
         plan = _plan(
-            input_shape[1:-1], out, self.kernel_size, self.strides, amounts, self.padding_mode, self.convolution
+            input_shape[1:-1],
+            out,
+            self.kernel_size,
+            self.strides,
+            self.dilation_rate,
+            amounts,
+            self.padding_mode,
+            self.convolution,
         )
-        # The per-(position, tap) kernel blocks: a reshape reads the variable
-        # here, outside the custom gradient (which only differentiates tensors).
-        blocks = ops.reshape(self.kernel, (prod(out), plan.taps, inputs.shape[-1], self.filters))  # (P, T, C, F)
+        blocks = self._kernel_blocks(input_shape[-1])  # (P, T, C, F)
         return locally_connected_op(inputs, blocks, plan, out)  # (B, *out, F)
 
     def _apply_kernel_patches(self, inputs):
@@ -263,17 +280,17 @@ class BaseLocallyConnected(WindowedLayer):
 
         Materializes the patches (B, P, kh·kw·C); `_apply_kernel` computes
         the same numbers without them. Kept for reading and for the
-        benchmark's "before" column.
+        benchmark's "before" column. `inputs` are channels-last.
         """
-        x, _ = self._padded(inputs, native_zeros=False)  # (B, H+pad, W+pad, C)
+        x, _ = self._padded(inputs, native=False)  # (B, H+pad, W+pad, C)
         out = self._output_spatial(inputs.shape)
         channels = inputs.shape[-1]
         # One strided view of the input per kernel tap, row-major over the
         # window: the (kh, kw, C) patch order of tf-keras's layout.
         taps = [
-            _boundary.strided_window(x, offset, self.strides, out)  # (B, H', W', C)
+            _boundary.strided_window(x, [d * o for d, o in zip(self.dilation_rate, offset)], self.strides, out)
             for offset in window_offsets(self.kernel_size)
-        ]
+        ]  # each (B, H', W', C)
         patches = ops.stack(taps, axis=-2)  # (B, H', W', kh·kw, C)
         patches = ops.reshape(patches, (-1, prod(out), len(taps) * channels))  # (B, P, kh·kw·C)
         y = ops.einsum("bpk,pkf->bpf", patches, self._oriented_kernel(channels))  # (B, P, F)
@@ -294,9 +311,14 @@ class LocallyConnected(BaseLocallyConnected):
 
     H[i,j,d] = U[i,j,d] + Σ_{{|a|,|b|≤Δ, c}} V[i,j,a,b,c,d] · X[i+a, j+b, c]:
     the locality of D2L §7.1.2.2 without the translation invariance of
-    §7.1.2.1. Same shapes and numerics as tf-keras's
-    `LocallyConnected2D(implementation=1)` (which Keras 3 dropped), and in
-    addition "same" padding, every padding mode and `convolution=True`.
+    §7.1.2.1. The arguments of `MultiChannelConv` (and so of
+    `keras.layers.Conv2D`) with one kernel per output position: the same
+    weights and numerics as tf-keras's `LocallyConnected2D(implementation=1)`
+    (which Keras 3 dropped; `constrained_layers.compat` reads its models),
+    and in addition "same" padding, dilation, every padding mode and
+    `convolution=True`. At initialization a variance-scaling kernel has the
+    fans of the convolution of the same window (kh·kw·C in, kh·kw·filters
+    out), so that it differs from `MultiChannelConv` only in sharing.
 
     Args:
         filters: number of output channels d.
@@ -304,19 +326,22 @@ class LocallyConnected(BaseLocallyConnected):
 {COMMON_ARGS}
 
     Input shape:
-        4D tensor `(batch, H, W, C)` with H, W and C known.
+        4D tensor `(batch, H, W, C)` (channels_first: `(batch, C, H, W)`)
+        with H, W and C known.
 
     Output shape:
-        4D tensor `(batch, H', W', filters)`; with padding="same",
+        4D tensor `(batch, H', W', filters)` (channels_first:
+        `(batch, filters, H', W')`); with padding="same",
         H' = ceil(H / stride).
 
-    Weights:
-        kernel `(H'·W', kh·kw·C, filters)`, the patch flattened in (row,
-        column, channel) order; bias `(H', W', filters)`.
+    Weights (whatever the `data_format`):
+        kernel `(H'·W', kh·kw·C, filters)`, one row per output position
+        (row-major), the patch flattened in (row, column, channel) order;
+        bias `(H', W', filters)`.
 
     Example:
 
-    >>> layer = LocallyConnected(filters=8, delta=1)
+    >>> layer = LocallyConnected(8, 3)
     >>> layer(np.zeros((2, 28, 28, 1))).shape
     (2, 28, 28, 8)
     >>> layer.kernel.shape
@@ -326,10 +351,13 @@ class LocallyConnected(BaseLocallyConnected):
     def __init__(
         self,
         filters,
-        delta=None,
         kernel_size=None,
         strides=1,
         padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
         padding_mode="zeros",
         convolution=False,
         **kwargs,
@@ -337,10 +365,12 @@ class LocallyConnected(BaseLocallyConnected):
         super().__init__(
             2,
             filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
             delta=delta,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
             **kwargs,
@@ -351,8 +381,10 @@ class LocallyConnected(BaseLocallyConnected):
 class LocallyConnected1D(BaseLocallyConnected):
     __doc__ = f"""Locally connected 1D layer: locality without weight sharing.
 
-    H[i,d] = U[i,d] + Σ_{{|a|≤Δ, c}} V[i,a,c,d] · X[i+a, c]. Same shapes and
-    numerics as tf-keras's `LocallyConnected1D(implementation=1)`.
+    H[i,d] = U[i,d] + Σ_{{|a|≤Δ, c}} V[i,a,c,d] · X[i+a, c]. The arguments
+    of `MultiChannelConv1D` (and `keras.layers.Conv1D`, "causal" included)
+    with one kernel per output position; same weights and numerics as
+    tf-keras's `LocallyConnected1D(implementation=1)`.
 
     Args:
         filters: number of output channels d.
@@ -360,27 +392,33 @@ class LocallyConnected1D(BaseLocallyConnected):
 {COMMON_ARGS}
 
     Input shape:
-        3D tensor `(batch, L, C)` with L and C known.
+        3D tensor `(batch, L, C)` (channels_first: `(batch, C, L)`) with L
+        and C known.
 
     Output shape:
-        3D tensor `(batch, L', filters)`.
+        3D tensor `(batch, L', filters)` (channels_first:
+        `(batch, filters, L')`).
 
-    Weights:
-        kernel `(L', k·C, filters)`; bias `(L', filters)`.
+    Weights (whatever the `data_format`):
+        kernel `(L', k·C, filters)`, the patch in (tap, channel) order;
+        bias `(L', filters)`.
 
     Example:
 
-    >>> LocallyConnected1D(filters=4, delta=2)(np.zeros((3, 40, 1))).shape
+    >>> LocallyConnected1D(4, 5)(np.zeros((3, 40, 1))).shape
     (3, 40, 4)
     """
 
     def __init__(
         self,
         filters,
-        delta=None,
         kernel_size=None,
         strides=1,
         padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
         padding_mode="zeros",
         convolution=False,
         **kwargs,
@@ -388,10 +426,12 @@ class LocallyConnected1D(BaseLocallyConnected):
         super().__init__(
             1,
             filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
             delta=delta,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
             **kwargs,

@@ -3,49 +3,32 @@
     H[i,j,d] = u_d + Σ_{a,b,c} V[a,b,c,d] · X[i+a, j+b, c]
 
 Eq. (7.1.7): translation invariance, locality, and channels mixed by a
-(kh, kw, C, filters) kernel; `keras.layers.Conv2D`'s layer, with the text's
-Δ, boundary modes and true convolution added.
+(kh, kw, C, filters) kernel; `keras.layers.Conv2D`'s layer and signature,
+with the text's Δ, boundary modes, true convolution and FFT added.
 """
 
 import keras
-from keras import ops
 
-from constrained_layers import _fft, _validation
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
 from constrained_layers._fft import IMPLEMENTATION_ARG
-from constrained_layers.base import WindowedLayer
+from constrained_layers.base import TranslationInvariantLayer
 
 
-class BaseMultiChannelConv(WindowedLayer):
+class BaseMultiChannelConv(TranslationInvariantLayer):
     """Rank-generic multi-channel convolution; see `MultiChannelConv`."""
 
-    def __init__(self, rank, filters, implementation="auto", **kwargs):
-        super().__init__(rank, filters=filters, **kwargs)
-        self.implementation = _validation.choice(implementation, "implementation", _fft.IMPLEMENTATIONS)
-
-    def weight_shapes(self, input_shape):
-        input_shape = self._check_input_shape(input_shape)
-        shapes = {"kernel": (*self.kernel_size, input_shape[-1], self.filters)}
-        if self.use_bias:
-            shapes["bias"] = (self.filters,)
-        return shapes
-
-    def _apply_kernel(self, inputs):
-        kernel = self._oriented(self.kernel, tuple(range(self.rank)))  # (kh, kw, C, F)
-        if self._implementation_for(inputs.shape, depthwise=False) == "fft":
-            amounts = self._padding_amounts(tuple(inputs.shape))
-            return _fft.correlate(inputs, kernel, self.strides, amounts, self.padding_mode, depthwise=False)
-        x, padding = self._padded(inputs)
-        return ops.conv(x, kernel, strides=self.strides, padding=padding)  # (B, H', W', F)
+    depthwise = False
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
 class MultiChannelConv(BaseMultiChannelConv):
     __doc__ = f"""Multi-channel 2D convolution, eq. (7.1.7) of D2L §7.1.
 
-    H[i,j,d] = u_d + Σ_{{a,b,c}} V[a,b,c,d] · X[i+a, j+b, c]. Same weights
-    and numerics as `keras.layers.Conv2D`. With `delta=0` it is a per-pixel
-    MLP layer (a 1×1 convolution: exercise 1).
+    H[i,j,d] = u_d + Σ_{{a,b,c}} V[a,b,c,d] · X[i+a, j+b, c]. Same
+    arguments, weights and numerics as `keras.layers.Conv2D`, except that
+    padding defaults to "same": `MultiChannelConv(16, 3)` is
+    `Conv2D(16, 3, padding="same")`. With `kernel_size=1` (`delta=0`) it is
+    a per-pixel MLP layer (exercise 1).
 
     Args:
         filters: number of output channels d.
@@ -54,30 +37,36 @@ class MultiChannelConv(BaseMultiChannelConv):
 {COMMON_ARGS}
 
     Input shape:
-        4D tensor `(batch, H, W, C)`.
+        4D tensor `(batch, H, W, C)` (channels_first: `(batch, C, H, W)`).
 
     Output shape:
-        4D tensor `(batch, H', W', filters)`.
+        4D tensor `(batch, H', W', filters)` (channels_first:
+        `(batch, filters, H', W')`).
 
     Weights:
         kernel `(kh, kw, C, filters)`; bias `(filters,)`.
 
     Example:
 
-    >>> layer = MultiChannelConv(filters=16, delta=1)
+    >>> layer = MultiChannelConv(16, 3)  # as keras.layers.Conv2D(16, 3, padding="same")
     >>> layer(np.zeros((2, 28, 28, 3))).shape
     (2, 28, 28, 16)
     >>> layer.kernel.shape
     (3, 3, 3, 16)
+    >>> MultiChannelConv(16, delta=1).kernel_size  # the text's half-width: 2Δ+1 = 3
+    (3, 3)
     """
 
     def __init__(
         self,
         filters,
-        delta=None,
         kernel_size=None,
         strides=1,
         padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
         padding_mode="zeros",
         convolution=False,
         implementation="auto",
@@ -86,10 +75,12 @@ class MultiChannelConv(BaseMultiChannelConv):
         super().__init__(
             2,
             filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
             delta=delta,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
             implementation=implementation,
@@ -101,8 +92,9 @@ class MultiChannelConv(BaseMultiChannelConv):
 class MultiChannelConv1D(BaseMultiChannelConv):
     __doc__ = f"""Multi-channel 1D convolution, eq. (7.1.7) on sequences.
 
-    H[i,d] = u_d + Σ_{{a,c}} V[a,c,d] · X[i+a, c]. Same weights and numerics
-    as `keras.layers.Conv1D`.
+    H[i,d] = u_d + Σ_{{a,c}} V[a,c,d] · X[i+a, c]. Same arguments, weights
+    and numerics as `keras.layers.Conv1D`, except that padding defaults to
+    "same"; `padding="causal"` is an audio model's causal convolution.
 
     Args:
         filters: number of output channels d.
@@ -111,27 +103,31 @@ class MultiChannelConv1D(BaseMultiChannelConv):
 {COMMON_ARGS}
 
     Input shape:
-        3D tensor `(batch, L, C)`.
+        3D tensor `(batch, L, C)` (channels_first: `(batch, C, L)`).
 
     Output shape:
-        3D tensor `(batch, L', filters)`.
+        3D tensor `(batch, L', filters)` (channels_first:
+        `(batch, filters, L')`).
 
     Weights:
         kernel `(k, C, filters)`; bias `(filters,)`.
 
     Example:
 
-    >>> MultiChannelConv1D(filters=8, delta=2)(np.zeros((2, 40, 1))).shape
+    >>> MultiChannelConv1D(8, 3, padding="causal", dilation_rate=2)(np.zeros((2, 40, 1))).shape
     (2, 40, 8)
     """
 
     def __init__(
         self,
         filters,
-        delta=None,
         kernel_size=None,
         strides=1,
         padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
         padding_mode="zeros",
         convolution=False,
         implementation="auto",
@@ -140,10 +136,12 @@ class MultiChannelConv1D(BaseMultiChannelConv):
         super().__init__(
             1,
             filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
             delta=delta,
-            kernel_size=kernel_size,
-            strides=strides,
-            padding=padding,
             padding_mode=padding_mode,
             convolution=convolution,
             implementation=implementation,

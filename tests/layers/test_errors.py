@@ -173,8 +173,9 @@ def test_filters_none_is_refused_when_constructed():
 
 @pytest.mark.parametrize("layer_cls", WINDOWED, ids=ids(WINDOWED))
 def test_unknown_padding(layer_cls):
+    allowed = "['same', 'valid', 'causal']" if layer_cls.__name__.endswith("1D") else "['same', 'valid']"
     with pytest.raises(ValueError, match=re.escape(
-        "Invalid value for argument `padding`. Expected one of ['same', 'valid']. Received: padding='full'"
+        f"Invalid value for argument `padding`. Expected one of {allowed}. Received: padding='full'"
     )):
         make(layer_cls, delta=1, padding="full")
     with pytest.raises(ValueError, match=re.escape("Received: padding=None")):
@@ -287,6 +288,58 @@ def test_padding_at_the_limit_is_allowed(layer, input_shape):
 def test_valid_window_larger_than_the_input(layer, input_shape, message):
     with pytest.raises(ValueError, match=re.escape(message)):
         layer(np.zeros(input_shape, "float32"))
+    # count_params refuses what build refuses, with the same message.
+    with pytest.raises(ValueError, match=re.escape(message.replace(f"input_shape={input_shape}",
+                                                                   f"input_shape={(None, *input_shape[1:])}"))):
+        constrained_layers.count_params(layer, input_shape[1:])
+
+
+def test_count_params_refuses_a_padding_wider_than_the_input():
+    with pytest.raises(ValueError, match=re.escape(
+        "padding_mode='reflect' can pad at most 3 pixels on an axis of length 4, but kernel_size=(9, 9) with "
+        "padding='same' needs 4 on axis 1"
+    )):
+        constrained_layers.count_params(SharedConv, (4, 4, 1), delta=4, padding_mode="reflect")
+
+
+@pytest.mark.parametrize("layer_cls", [SharedConv, MultiChannelConv], ids=ids([SharedConv, MultiChannelConv]))
+@pytest.mark.parametrize("window", [{}, {"kernel_size": 3}], ids=["whole-image", "kernel_size"])
+def test_fft_on_an_input_of_unknown_size_is_named(layer_cls, window):
+    """The spatial size is checked before the window is computed from it
+    (a raw TypeError before issue #11)."""
+    if layer_cls is MultiChannelConv and not window:
+        pytest.skip("MultiChannelConv has no whole-image default window")
+    layer = make(layer_cls, implementation="fft", **window)
+    name = layer_cls.__name__
+    message = (f"`{name}` with this configuration has weights whose shape depends on the input's spatial size"
+               if not window else
+               f"`{name}` with implementation='fft' needs the input's spatial size (the transform length)")
+    with pytest.raises(ValueError, match=re.escape(message)):
+        layer.build((None, None, None, 1))
+    with pytest.raises(ValueError, match=re.escape(message)):
+        constrained_layers.count_params(layer, (None, None, 1))
+    assert not layer.built
+
+
+@pytest.mark.tensorflow_only
+@pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="only TensorFlow's graphs have spatial sizes "
+                    "unknown until run time (JAX traces with static shapes)")
+@pytest.mark.parametrize("mode, needed", (("reflect", 4), ("symmetric", 3), ("circular", 3)))
+def test_padding_wider_than_an_input_of_unknown_size_is_named_at_run_time(mode, needed):
+    import tensorflow as tf
+
+    layer = SharedConv1D(delta=3, padding_mode=mode, kernel_initializer="zeros", name="wide")
+    model = keras.Sequential([keras.Input((None, 1)), layer])
+    assert model(np.zeros((1, needed, 1), "float32")).shape == (1, needed, 1)  # just wide enough: fine
+    run = tf.function(model, input_signature=[tf.TensorSpec((None, None, 1), tf.float32)])
+    assert run(np.zeros((1, needed, 1), "float32")).shape == (1, needed, 1)
+    with pytest.raises(tf.errors.InvalidArgumentError) as error:
+        run(np.zeros((1, needed - 1, 1), "float32"))
+    # (TensorFlow escapes the quotes of the message it prints.)
+    message = str(error.value).replace("\\'", "'")
+    assert (f"`SharedConv1D` (wide): padding_mode='{mode}' with kernel_size=(7,), dilation_rate=(1,) and "
+            f"padding='same' pads 3 pixels on spatial axis 1, so that axis must have at least {needed} pixels. "
+            f"Use a smaller window or padding_mode='zeros'") in message, message[-600:]
 
 
 # ------------------------------------------------------------------ input shapes

@@ -201,10 +201,12 @@ def empirical_std(layer, input_shape):
 @pytest.mark.parametrize(
     "layer, input_shape, fan_in, fan_out",
     [
-        # Each output position's kernel: fan_in = kh·kw·C, fan_out = filters.
-        pytest.param(LocallyConnected(filters=8, delta=1), (None, 16, 16, 4), 3 * 3 * 4, 8,
+        # The convolution's fans (kh·kw·C in, kh·kw·filters out), so that at
+        # initialization LocallyConnected differs from MultiChannelConv only in
+        # sharing (issue #11; before, fan_out was `filters`).
+        pytest.param(LocallyConnected(filters=8, delta=1), (None, 16, 16, 4), 3 * 3 * 4, 3 * 3 * 8,
                      id="LocallyConnected"),
-        pytest.param(LocallyConnected1D(filters=6, kernel_size=4), (None, 64, 5), 4 * 5, 6,
+        pytest.param(LocallyConnected1D(filters=6, kernel_size=4), (None, 64, 5), 4 * 5, 4 * 6,
                      id="LocallyConnected1D"),
         # As Dense on the flattened input: fan_in = H·W·C, fan_out = H'·W'·filters.
         pytest.param(FullyConnected2D(filters=2), (None, 6, 6, 3), 6 * 6 * 3, 6 * 6 * 2,

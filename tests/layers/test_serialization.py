@@ -139,6 +139,42 @@ def test_config_is_stable_through_json(layer):
     assert revived.get_config() == config
 
 
+FIXTURES = os.path.join(os.path.dirname(__file__), "fixtures")
+
+
+@pytest.mark.parametrize("rank", ("2d", "1d"))
+def test_files_saved_before_the_conv_signature_still_load(rank):
+    """`.keras` files saved by the layers before issue #11 (delta/kernel_size
+    positional, no data_format, dilation_rate or causal; tests/layers/fixtures)
+    load with the same configuration and compute the same outputs."""
+    loaded = keras.saving.load_model(os.path.join(FIXTURES, f"saved_before_conv_signature_{rank}.keras"))
+    saved = np.load(os.path.join(FIXTURES, "saved_before_conv_signature_outputs.npz"))
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(saved[f"x_{rank}"])), saved[f"y_{rank}"],
+                               rtol=1e-5, atol=1e-5)
+    for layer in loaded.layers[1:]:
+        assert layer.data_format == "channels_last", layer.name
+    conv = loaded.get_layer("conv")
+    assert conv.dilation_rate == (1,) * int(rank[0])
+    if rank == "2d":
+        assert (conv.kernel_size, conv.delta, conv.padding_mode, conv.convolution) == ((3, 3), 1, "reflect", True)
+        assert loaded.get_layer("shared").kernel_size == (2, 3)
+        assert loaded.get_layer("local").kernel_size == (3, 1)
+
+
+def test_old_files_stay_channels_last_under_a_channels_first_default():
+    """A config without `data_format` was saved channels-last, whatever the
+    loading process's `keras.config.image_data_format()` says."""
+    before = keras.config.image_data_format()
+    try:
+        keras.config.set_image_data_format("channels_first")
+        loaded = keras.saving.load_model(os.path.join(FIXTURES, "saved_before_conv_signature_1d.keras"))
+    finally:
+        keras.config.set_image_data_format(before)
+    saved = np.load(os.path.join(FIXTURES, "saved_before_conv_signature_outputs.npz"))
+    assert {layer.data_format for layer in loaded.layers[1:]} == {"channels_last"}
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(loaded(saved["x_1d"])), saved["y_1d"], rtol=1e-5, atol=1e-5)
+
+
 # ------------------------------------------------------------ SavedModel export
 
 _LOAD_AND_RUN = textwrap.dedent(
