@@ -1,11 +1,14 @@
 """The rank-generic bases that every constrained layer is a thin subclass of.
 
 `ConstrainedLayer` holds what all four families share, as Keras's `BaseConv`
-does for Conv1D/2D/3D: argument normalization, weights whose shapes come from
-one method (`weight_shapes`, which `count_params` also reads), clear errors at
-build, and `call` = op, bias, activation. `WindowedLayer` adds the window
-(Δ or kernel size), strides, padding, boundary mode and kernel flipping shared
-by the three local families.
+does for Conv1D/2D/3D: argument normalization, `data_format` (everything
+inside is channels-last), weights whose shapes come from one method
+(`weight_shapes`, which `count_params` also reads, validated as `build`
+validates), clear errors, and `call` = op, bias, activation.
+`WindowedLayer` adds the window (kernel size or Δ), strides, padding,
+dilation, boundary mode and kernel flipping shared by the three local
+families. `TranslationInvariantLayer` adds the shared kernel and the choice
+of direct or FFT computation of `SharedConv` and `MultiChannelConv`.
 """
 
 import itertools
