@@ -35,50 +35,19 @@ stride 1, not always otherwise; the index table follows tf-keras.
 model).
 """
 
-import inspect
+import functools
 
 import keras
 import numpy as np
 from keras import activations, constraints, initializers, ops, regularizers
-from keras.layers import InputSpec
 
-from constrained_layers import locally_connected
-from constrained_layers.locally_connected import LocallyConnected, LocallyConnected1D as NativeLocallyConnected1D
+from constrained_layers import _validation
+from constrained_layers.locally_connected import BaseLocallyConnected, LocallyConnected
+from constrained_layers.locally_connected import LocallyConnected1D as NativeLocallyConnected1D
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D", "custom_objects", "to_native"]
 
 IMPLEMENTATIONS = (1, 2, 3)
-PADDINGS = ("valid", "same")
-DATA_FORMATS = ("channels_last", "channels_first")
-
-
-# ----------------------------------------------------------------- validation
-def _int_tuple(value, rank, name):
-    """An int or `rank` ints, each > 0, as a tuple (tf-keras's normalize_tuple)."""
-    items = (value,) * rank if _is_int(value) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    if items is None or len(items) != rank or not all(_is_int(v) and v > 0 for v in items):
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected a strictly positive "
-            f"int or a tuple of {rank} strictly positive ints. Received: {name}={value!r}"
-        )
-    return tuple(int(v) for v in items)
-
-
-def _is_int(value):
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-
-
-def _choice(value, name, allowed):
-    if not isinstance(value, str) or value.lower() not in allowed:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected one of {list(allowed)}. "
-            f"Received: {name}={value!r}"
-        )
-    return value.lower()
 
 
 # --------------------------------------------------------------- index tables
@@ -98,37 +67,16 @@ def _tf_keras_padding(n, kernel, stride, padding):
     return (before, max(0, (out - 1) * stride + kernel - before - n))
 
 
-def _tf_keras_output_length(n, kernel, stride, padding):
-    """tf-keras's `conv_output_length` for "valid" and "same"."""
-    length = n if padding == "same" else n - kernel + 1
-    return -(-length // stride)
-
-
-def _make_plan(in_spatial, out_spatial, window, strides, amounts):
-    """The native `_plan` for these tf-keras paddings (no dilation, zeros)."""
-    kwargs = dict(
-        in_spatial=in_spatial,
-        out_spatial=out_spatial,
-        window=window,
-        strides=strides,
-        amounts=amounts,
-        padding_mode="zeros",
-        convolution=False,
-    )
-    if "dilation" in inspect.signature(locally_connected._plan).parameters:
-        kwargs["dilation"] = (1,) * len(window)
-    return locally_connected._plan(**kwargs)
-
-
-def _kernel_index(implementation, data_format, gather, pixels, channels, filters):
+@functools.lru_cache(maxsize=32)
+def _kernel_index(implementation, data_format, plan, channels, filters):
     """Where each (position, tap, channel, filter) block entry is in the kernel.
 
     Args:
         implementation: 2 or 3 (implementation 1 is a reshape).
         data_format: "channels_last" or "channels_first".
-        gather: int (P, T), the input pixel that each (position, tap) reads
-            (`pixels` for a tap in the zero padding), as `_Plan.gather`.
-        pixels: number of input pixels Q.
+        plan: the native `_Plan` of the layer and input shape: its `gather`
+            (P, T) is the input pixel each (position, tap) reads, `pixels`
+            (Q) for a tap in the zero padding.
         channels, filters: C and F.
 
     Returns:
@@ -136,6 +84,7 @@ def _kernel_index(implementation, data_format, gather, pixels, channels, filters
         (of `size` entries), with `size` (one past the end: a zero appended
         to the kernel) for the entries that read the padding.
     """
+    gather, pixels = plan.gather, plan.pixels
     positions, taps = gather.shape
     p = np.arange(positions)[:, None, None, None]
     q = gather.astype(np.int64)[:, :, None, None]
@@ -168,242 +117,84 @@ def _kernel_index(implementation, data_format, gather, pixels, channels, filters
 
 
 # --------------------------------------------------------------------- layers
-class BaseLocallyConnectedCompat(keras.layers.Layer):
-    """Rank-generic tf-keras locally connected layer; see `LocallyConnected2D`."""
+class BaseLocallyConnectedCompat(BaseLocallyConnected):
+    """Rank-generic tf-keras locally connected layer; see `LocallyConnected2D`.
 
-    def __init__(
-        self,
-        rank,
-        filters,
-        kernel_size,
-        strides=1,
-        padding="valid",
-        data_format=None,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        activity_regularizer=None,
-        kernel_constraint=None,
-        bias_constraint=None,
-        implementation=1,
-        **kwargs,
-    ):
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
-        self.rank = rank
-        if not _is_int(filters) or filters <= 0:
-            raise ValueError(
-                "Invalid value for argument `filters`. Expected a strictly positive "
-                f"int. Received: filters={filters!r}"
-            )
-        if _is_int(implementation) and implementation in IMPLEMENTATIONS:
-            implementation = int(implementation)
-        else:
+    The native layer with tf-keras's arguments, its "same" padding, its
+    weight layouts (`_weight_shapes`, `_kernel_blocks`, `_call_bias`) and
+    its config keys; everything else (validation, data format, the fast
+    path, the gradient) is the native layer's.
+    """
+
+    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 implementation=1, **kwargs):
+        if not (_validation._is_int(implementation) and implementation in IMPLEMENTATIONS):
             raise ValueError(
                 f"Invalid value for argument `implementation`. Expected one of "
                 f"{list(IMPLEMENTATIONS)}. Received: implementation={implementation!r}"
             )
-        self.filters = int(filters)
-        self.kernel_size = _int_tuple(kernel_size, rank, "kernel_size")
-        self.strides = _int_tuple(strides, rank, "strides")
-        self.padding = _choice(padding, "padding", PADDINGS)
-        if self.padding != "valid" and implementation == 1:
+        padding = _validation.choice(padding, "padding", _validation.PADDINGS[:2])
+        if padding != "valid" and implementation == 1:
             raise ValueError(
                 f"Invalid value for argument `padding`. `{type(self).__name__}` with "
                 f"implementation=1 supports only padding='valid' (as in tf-keras; "
                 f"implementations 2 and 3 also allow 'same'). Received: padding={padding!r}"
             )
-        self.data_format = (
-            keras.config.image_data_format() if data_format is None else _choice(data_format, "data_format", DATA_FORMATS)
-        )
-        if not isinstance(use_bias, bool):
-            raise TypeError(f"Invalid type for argument `use_bias`. Expected a bool. Received: use_bias={use_bias!r}")
-        self.implementation = implementation
-        self.activation = activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-        self.kernel_regularizer = regularizers.get(kernel_regularizer)
-        self.bias_regularizer = regularizers.get(bias_regularizer)
-        self.kernel_constraint = constraints.get(kernel_constraint)
-        self.bias_constraint = constraints.get(bias_constraint)
-        self.input_spec = InputSpec(ndim=rank + 2)
+        super().__init__(rank, filters, kernel_size, strides, padding, data_format, **kwargs)
+        self.implementation = int(implementation)
 
-    # ---------------------------------------------------------------- shapes
-    @property
-    def _channels_first(self):
-        return self.data_format == "channels_first"
+    def _padding_amounts(self, input_shape):
+        return [
+            _tf_keras_padding(n, k, s, self.padding)
+            for n, k, s in zip(input_shape[1:-1], self.kernel_size, self.strides)
+        ]
 
-    def _split(self, input_shape):
-        """(spatial shape, channels) of an input shape in this data format."""
-        input_shape = tuple(input_shape)
-        if len(input_shape) != self.rank + 2:
-            raise ValueError(
-                f"`{type(self).__name__}` expects inputs of rank {self.rank + 2}. "
-                f"Received: input_shape={input_shape}"
-            )
-        if self._channels_first:
-            return input_shape[2:], input_shape[1]
-        return input_shape[1:-1], input_shape[-1]
-
-    def _output_spatial(self, spatial):
-        return tuple(
-            None if n is None else _tf_keras_output_length(n, k, s, self.padding)
-            for n, k, s in zip(spatial, self.kernel_size, self.strides)
-        )
-
-    def compute_output_shape(self, input_shape):
-        spatial, _ = self._split(input_shape)
-        out = self._output_spatial(spatial)
-        if self._channels_first:
-            return (input_shape[0], self.filters, *out)
-        return (input_shape[0], *out, self.filters)
-
-    def weight_shapes(self, input_shape):
-        """tf-keras's weight shapes for `input_shape` (in this data format).
-
-        Example:
-
-        >>> LocallyConnected2D(4, 3, implementation=3).weight_shapes((None, 5, 5, 2))
-        {'kernel': (648,), 'bias': (3, 3, 4)}
-        """
-        spatial, channels = self._split(input_shape)
-        out = self._output_spatial(spatial)
-        positions, taps, pixels = int(np.prod(out)), int(np.prod(self.kernel_size)), int(np.prod(spatial))
+    def _weight_shapes(self, input_shape):
+        spatial, channels = tuple(input_shape[1:-1]), input_shape[-1]
+        out = self._output_spatial(input_shape)
         if self.implementation == 1:
-            kernel = (positions, taps * channels, self.filters)
+            kernel = (int(np.prod(out)), int(np.prod(self.kernel_size)) * channels, self.filters)
         elif self.implementation == 2:
             if self._channels_first:
                 kernel = (channels, *spatial, self.filters, *out)
             else:
                 kernel = (*spatial, channels, *out, self.filters)
-        else:
-            kernel = (self._tables(spatial, channels)[1],)
+        else:  # the connected entries only
+            plan = self._plan_for(input_shape)
+            kernel = (int((plan.gather < plan.pixels).sum()) * channels * self.filters,)
         shapes = {"kernel": kernel}
         if self.use_bias:
             shapes["bias"] = (*out, self.filters)
         return shapes
 
-    def _tables(self, spatial, channels):
-        """(plan, kernel entries, index table or None, out spatial), from numpy."""
-        out = self._output_spatial(spatial)
-        amounts = tuple(
-            _tf_keras_padding(n, k, s, self.padding) for n, k, s in zip(spatial, self.kernel_size, self.strides)
-        )
-        plan = _make_plan(tuple(spatial), out, self.kernel_size, self.strides, amounts)
-        if self.implementation == 1:
-            return plan, None, None, out
-        index, size = _kernel_index(
-            self.implementation, self.data_format, plan.gather, plan.pixels, channels, self.filters
-        )
-        return plan, size, index, out
+    def _kernel_fan_view(self, kernel_shape):
+        return None  # tf-keras's initializers saw its kernel's shape, and so do these
 
-    # ----------------------------------------------------------------- build
-    def build(self, input_shape):
-        spatial, channels = self._split(input_shape)
-        name = type(self).__name__
-        if channels is None or None in spatial:
-            raise ValueError(
-                f"`{name}` needs the input's spatial size and channels (its weights "
-                f"depend on them). Received: input_shape={tuple(input_shape)}"
-            )
-        out = self._output_spatial(spatial)
-        if min(out) <= 0:
-            raise ValueError(
-                f"`{name}` with kernel_size={self.kernel_size}, strides={self.strides} "
-                f"and padding={self.padding!r} would produce an empty output. "
-                f"Received: input_shape={tuple(input_shape)}"
-            )
-        self._plan, _, self._index, self._out = self._tables(spatial, channels)
-        self._channels = channels
-        self._input_shape = (None, *tuple(input_shape)[1:])
-        shapes = self.weight_shapes(input_shape)
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=shapes["kernel"],
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-            constraint=self.kernel_constraint,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias",
-                shape=shapes["bias"],
-                initializer=self.bias_initializer,
-                regularizer=self.bias_regularizer,
-                constraint=self.bias_constraint,
-            )
-        channel_axis = 1 if self._channels_first else self.rank + 1
-        spatial_axes = range(2, self.rank + 2) if self._channels_first else range(1, self.rank + 1)
-        self.input_spec = InputSpec(
-            ndim=self.rank + 2, axes={channel_axis: channels, **dict(zip(spatial_axes, spatial))}
-        )
-
-    # ------------------------------------------------------------------ call
-    def _kernel_blocks(self, channels=None):
-        """The kernel as one (C, F) block per (position, tap): (P, T, C, F).
-
-        (`channels` as the native `BaseLocallyConnected._kernel_blocks`; the
-        layer knows its own.)
-        """
-        channels = self._channels
-        positions, taps = self._plan.positions, self._plan.taps
+    def _kernel_blocks(self, plan, channels):
         if self.implementation == 1:
             if not self._channels_first:
-                return ops.reshape(self.kernel, (positions, taps, channels, self.filters))
-            blocks = ops.reshape(self.kernel, (positions, channels, taps, self.filters))  # patch in (C, kh, kw) order
+                return ops.reshape(self.kernel, (plan.positions, plan.taps, channels, self.filters))
+            blocks = ops.reshape(self.kernel, (plan.positions, channels, plan.taps, self.filters))  # patch (C, kh, kw)
             return ops.transpose(blocks, (0, 2, 1, 3))
+        index, _ = _kernel_index(self.implementation, self.data_format, plan, channels, self.filters)
         flat = ops.reshape(self.kernel, (-1,))
-        if self._plan.reads_zero:  # the entry past the end: taps in the padding
+        if plan.reads_zero:  # the entry past the end: taps in the padding
             flat = ops.concatenate([flat, ops.zeros((1,), dtype=flat.dtype)])
-        return ops.take(flat, self._index, axis=0)  # (P, T, C, F)
+        return ops.take(flat, index, axis=0)  # (P, T, C, F)
 
     def _call_bias(self):
-        """The bias as added to the channels-last output: (*out, F)."""
         if not self._channels_first:
             return self.bias
-        # tf-keras's bias_add reshapes (not transposes) (*out, F) to (F, *out).
-        bias = ops.reshape(self.bias, (self.filters, *self._out))
+        # tf-keras's bias_add *reshapes* (not transposes) (*out, F) to (F, *out).
+        bias = ops.reshape(self.bias, (self.bias.shape[-1], *self.bias.shape[:-1]))
         return ops.transpose(bias, (*range(1, self.rank + 1), 0))
 
-    def call(self, inputs):
-        x = inputs
-        if self._channels_first:
-            x = ops.transpose(x, (0, *range(2, self.rank + 2), 1))  # (B, *S, C)
-        y = locally_connected.locally_connected_op(x, self._kernel_blocks(), self._plan, self._out)  # (B, *out, F)
-        if self.use_bias:
-            y = ops.add(y, self._call_bias())
-        if self._channels_first:
-            y = ops.transpose(y, (0, self.rank + 1, *range(1, self.rank + 1)))  # (B, F, *out)
-        # After the transpose, as tf-keras (an axis-wise activation sees its layout).
-        return self.activation(y) if self.activation is not None else y
-
-    # ---------------------------------------------------------------- config
     def get_config(self):
+        """tf-keras's keys, no others."""
         config = super().get_config()
-        config.pop("autocast", None)  # not a tf-keras key; Keras's default
-        config.update(
-            {
-                "filters": self.filters,
-                "kernel_size": self.kernel_size,
-                "strides": self.strides,
-                "padding": self.padding,
-                "data_format": self.data_format,
-                "activation": activations.serialize(self.activation),
-                "use_bias": self.use_bias,
-                "kernel_initializer": initializers.serialize(self.kernel_initializer),
-                "bias_initializer": initializers.serialize(self.bias_initializer),
-                "kernel_regularizer": regularizers.serialize(self.kernel_regularizer),
-                "bias_regularizer": regularizers.serialize(self.bias_regularizer),
-                "activity_regularizer": regularizers.serialize(self.activity_regularizer),
-                "kernel_constraint": constraints.serialize(self.kernel_constraint),
-                "bias_constraint": constraints.serialize(self.bias_constraint),
-                "implementation": self.implementation,
-            }
-        )
+        for key in ("delta", "padding_mode", "convolution", "dilation_rate", "autocast"):
+            config.pop(key, None)
+        config["implementation"] = self.implementation
         return config
 
 
@@ -616,9 +407,12 @@ def to_native(layer):
             f"input's): call it on an input first. Received: layer {layer.name!r}, not built"
         )
     native_class = LocallyConnected if layer.rank == 2 else NativeLocallyConnected1D
-    input_shape = layer._input_shape  # (None, *spatial, C) or (None, C, *spatial)
-    spatial, _ = layer._split(input_shape)
-    amounts = [_tf_keras_padding(n, k, s, layer.padding) for n, k, s in zip(spatial, layer.kernel_size, layer.strides)]
+    # The input shape the layer was built for, from the sizes its InputSpec pins.
+    axes = layer.input_spec.axes  # the channel axis is -1 for channels_last, as in Keras
+    input_shape = (None, *(axes[axis] if axis in axes else axes[-1] for axis in range(1, layer.rank + 2)))
+    shape = layer._channels_last_shape(input_shape)  # (None, *spatial, C)
+    spatial = shape[1:-1]
+    amounts = layer._padding_amounts(shape)
     same_agrees = all(
         before == _keras_same_before(n, k, s)
         for (before, _), n, k, s in zip(amounts, spatial, layer.kernel_size, layer.strides)
@@ -651,7 +445,7 @@ def to_native(layer):
         pad = pad_class(pad_amounts, data_format=layer.data_format, name=f"{layer.name}_padding")
         result = keras.Sequential([pad, native], name=layer.name, trainable=layer.trainable)
     result.build(input_shape)
-    blocks = ops.convert_to_numpy(layer._kernel_blocks())  # (P, T, C, F)
+    blocks = ops.convert_to_numpy(layer._kernel_blocks(layer._plan_for(shape), shape[-1]))  # (P, T, C, F)
     native.kernel.assign(blocks.reshape(native.kernel.shape))
     if layer.use_bias:
         native.bias.assign(np.reshape(ops.convert_to_numpy(layer._call_bias()), native.bias.shape))

@@ -249,22 +249,12 @@ class BaseLocallyConnected(WindowedLayer):
         taps = prod(self.kernel_size)
         return (positions, taps, kernel_shape[1] // taps, filters), (1, 2), (1, 3)
 
-    def _kernel_blocks(self, channels):
-        """The kernel as one (C, F) block per (position, tap): (P, T, C, F).
-
-        A reshape of the variable here, outside the custom gradient (which
-        only differentiates tensors). Subclasses that store the weights in
-        another layout (`constrained_layers.compat`) convert here.
-        """
-        return ops.reshape(self.kernel, (self.kernel.shape[0], prod(self.kernel_size), channels, self.filters))
-
-    def _apply_kernel(self, inputs):
-        input_shape = tuple(inputs.shape)
-        out = self._output_spatial(input_shape)
+    def _plan_for(self, input_shape):
+        """The `_Plan` (gather tables) for channels-last inputs of `input_shape`."""
         amounts = tuple(tuple(pair) for pair in self._padding_amounts(input_shape))
-        plan = _plan(
-            input_shape[1:-1],
-            out,
+        return _plan(
+            tuple(input_shape[1:-1]),
+            self._output_spatial(input_shape),
             self.kernel_size,
             self.strides,
             self.dilation_rate,
@@ -272,8 +262,21 @@ class BaseLocallyConnected(WindowedLayer):
             self.padding_mode,
             self.convolution,
         )
-        blocks = self._kernel_blocks(input_shape[-1])  # (P, T, C, F)
-        return locally_connected_op(inputs, blocks, plan, out)  # (B, *out, F)
+
+    def _kernel_blocks(self, plan, channels):
+        """The kernel as one (C, F) block per (position, tap): (P, T, C, F).
+
+        A reshape of the variable here, outside the custom gradient (which
+        only differentiates tensors). Subclasses that store the weights in
+        another layout (`constrained_layers.compat`) convert here.
+        """
+        return ops.reshape(self.kernel, (plan.positions, plan.taps, channels, self.filters))
+
+    def _apply_kernel(self, inputs):
+        input_shape = tuple(inputs.shape)
+        plan = self._plan_for(input_shape)
+        blocks = self._kernel_blocks(plan, input_shape[-1])  # (P, T, C, F)
+        return locally_connected_op(inputs, blocks, plan, self._output_spatial(input_shape))  # (B, *out, F)
 
     def _apply_kernel_patches(self, inputs):
         """The readable path (and the old one): stack the taps, then einsum.

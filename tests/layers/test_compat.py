@@ -108,7 +108,8 @@ def test_to_native_is_the_native_layer_where_paddings_agree(rank):
         native = compat.to_native(layer)
         assert type(native) is (cl.LocallyConnected if rank == 2 else cl.LocallyConnected1D)
         assert native.name == layer.name and native.padding == padding
-        assert tuple(native.kernel.shape) == (np.prod(layer._out), 3**rank * CHANNELS, FILTERS)
+        assert tuple(native.kernel.shape) == (np.prod(SPATIAL[rank] if padding == "same" else
+                                                      [n - 2 for n in SPATIAL[rank]]), 3**rank * CHANNELS, FILTERS)
     # tf-keras's "same" with an even kernel reads k // 2 = 1 zero before;
     # Keras's "same" reads none (its extra zero goes after): padding + "valid".
     _, layer, _ = _pair(rank, filters=FILTERS, kernel_size=2, padding="same",
@@ -264,13 +265,13 @@ def test_defaults_are_tf_keras_defaults():
         (dict(implementation=True), "Received: implementation=True"),
         (dict(padding="same"), "`LocallyConnected2D` with implementation=1 supports only padding='valid'"),
         (dict(padding="causal", implementation=2), "Invalid value for argument `padding`. Expected one of "
-                                                   "['valid', 'same']. Received: padding='causal'"),
+                                                   "['same', 'valid']. Received: padding='causal'"),
         (dict(data_format="NHWC"), "Invalid value for argument `data_format`. Expected one of "
                                    "['channels_last', 'channels_first']. Received: data_format='NHWC'"),
-        (dict(filters=0), "Invalid value for argument `filters`. Expected a strictly positive int. "
+        (dict(filters=0), "Invalid value for argument `filters`. Expected a strictly positive value. "
                           "Received: filters=0"),
-        (dict(kernel_size=(3, 0)), "Invalid value for argument `kernel_size`. Expected a strictly positive int "
-                                   "or a tuple of 2 strictly positive ints. Received: kernel_size=(3, 0)"),
+        (dict(kernel_size=(3, 0)), "Invalid value for argument `kernel_size`. Expected a positive integer "
+                                   "or a tuple of 2 positive integers. Received: kernel_size=(3, 0)"),
         (dict(strides=0), "Received: strides=0"),
     ],
     ids=["implementation", "implementation-bool", "impl1-same", "causal", "data_format", "filters",
@@ -284,7 +285,8 @@ def test_invalid_arguments(kwargs, message):
 
 
 def test_build_errors():
-    with pytest.raises(ValueError, match=r"needs the input's spatial size .* Received: input_shape=\(None, None, 6, 2\)"):
+    with pytest.raises(ValueError, match=r"weights whose shape depends on the input's spatial size .* "
+                                         r"Received: input_shape=\(None, None, 6, 2\)"):
         compat.LocallyConnected2D(2, 3).build((None, None, 6, 2))
     with pytest.raises(ValueError, match="would produce an empty output"):
         compat.LocallyConnected1D(2, 5).build((None, 4, 2))
