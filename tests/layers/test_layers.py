@@ -307,3 +307,53 @@ def test_weights_are_named_kernel_and_bias():
     no_bias = MultiChannelConv(filters=2, delta=1, use_bias=False)
     no_bias.build((None, 5, 5, 3))
     assert no_bias.bias is None and len(no_bias.weights) == 1
+
+
+@pytest.mark.parametrize("rank", (1, 2))
+def test_locally_connected_starts_as_the_convolution_without_sharing(rank):
+    """At initialization LocallyConnected's kernel at every position is drawn
+    from the distribution of MultiChannelConv's kernel of the same window
+    (Glorot with kh·kw·C in and kh·kw·filters out), so that the zoo's
+    comparison of the two differs only in sharing (issue #11)."""
+    spatial, window = ((12, 12), 3) if rank == 2 else ((64,), 5)
+    input_shape = (None, *spatial, 4)
+    local = (LocallyConnected if rank == 2 else LocallyConnected1D)(16, window)
+    conv = (MultiChannelConv if rank == 2 else MultiChannelConv1D)(16, window)
+    keras.utils.set_random_seed(0)
+    local.build(input_shape)
+    conv.build(input_shape)
+    local_kernel = keras.ops.convert_to_numpy(local.kernel)
+    conv_kernel = keras.ops.convert_to_numpy(conv.kernel)
+    limit = math.sqrt(6 / (window**rank * 4 + window**rank * 16))  # glorot_uniform's bound
+    assert np.abs(local_kernel).max() <= limit * (1 + 1e-6) and np.abs(conv_kernel).max() <= limit * (1 + 1e-6)
+    # Both uniform on [-limit, limit]: the same standard deviation, limit/sqrt(3).
+    assert np.std(local_kernel) == pytest.approx(limit / math.sqrt(3), rel=0.02)
+    assert np.std(conv_kernel) == pytest.approx(limit / math.sqrt(3), rel=0.1)
+
+
+def _float64_available():
+    if keras.backend.backend() != "jax":
+        return True
+    import jax
+
+    return bool(jax.config.jax_enable_x64)
+
+
+@pytest.mark.skipif(not _float64_available(), reason="JAX computes in float32 unless jax_enable_x64 is set")
+@pytest.mark.parametrize("layer_cls", (SharedConv, MultiChannelConv1D), ids=lambda c: c.__name__)
+def test_fft_computes_float64_inputs_in_float64(layer_cls):
+    """A float64 layer's FFT path keeps float64 (the check compared `str(dtype)`,
+    which is "<dtype: 'float64'>" on TensorFlow: it ran in float32, 1e-7 off)."""
+    rank = 2 if layer_cls is SharedConv else 1
+    args = () if layer_cls is SharedConv else (3,)
+    x = np.random.default_rng(0).uniform(-1, 1, (2, *(9,) * rank, 2))
+    fft = layer_cls(*args, 5, implementation="fft", dtype="float64")
+    direct = layer_cls(*args, 5, implementation="direct", dtype="float64")
+    fft.build(x.shape)
+    direct.build(x.shape)
+    weights = [np.random.default_rng(1).uniform(-1, 1, w.shape) for w in fft.weights]
+    fft.set_weights(weights)
+    direct.set_weights(weights)
+    y_fft = keras.ops.convert_to_numpy(fft(x))
+    assert keras.backend.standardize_dtype(y_fft.dtype) == "float64"
+    np.testing.assert_allclose(y_fft, keras.ops.convert_to_numpy(direct(x)), rtol=0, atol=1e-12)
