@@ -1,26 +1,33 @@
 """List the zoo as a Markdown table: `python -m models [PATTERN]`."""
 
 import argparse
-import math
 
 import models
 
 
 def zoo_table(pattern="*"):
-    """One row per registered model: family, datasets, parameters, description."""
+    """One row per registered model: family, datasets, trainable parameters, description.
+
+    Example:
+
+    >>> print(zoo_table("lenet5").splitlines()[-1])
+    | lenet5 | multi_channel_conv | fashion_mnist | 61,706 | LeNet-5 as in D2L §7.6: 5×5 convolutions, sigmoid, average pooling. |
+    """
     lines = [
         "| model | family | meant for | trainable parameters | description |",
         "|---|---|---|---:|---|",
     ]
     for name in models.list_models(pattern):
         entry = models.model_entry(name)
-        params = sum(math.prod(w.shape) for w in models.create_model(name).trainable_weights)
+        params = models.count_params(name)
         lines.append(f"| {name} | {entry.family} | {', '.join(entry.datasets)} | {params:,} | {entry.description} |")
     return "\n".join(lines)
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m models", description="List the zoo's models.")
+    parser = argparse.ArgumentParser(
+        prog="python -m models", description="List the zoo's models.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("pattern", nargs="?", default="*", help="a wildcard over model names")
     print(zoo_table(parser.parse_args(argv).pattern))
 

@@ -1,4 +1,7 @@
-"""Pieces every family shares: layers by rank, pooling, the classifier head."""
+"""Pieces every family shares: layers by rank, pooling, the classifier head, the knobs."""
+
+import math
+import numbers
 
 import keras
 
@@ -31,3 +34,30 @@ def classifier_head(x, num_classes, dropout=0.0):
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     return keras.layers.Dense(num_classes, name="logits")(x)
+
+
+def check_knobs(width, dropout):
+    """Validates the width multiplier and the dropout rate, Keras's way."""
+    if isinstance(width, bool) or not isinstance(width, numbers.Real) or not width > 0 or not math.isfinite(width):
+        raise ValueError(
+            f"Invalid value for argument `width`. Expected a number > 0 (a multiplier of every hidden width). "
+            f"Received: width={width!r}"
+        )
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0 <= dropout < 1:
+        raise ValueError(
+            f"Invalid value for argument `dropout`. Expected a rate in [0, 1). Received: dropout={dropout!r}"
+        )
+
+
+def scaled(channels, width):
+    """`channels` times the width multiplier, rounded half up, at least 1.
+
+    >>> scaled(16, 0.5), scaled(3, 0.5), scaled(1, 0.1)
+    (8, 2, 1)
+    """
+    return max(1, int(math.floor(channels * width + 0.5)))
+
+
+def window(delta, kernel_size):
+    """The window argument of a layer: `kernel_size` if given, else `delta`."""
+    return {"kernel_size": kernel_size} if kernel_size is not None else {"delta": delta}

@@ -2,13 +2,18 @@
 
 As in timm: a model is a small builder function registered under its own
 name; `create_model(name, input_shape=..., num_classes=..., **overrides)`
-calls it (overrides that are None are dropped, so the defaults apply), and
-`list_models(pattern)` returns the sorted names matching a wildcard.
+calls it (overrides that are None are dropped, so the defaults apply; an
+override the model does not take is an error naming the accepted ones),
+`create_model(name, weights="fashion_mnist")` loads published weights
+(`models/_weights.py`), `count_params(name, **overrides)` predicts a
+configuration's size, and `list_models(pattern)` returns the sorted names
+matching a wildcard.
 """
 
 import dataclasses
 import difflib
 import fnmatch
+import math
 import warnings
 
 _REGISTRY = {}
@@ -26,6 +31,7 @@ class ModelEntry:
         datasets: the datasets the model is meant for (and tested on).
         builder: the function that builds it.
         description: the builder's docstring's first line.
+        options: the overrides `create_model` passes to the builder.
     """
 
     name: str
@@ -34,19 +40,35 @@ class ModelEntry:
     datasets: tuple
     builder: object
     description: str
+    options: tuple = ()
 
 
 DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
 
+# The knobs that make sense for each family: the window (`delta` or Keras's
+# `kernel_size`) and the layers' `padding_mode`, `convolution` and
+# `implementation` where the family has them, a `width` multiplier of every
+# hidden width, and `dropout` before the classifier.
+_WINDOWED = ("delta", "kernel_size", "padding_mode", "convolution")
+FAMILY_OPTIONS = {
+    "mlp": ("width", "dropout"),
+    "fully_connected": ("width", "dropout"),
+    "locally_connected": (*_WINDOWED, "width", "dropout"),
+    "shared_conv": (*_WINDOWED, "implementation", "width", "dropout"),
+    "multi_channel_conv": (*_WINDOWED, "implementation", "width", "dropout"),
+}
 
-def register_model(family, rank=2, datasets=None):
-    """Registers a builder `fn(input_shape, num_classes, **kwargs) -> keras.Model`.
+
+def register_model(family, rank=2, datasets=None, options=None):
+    """Registers a builder `fn(input_shape, num_classes, **overrides) -> keras.Model`.
 
     Args:
         family: the constraint family the model belongs to.
         rank: number of spatial axes of its inputs (2: images, 1: sequences).
         datasets: the datasets it is meant for; default: Fashion-MNIST and
             digits for images, MNIST-1D for sequences.
+        options: the overrides the builder takes; default: its family's
+            (`FAMILY_OPTIONS`).
 
     Example:
 
@@ -62,7 +84,8 @@ def register_model(family, rank=2, datasets=None):
             warnings.warn(f"Model {name!r} is registered twice; the later definition wins.")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelEntry(
-            name, family, rank, tuple(datasets or DEFAULT_DATASETS[rank]), fn, doc[0] if doc else ""
+            name, family, rank, tuple(datasets or DEFAULT_DATASETS[rank]), fn, doc[0] if doc else "",
+            tuple(sorted(options if options is not None else FAMILY_OPTIONS.get(family, ()))),
         )
         return fn
 
@@ -100,30 +123,67 @@ def model_entry(name):
     return _REGISTRY[name]
 
 
-def create_model(name, input_shape=None, num_classes=None, **overrides):
+def _check_overrides(entry, overrides):
+    """Drops None overrides; raises for one `entry`'s builder does not take."""
+    overrides = {k: v for k, v in overrides.items() if v is not None}
+    for key, value in overrides.items():
+        if key not in entry.options:
+            raise ValueError(
+                f"Model {entry.name!r} does not take the override `{key}` (received {key}={value!r}). "
+                f"It accepts: {', '.join(entry.options) or 'none'}."
+            )
+    if "delta" in overrides and "kernel_size" in overrides:
+        raise ValueError(
+            f"Model {entry.name!r}: pass one of `delta` or `kernel_size`, not both. "
+            f"Received: delta={overrides['delta']!r}, kernel_size={overrides['kernel_size']!r}"
+        )
+    return overrides
+
+
+def create_model(name, input_shape=None, num_classes=None, weights=None, **overrides):
     """Builds the registered model `name` (uncompiled), named after it.
 
     Args:
         name: a name from `list_models()`.
         input_shape: input shape without the batch axis; None keeps the
-            builder's default.
-        num_classes: number of output logits; None keeps the default.
-        **overrides: builder arguments; those set to None are dropped.
+            builder's default (with `weights`, the weights' own).
+        num_classes: number of output logits; None keeps the default (with
+            `weights`, the weights' own).
+        weights: None (random initialization, the default) or the dataset
+            whose published weights to load, e.g. `"fashion_mnist"` or
+            `"mnist1d"` (see `models.published_weights()`). The file's
+            sha256 and the architecture are checked before loading.
+        **overrides: the knobs of the model's family (`model_entry(name).options`):
+            `delta` or `kernel_size`, `padding_mode`, `convolution`,
+            `implementation`, `width` (a multiplier of every hidden width)
+            and `dropout` (before the classifier). Those set to None are
+            dropped, so the defaults apply.
 
     Returns:
         A `keras.Model` whose `name` is `name`.
 
     Raises:
-        ValueError: for an unknown name (the message lists near matches) or
-            an input shape of the wrong rank for the model.
+        ValueError: for an unknown name (the message lists near matches), an
+            input shape of the wrong rank for the model, an override the
+            model does not take (the message lists those it does), or
+            weights that cannot be loaded (unknown dataset, none published
+            for this model, a corrupted file, another architecture, or an
+            `input_shape`/`num_classes` other than the weights').
 
     Example:
 
     >>> model = create_model("lenet5", input_shape=(28, 28, 1), num_classes=10)
     >>> model.output_shape
     (None, 10)
+    >>> create_model("cnn_small", delta=2, padding_mode="circular", width=2).count_params()
+    28938
     """
     entry = model_entry(name)
+    overrides = _check_overrides(entry, overrides)
+    if weights is not None:
+        from models import _weights
+
+        return _weights.load_published(entry, weights, input_shape, num_classes, overrides)
     kwargs = {k: v for k, v in dict(overrides, input_shape=input_shape, num_classes=num_classes).items() if v is not None}
     if "input_shape" in kwargs and len(kwargs["input_shape"]) != entry.rank + 1:
         layout = "(length, channels)" if entry.rank == 1 else "(height, width, channels)"
@@ -132,3 +192,28 @@ def create_model(name, input_shape=None, num_classes=None, **overrides):
             f"batch axis. Received: input_shape={tuple(kwargs['input_shape'])}"
         )
     return entry.builder(**kwargs)
+
+
+def count_params(name, input_shape=None, num_classes=None, **overrides):
+    """Trainable parameters of `create_model(name, input_shape, num_classes, **overrides)`.
+
+    The figure of the results tables (`trainable_params`): what a
+    configuration costs before it is trained. The model is built to count it
+    (a fraction of a second for every zoo configuration; a fully connected
+    layer too large to build is refused by the layer, quoting its count),
+    and its constrained layers' counts equal `constrained_layers.count_params`
+    (the zoo's tests check both).
+
+    Args:
+        name, input_shape, num_classes, **overrides: as `create_model`'s.
+
+    Returns:
+        The number of trainable parameters, an int.
+
+    Example:
+
+    >>> count_params("cnn_small"), count_params("cnn_small", width=2)
+    (9098, 20490)
+    """
+    model = create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides)
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))

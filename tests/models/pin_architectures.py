@@ -1,0 +1,44 @@
+"""Writes the zoo's default architectures as JSON: the fixture that pins them.
+
+    KERAS_BACKEND=tensorflow python -m tests.models.pin_architectures > tests/models/fixtures/architectures.json
+
+Run once, on 2026-12-01, before the builders took overrides (issue #12):
+for every registered model and every dataset it is meant for, its total and
+trainable parameter counts and every layer's (name, class, parameter count).
+The published tables and weights depend on these; `test_architectures.py`
+checks that the default of every model still builds exactly this. Re-run it
+only for a deliberate change of a default architecture (and say so).
+"""
+
+import json
+import math
+import sys
+
+# Input shapes of the datasets models are meant for (without the batch axis).
+DATASET_SHAPES = {"fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), "mnist1d": (40, 1)}
+
+
+def architecture(model):
+    """A model's fingerprint: parameter counts and its layers, in order."""
+    return {
+        "params": int(model.count_params()),
+        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "layers": [[layer.name, type(layer).__name__, int(layer.count_params())] for layer in model.layers],
+    }
+
+
+def architectures():
+    import models
+
+    return {
+        name: {
+            dataset: architecture(models.create_model(name, input_shape=DATASET_SHAPES[dataset]))
+            for dataset in models.model_entry(name).datasets
+        }
+        for name in models.list_models()
+    }
+
+
+if __name__ == "__main__":
+    json.dump(architectures(), sys.stdout, indent=1, sort_keys=True)
+    sys.stdout.write("\n")
