@@ -1,11 +1,18 @@
-"""Evaluate a run's SavedModel as a server would: TensorFlow alone.
+"""Re-check a test accuracy: a run's SavedModel, or a published model's shipped weights.
 
     python -m training.evaluate runs/lenet5-fashion_mnist-seed0
+    python -m training.evaluate --model cnn_bn_50k --weights fashion_mnist
 
-loads `RUN_DIR/saved_model` with `tf.saved_model.load` (no Keras, none of
-this project's layers or models: the graph is self-contained), rebuilds the
-run's test split from `config.json`, and prints the test accuracy next to
-the one in `results.json`. Exits 1 if they differ.
+The first loads `RUN_DIR/saved_model` with `tf.saved_model.load` (no Keras,
+none of this project's layers or models: the graph is self-contained),
+rebuilds the run's test split from `config.json`, and prints the test
+accuracy next to the one in `results.json`; it exits 1 if they differ.
+
+The second builds `models.create_model(NAME, weights=DATASET)` (sha256 and
+architecture checked), evaluates it on the test split the manifest records
+(same batch size, float32, deterministic ops) and exits 1 unless the count of
+correct answers is exactly the manifest's. `--weights-dir` (or
+`ZOO_WEIGHTS_DIR`) reads another weights root than the package's.
 """
 
 import argparse
@@ -50,15 +57,74 @@ def evaluate_saved_model(run_dir, batch_size=None):
     return correct / total, total
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
-        description="Test accuracy of a run's SavedModel, loaded with tf.saved_model.load alone.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+def count_correct(model, evaluation, data_dir=None):
+    """Correct answers of a Keras `model` on the test split `evaluation` describes.
+
+    Deterministic: the test split is fixed by `evaluation` (dataset,
+    validation fraction, seed, pixel shuffle, shift), batches of
+    `evaluation["batch_size"]`, float32 inputs, inference mode; with
+    TensorFlow's op determinism on (`python -m training.evaluate` turns it
+    on) the same weights give the same count.
+
+    Args:
+        model: a Keras model taking the dataset's inputs.
+        evaluation: a manifest entry's `"evaluation"` dict.
+        data_dir: where to look first for the data files.
+
+    Returns:
+        `(correct, num_examples)`, two ints.
+
+    Example:
+
+    >>> count_correct(models.create_model("cnn_bn_50k", weights="fashion_mnist"), entry["evaluation"])
+    (9234, 10000)
+    """
+    import keras
+
+    from training.data import load_dataset
+
+    splits, _ = load_dataset(
+        evaluation["dataset"],
+        data_dir=data_dir,
+        batch_size=evaluation["batch_size"],
+        validation_fraction=evaluation["validation_fraction"],
+        seed=evaluation["seed"],
+        pixel_shuffle=evaluation["pixel_shuffle"],
+        shift=evaluation["shift"],
     )
-    parser.add_argument("run_dir", help="a run directory written by python -m training.train")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the run's batch size")
-    args = parser.parse_args(argv)
+    correct = total = 0
+    for images, labels in splits.test:
+        logits = keras.ops.convert_to_numpy(model(keras.ops.cast(images, "float32"), training=False))  # (B, classes)
+        correct += int(np.sum(np.argmax(logits, axis=-1) == np.asarray(labels)))
+        total += int(labels.shape[0])
+    return correct, total
+
+
+def evaluate_published(name, dataset, weights_dir=None, data_dir=None):
+    """Re-computes a published model's test accuracy from its shipped weights.
+
+    Args:
+        name: a model name, e.g. `"cnn_bn_50k"`.
+        dataset: the dataset of its weights, e.g. `"fashion_mnist"`.
+        weights_dir: the weights root (default: `models.weights_dir()`).
+        data_dir: where to look first for the data files.
+
+    Returns:
+        `(correct, total, entry)`: the counts and the manifest's entry.
+
+    Raises:
+        models.WeightsError: the weights cannot be loaded (named).
+    """
+    import models
+    from models import _weights
+
+    entry = _weights.find_published(name, dataset, weights_dir)
+    model = _weights.load_published(models.model_entry(name), dataset, root=weights_dir)
+    correct, total = count_correct(model, entry["evaluation"], data_dir=data_dir)
+    return correct, total, entry
+
+
+def _main_run_dir(args):
     for name in ("config.json", "saved_model", "results.json"):
         if not os.path.exists(os.path.join(args.run_dir, name)):
             print(f"error: {args.run_dir!r} has no {name}: is it a finished run of training.train?", file=sys.stderr)
@@ -71,6 +137,70 @@ def main(argv=None):
     print(f"SavedModel test accuracy {accuracy:.4f} on {total:,} examples; results.json says {expected:.4f}: "
           f"{'match' if match else 'MISMATCH'}")
     return 0 if match else 1
+
+
+def check_published(name, dataset, weights_dir=None, data_dir=None):
+    """Compares a published model's re-computed test accuracy with its manifest entry.
+
+    Returns:
+        `(exit_code, message)`: 0 and a line saying "match" when the count
+        of correct answers is exactly the manifest's, 1 and "MISMATCH"
+        otherwise, 2 and the error when the weights cannot be loaded.
+
+    Example:
+
+    >>> check_published("cnn_bn_50k", "fashion_mnist")[0]
+    0
+    """
+    import models
+
+    try:
+        correct, total, entry = evaluate_published(name, dataset, weights_dir, data_dir)
+    except ValueError as error:  # an unknown model, dataset or pair, a corrupted file, another architecture
+        return 2, f"error: {error}"
+    expected = (entry["test_correct"], entry["num_test"])
+    match = (correct, total) == expected
+    return (0 if match else 1), (
+        f"{name} with the {dataset} weights ({models.weights_dir(weights_dir)}): test accuracy "
+        f"{correct / total:.4f} ({correct:,}/{total:,}); the manifest says {entry['test_accuracy']:.4f} "
+        f"({expected[0]:,}/{expected[1]:,}): {'match' if match else 'MISMATCH'}. Trained by: {entry['command']}"
+    )
+
+
+def _main_published(args):
+    import tensorflow as tf
+
+    tf.config.experimental.enable_op_determinism()
+    code, message = check_published(args.model, args.weights, args.weights_dir, args.data_dir)
+    print(message, file=sys.stderr if code == 2 else sys.stdout)
+    return code
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m training.evaluate",
+        description="Test accuracy of a run's SavedModel (loaded with tf.saved_model.load alone), or of a "
+                    "published model's shipped weights against the manifest.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        epilog="Examples: python -m training.evaluate runs/lenet5; "
+               "python -m training.evaluate --model cnn_bn_50k --weights fashion_mnist",
+    )
+    parser.add_argument("run_dir", nargs="?", default=None, help="a run directory written by python -m training.train")
+    parser.add_argument("--batch-size", type=int, default=None, help="with RUN_DIR: default the run's batch size")
+    parser.add_argument("--model", default=None, help="a published model's name (with --weights)")
+    parser.add_argument("--weights", default=None, help="the dataset of its published weights, e.g. fashion_mnist")
+    parser.add_argument("--weights-dir", default=None,
+                        help="the weights root (default: $ZOO_WEIGHTS_DIR, else the package's models/weights)")
+    parser.add_argument("--data-dir", default=None, help="with --weights: where to look first for the data files")
+    args = parser.parse_args(argv)
+    if args.run_dir is not None:
+        if args.model or args.weights:
+            parser.error("pass RUN_DIR, or --model and --weights, not both")
+        return _main_run_dir(args)
+    if not (args.model and args.weights):
+        parser.error(f"pass RUN_DIR, or both --model and --weights (received --model {args.model!r}, "
+                     f"--weights {args.weights!r})")
+    return _main_published(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,139 @@
+"""Publishing a run's weights (`training.publish`) and re-checking them (`training.evaluate --weights`).
+
+One tiny run is trained here (1 epoch, 200 examples of `digits`, `cnn_tiny`)
+and published into a temporary weights root; nothing is written into the
+package. `test_published_weights_reproduce_the_manifest` covers every entry of
+the package's manifest too, so each shipped file is re-checked by `make test`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import keras
+
+import models
+from models import _weights
+from tests.training import cli
+from training import evaluate, publish
+
+
+def _module(module, *args, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", module, *map(str, args)], cwd=cli.REPO, env={**cli.ENV, **(env or {})},
+        capture_output=True, text=True, timeout=cli.TIMEOUT,
+    )
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    """A finished tiny run and the weights root it was published into."""
+    base = tmp_path_factory.mktemp("publish")
+    run_dir, root = base / "runs" / "cnn_tiny" / "seed0", base / "weights"
+    cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
+                        "--max-train-examples", 200, "--seed", 3, "--verbose", 0))
+    done = cli.check(_module("training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
+    assert "published cnn_tiny on digits" in done.stdout
+    return run_dir, root
+
+
+def test_publish_writes_the_weights_and_a_complete_manifest_entry(published):
+    run_dir, root = published
+    manifest = cli.read_json(root / "manifest.json")
+    assert manifest["format"] == 1 and [(w["model"], w["dataset"]) for w in manifest["weights"]] == [("cnn_tiny", "digits")]
+    entry = manifest["weights"][0]
+    path = root / "digits" / "cnn_tiny.weights.h5"
+    assert entry["file"] == "digits/cnn_tiny.weights.h5"
+    assert entry["sha256"] == _weights.sha256_of(path) and entry["bytes"] == path.stat().st_size
+    results = cli.read_json(run_dir / "results.json")
+    assert entry["seed"] == 3 and entry["epochs"] == 1 and entry["overrides"] == {}
+    assert entry["test_accuracy"] == entry["test_correct"] / entry["num_test"] and entry["num_test"] == 360
+    assert abs(entry["test_accuracy"] - results["test_accuracy"]) <= 0.5 / 360
+    assert entry["best_validation_accuracy"] == results["best_val_accuracy"]
+    assert entry["validation_accuracy"] == pytest.approx(cli.read_history(run_dir)[-1]["val_accuracy"])
+    assert entry["command"] == ("python -m training.train --model cnn_tiny --dataset digits --epochs 1 --batch-size 128 "
+                                "--learning-rate 0.001 --seed 3 --max-train-examples 200")
+    assert len(entry["commit"]) == 40 and entry["commit_source"].startswith("HEAD of the publishing checkout")
+    assert entry["input_shape"] == [8, 8, 1] and entry["num_classes"] == 10 and entry["trainable_params"] == 666
+    assert not [n for n in os.listdir(root) + os.listdir(root / "digits") if ".tmp" in n]  # atomic writes left nothing
+
+
+def test_published_weights_load_as_the_run_trained_them(published, monkeypatch):
+    run_dir, root = published
+    monkeypatch.setenv(models.WEIGHTS_DIR_ENV, str(root))
+    loaded = models.create_model("cnn_tiny", weights="digits")
+    trained = keras.saving.load_model(run_dir / "model.keras", compile=False)
+    x = np.random.default_rng(0).random((5, 8, 8, 1), dtype=np.float32)
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(loaded(x)), keras.ops.convert_to_numpy(trained(x)))
+
+
+def _package_entries():
+    return [pytest.param(w["model"], w["dataset"], None, id=f"{w['model']}-{w['dataset']}")
+            for w in _weights.published_weights(root=_weights.PACKAGE_WEIGHTS_DIR)]
+
+
+@pytest.mark.parametrize("name, dataset, root", [*_package_entries(), pytest.param("cnn_tiny", "digits", "tiny", id="tiny-run")])
+def test_published_weights_reproduce_the_manifest(name, dataset, root, published):
+    """Every shipped weight file (and the tiny run's) gives exactly the manifest's test accuracy."""
+    root = published[1] if root == "tiny" else _weights.PACKAGE_WEIGHTS_DIR
+    correct, total, entry = evaluate.evaluate_published(name, dataset, weights_dir=root)
+    assert (correct, total) == (entry["test_correct"], entry["num_test"])
+    assert correct / total == entry["test_accuracy"]
+
+
+def test_evaluate_cli_checks_the_manifest_exactly(published, tmp_path):
+    _, root = published
+    done = cli.check(_module("training.evaluate", "--model", "cnn_tiny", "--weights", "digits", "--weights-dir", root))
+    assert "the manifest says" in done.stdout and ": match." in done.stdout
+    # A manifest one answer off: 1, MISMATCH.
+    other = tmp_path / "weights"
+    os.makedirs(other / "digits")
+    os.link(root / "digits" / "cnn_tiny.weights.h5", other / "digits" / "cnn_tiny.weights.h5")
+    manifest = cli.read_json(root / "manifest.json")
+    manifest["weights"][0]["test_correct"] -= 1
+    (other / "manifest.json").write_text(json.dumps(manifest))
+    code, message = evaluate.check_published("cnn_tiny", "digits", weights_dir=other)
+    assert code == 1 and "MISMATCH" in message
+    # Weights never published: 2, the pair named.
+    code, message = evaluate.check_published("cnn_small", "digits", weights_dir=root)
+    assert code == 2 and "No published weights for model 'cnn_small' on dataset 'digits'" in message
+
+
+def test_evaluate_cli_usage_errors(capsys):
+    with pytest.raises(SystemExit) as raised:
+        evaluate.main(["--model", "cnn_tiny"])
+    assert raised.value.code == 2
+    assert "pass RUN_DIR, or both --model and --weights (received --model 'cnn_tiny', --weights None)" in capsys.readouterr().err
+
+
+def test_publish_refuses_what_it_cannot_publish(published, tmp_path):
+    run_dir, _ = published
+    with pytest.raises(publish.PublishError, match=r"--dataset 'mnist1d' is not the run's dataset: .* trained on 'digits'"):
+        publish.publish(run_dir, dataset="mnist1d", weights_dir=tmp_path)
+    with pytest.raises(publish.PublishError, match=r"has no config\.json: is it a finished run"):
+        publish.publish(tmp_path, weights_dir=tmp_path)
+    # A run whose results.json disagrees with its weights is not published.
+    fake = tmp_path / "run"
+    os.makedirs(fake)
+    for name in ("config.json", "model.keras", "history.csv"):
+        os.link(run_dir / name, fake / name)
+    results = cli.read_json(run_dir / "results.json")
+    (fake / "results.json").write_text(json.dumps({**results, "test_accuracy": results["test_accuracy"] + 0.01}))
+    with pytest.raises(publish.PublishError, match=r"give test accuracy .*; its results\.json says .*Not published"):
+        publish.publish(fake, weights_dir=tmp_path / "w")
+    assert not (tmp_path / "w" / "manifest.json").exists()
+
+
+def test_train_command_keeps_what_changes_the_result():
+    args = {"model": "cnn_small", "dataset": "fashion_mnist", "epochs": 20, "batch_size": 128, "learning_rate": 0.001,
+            "lr_schedule": "cosine", "seed": 1, "max_train_examples": None, "validation_fraction": 0.1,
+            "augment": True, "pixel_shuffle": False, "shift": 0, "out": "x", "strategy": "default",
+            "model_args": {"delta": 2, "padding_mode": "circular"}}
+    assert publish.train_command(args) == (
+        "python -m training.train --model cnn_small --dataset fashion_mnist --epochs 20 --batch-size 128 "
+        "--learning-rate 0.001 --lr-schedule cosine --seed 1 --augment --model-arg delta=2 --model-arg padding_mode=circular"
+    )
