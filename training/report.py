@@ -1,8 +1,20 @@
 """Results as data: aggregate run directories into a table and a plot.
 
-`collect(runs_dir)` reads every `results.json` below `runs_dir`;
-`summarize` groups them by model (mean ± std over seeds); `write_report`
-writes `results.csv`, `results.md` and `accuracy_vs_params.png` atomically.
+`collect(runs_dir)` reads every `results.json` below `runs_dir` (with the
+model overrides and the recipe of its `config.json`); `summarize` groups them
+by (model, overrides, recipe), mean ± std over seeds, and never averages runs
+of different recipes; `write_report` writes `results.csv`, `results.md` and
+`accuracy_vs_params.png` atomically, the plot titled as the sweep's
+`recipe.json` says unless a title is given.
+
+A run's recipe is its training settings, config.json's `args` but
+`NOT_RECIPE`: the seed (what is averaged over), the model and its overrides
+(the other parts of the key), and the settings that say where or how fast
+a run went, not what it learned: `out`, `resume`, `overwrite`, `verbose`,
+`progress`, `data_dir`, `strategy`, `logical_cpus`, `deterministic`,
+`jit_compile`, `steps_per_execution`. A setting a run's config.json lacks
+(it predates the setting) takes its value in `RECIPE_DEFAULTS`, the one that
+means what the code did before.
 """
 
 import csv
@@ -40,15 +52,53 @@ COLUMNS = (
     "model", "family", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
     "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean",
 )
+# Added to results.csv only for a folder with model overrides or several recipes.
+EXTRA_COLUMNS = ("label", "model_args", "recipe")
+
+NOT_RECIPE = (
+    "seed", "model", "model_args", "out", "resume", "overwrite", "verbose", "progress", "data_dir",
+    "strategy", "logical_cpus", "deterministic", "jit_compile", "steps_per_execution",
+)
+RECIPE_DEFAULTS = {
+    "lr_schedule": "constant", "augment": False, "pixel_shuffle": False, "shift": 0, "max_train_examples": None,
+    "validation_fraction": 0.1, "mixed_precision": None,
+}
+RECIPE_FILE = "recipe.json"
+
+
+def recipe_of(args):
+    """A run's recipe: its config.json `args` but `NOT_RECIPE`, with `RECIPE_DEFAULTS` for the missing.
+
+    Example:
+
+    >>> recipe_of({"model": "cnn_small", "seed": 1, "epochs": 20, "out": "x", "jit_compile": True})["epochs"]
+    20
+    """
+    recipe = {k: v for k, v in RECIPE_DEFAULTS.items()}
+    recipe.update({k: v for k, v in args.items() if k not in NOT_RECIPE})
+    return recipe
 
 
 def collect(runs_dir):
-    """Every finished run's results.json below `runs_dir`, as dicts."""
+    """Every finished run's results.json below `runs_dir`, as dicts.
+
+    Each also gets `model_args` (the model overrides, {} for runs before
+    `--model-arg`) and `recipe` (`recipe_of` its config.json's `args`; None
+    without a config.json), read from the config.json beside it.
+    """
     found = []
-    for root, _, files in os.walk(runs_dir):
+    for root, dirs, files in os.walk(runs_dir):
+        dirs.sort()
         if "results.json" in files:
             with open(os.path.join(root, "results.json"), encoding="utf-8") as f:
-                found.append(json.load(f))
+                result = json.load(f)
+            args = None
+            if "config.json" in files:
+                with open(os.path.join(root, "config.json"), encoding="utf-8") as f:
+                    args = json.load(f).get("args")
+            result["model_args"] = dict((args or {}).get("model_args") or {})
+            result["recipe"] = recipe_of(args) if args is not None else None
+            found.append(result)
     return found
 
 
@@ -56,18 +106,43 @@ def _std(values):
     return statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def _key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def model_label(model, model_args):
+    """`cnn_small`, or `cnn_small (delta=2, width=2)` with overrides."""
+    if not model_args:
+        return model
+    return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(model_args.items()))})"
+
+
 def summarize(results):
-    """One row per model: mean and std of test accuracy over seeds."""
-    by_model = {}
+    """One row per (model, overrides, recipe): mean and std of test accuracy over seeds.
+
+    Runs of different recipes are never averaged: they make different rows,
+    labelled "model [recipe 2]" when a folder holds several (`recipes(rows)`
+    lists them); with overrides the label names them, "cnn_small (delta=2)".
+    """
+    groups = {}
     for r in results:
-        by_model.setdefault(r["model"], []).append(r)
+        key = (r["model"], _key(r.get("model_args") or {}), _key(r.get("recipe")))
+        groups.setdefault(key, []).append(r)
+    recipe_ids = {k: i for i, k in enumerate(sorted({key[2] for key in groups}), start=1)}
     rows = []
-    for model, runs in by_model.items():
+    for (model, _, recipe_key), runs in groups.items():
         accuracies = [r["test_accuracy"] for r in runs]
         vals = [r["best_val_accuracy"] for r in runs if r.get("best_val_accuracy") is not None]
+        label = model_label(model, runs[0].get("model_args"))
+        if len(recipe_ids) > 1:
+            label += f" [recipe {recipe_ids[recipe_key]}]"
         rows.append(
             {
                 "model": model,
+                "label": label,
+                "model_args": runs[0].get("model_args") or {},
+                "recipe": runs[0].get("recipe"),
+                "recipe_id": recipe_ids[recipe_key],
                 "family": runs[0]["family"],
                 "trainable_params": runs[0]["trainable_params"],
                 "test_accuracy_mean": statistics.fmean(accuracies),
@@ -80,8 +155,31 @@ def summarize(results):
             }
         )
     family_rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["trainable_params"], r["model"]))
+    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["trainable_params"], r["model"], r["label"]))
     return rows
+
+
+def _label(row):
+    return row.get("label", row["model"])
+
+
+def recipes(rows):
+    """`{recipe_id: recipe}` of the rows' recipes (one, in a folder a single sweep wrote)."""
+    return {r.get("recipe_id", 1): r.get("recipe") for r in sorted(rows, key=lambda r: r.get("recipe_id", 1))}
+
+
+def _recipe_notes(rows):
+    """Markdown lines naming what differs between the recipes of `rows` (none for one recipe)."""
+    found = recipes(rows)
+    if len(found) < 2:
+        return []
+    keys = sorted({k for recipe in found.values() for k in (recipe or {})})
+    differ = [k for k in keys if len({_key((recipe or {}).get(k)) for recipe in found.values()}) > 1]
+    lines = ["", "Rows of different recipes are never averaged; they differ in:"]
+    for i, recipe in found.items():
+        detail = ", ".join(f"{k}={(recipe or {}).get(k)!r}" for k in differ) if recipe else "no config.json"
+        lines.append(f"- recipe {i}: {detail}")
+    return lines
 
 
 def pareto_front(rows):
@@ -95,30 +193,36 @@ def pareto_front(rows):
 
 
 def to_csv(rows):
+    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes."""
+    extra = any(r.get("model_args") for r in rows) or len(recipes(rows)) > 1
+    columns = COLUMNS + (EXTRA_COLUMNS if extra else ())
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in COLUMNS})
+        row = {**row, "label": _label(row), "model_args": _key(row.get("model_args") or {}),
+               "recipe": row.get("recipe_id", 1)}
+        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in columns})
     return buffer.getvalue()
 
 
 def to_markdown(rows):
-    front = {r["model"] for r in pareto_front(rows)}
+    front = {_label(r) for r in pareto_front(rows)}
     lines = [
         "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        star = " ★" if r["model"] in front else ""
+        star = " ★" if _label(r) in front else ""
         spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
         lines.append(
-            f"| {r['model']}{star} | {r['family']} | {r['trainable_params']:,} | "
+            f"| {_label(r)}{star} | {r['family']} | {r['trainable_params']:,} | "
             f"{r['test_accuracy_mean']:.4f}{spread} | {r['seeds']} | {r['epochs']} | {r['num_train']:,} | "
             f"{r['train_seconds_mean']:.0f} |"
         )
     lines.append("")
     lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
 
 
@@ -148,9 +252,10 @@ def matched_budgets(rows, budgets):
                 cells.append("—")
                 continue
             best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["trainable_params"]))
-            cells.append(f"{best['test_accuracy_mean']:.4f} ({best['model']}, {best['trainable_params']:,})")
+            cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}, {best['trainable_params']:,})")
         lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
     lines += ["", "Each cell: test accuracy of the family's model with the best validation accuracy within the budget."]
+    lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
 
 
@@ -183,7 +288,7 @@ def plot(rows, dataset, path, title=None):
         ax.plot([r["trainable_params"] for r in best], [r["test_accuracy_mean"] for r in best],
                 "-", color=color, label=family)
         for r in members:
-            ax.annotate(r["model"], (r["trainable_params"], r["test_accuracy_mean"]), fontsize=7,
+            ax.annotate(_label(r), (r["trainable_params"], r["test_accuracy_mean"]), fontsize=7,
                         xytext=(3, 3), textcoords="offset points")
     front = pareto_front(rows)
     if front:
@@ -211,14 +316,31 @@ def plot(rows, dataset, path, title=None):
     plt.close(fig)
 
 
+def recipe_title(out_dir):
+    """The plot title the sweep recorded in `OUT/recipe.json` (its `--title`), or None."""
+    path = os.path.join(out_dir, RECIPE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        recipe = json.load(f)
+    return recipe.get("title") or (recipe.get("args") or {}).get("title")
+
+
 def write_report(runs_dir, out_dir, dataset, title=None):
-    """Writes results.csv, results.md and accuracy_vs_params.png; returns rows."""
+    """Writes results.csv, results.md and accuracy_vs_params.png; returns rows.
+
+    Args:
+        runs_dir: where the runs are (`OUT/runs`).
+        out_dir: where the files go (`OUT`).
+        dataset: for the plot's anchors.
+        title: the plot's title; default: the sweep's, from `OUT/recipe.json`.
+    """
     rows = summarize(collect(runs_dir))
     if not rows:
         return rows
     write_text(os.path.join(out_dir, "results.csv"), to_csv(rows))
     write_text(os.path.join(out_dir, "results.md"), to_markdown(rows))
-    plot(rows, dataset, os.path.join(out_dir, "accuracy_vs_params.png"), title)
+    plot(rows, dataset, os.path.join(out_dir, "accuracy_vs_params.png"), title or recipe_title(out_dir))
     return rows
 
 
@@ -229,8 +351,8 @@ def compare(base_dir, variant_dir):
     that the variant costs each model (the MNIST-1D paper's spatial-prior
     experiment).
     """
-    base = {r["model"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
-    variant = {r["model"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
+    base = {r["label"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
+    variant = {r["label"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
     lines = [
         f"| model | family | parameters | {os.path.basename(base_dir.rstrip('/'))} | "
         f"{os.path.basename(variant_dir.rstrip('/'))} | change (points) |",
@@ -251,10 +373,11 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m training.report",
         description="Re-render a results folder's table and plot, or compare two results folders.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("results_dir", help="e.g. results/mnist1d (its runs/ holds the runs)")
     parser.add_argument("--dataset", default=None, help="for the plot's anchors (default: the folder's name)")
-    parser.add_argument("--title", default=None, help="the plot's title")
+    parser.add_argument("--title", default=None, help="the plot's title (default: the sweep's, from OUT/recipe.json)")
     parser.add_argument("--compare", default=None, help="a second results folder: print the change per model")
     parser.add_argument("--budgets", default=None,
                         help="comma-separated parameter budgets, e.g. 10000,60000,250000: also write "

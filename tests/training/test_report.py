@@ -90,3 +90,109 @@ def test_shift_experiment_on_a_trained_run(tmp_path, capsys):
 def test_shift_experiment_without_runs(tmp_path, capsys):
     assert shift.main([str(tmp_path)]) == 2
     assert "no finished run (a results.json)" in capsys.readouterr().err
+
+
+# --- grouping by (model, overrides, recipe) -----------------------------------------------------
+
+def _write_run(runs_dir, run, model="cnn_small", seed=0, accuracy=0.9, model_args=None, **args):
+    """A finished run as training.train leaves it: results.json and config.json."""
+    import json
+    import os
+
+    path = runs_dir / run / f"seed{seed}"
+    os.makedirs(path)
+    config_args = {"model": model, "dataset": "digits", "epochs": 20, "batch_size": 128, "learning_rate": 0.001,
+                   "seed": seed, "out": str(path), "data_dir": None, "strategy": "default", **args}
+    if model_args is not None:
+        config_args["model_args"] = model_args
+    (path / "config.json").write_text(json.dumps({"args": config_args}))
+    (path / "results.json").write_text(json.dumps({
+        "model": model, "family": "multi_channel_conv", "trainable_params": 9098 if not model_args else 20490,
+        "test_accuracy": accuracy, "best_val_accuracy": accuracy, "epochs": 20, "num_train": 1000,
+        "wall_time_seconds": 10.0, "seed": seed,
+    }))
+
+
+def test_runs_of_one_recipe_average_whatever_ran_them(tmp_path):
+    runs = tmp_path / "runs"
+    _write_run(runs, "cnn_small", seed=0, accuracy=0.90, lr_schedule="constant")  # stated
+    _write_run(runs, "cnn_small", seed=1, accuracy=0.92, jit_compile=True, strategy="mirrored",
+               steps_per_execution=4, data_dir="/data", model_args={})  # older config: no lr_schedule
+    rows = report.summarize(report.collect(runs))
+    assert [(r["label"], r["seeds"]) for r in rows] == [("cnn_small", 2)]
+    assert rows[0]["test_accuracy_mean"] == pytest.approx(0.91)
+    assert report.to_csv(rows).splitlines()[0] == ",".join(report.COLUMNS)
+
+
+def test_runs_of_different_recipes_are_never_averaged(tmp_path):
+    runs = tmp_path / "runs"
+    _write_run(runs, "cnn_small", seed=0, accuracy=0.90)
+    _write_run(runs, "cnn_small_long", model="cnn_small", seed=0, accuracy=0.95, epochs=40, augment=True)
+    rows = report.summarize(report.collect(runs))
+    assert sorted((r["label"], r["seeds"], r["test_accuracy_mean"]) for r in rows) == [
+        ("cnn_small [recipe 1]", 1, 0.90), ("cnn_small [recipe 2]", 1, 0.95)]
+    table = report.to_markdown(rows)
+    assert "| cnn_small [recipe 2] ★ |" in table
+    assert "Rows of different recipes are never averaged; they differ in:" in table
+    assert "- recipe 1: augment=False, epochs=20" in table and "- recipe 2: augment=True, epochs=40" in table
+    assert report.to_csv(rows).splitlines()[0].endswith(",label,model_args,recipe")
+
+
+def test_model_overrides_make_their_own_rows(tmp_path):
+    runs = tmp_path / "runs"
+    _write_run(runs, "cnn_small", seed=0, accuracy=0.90)
+    for seed in (0, 1):
+        _write_run(runs, "cnn_small-width2", seed=seed, accuracy=0.93, model_args={"width": 2, "delta": 2})
+    rows = report.summarize(report.collect(runs))
+    assert [(r["label"], r["seeds"]) for r in rows] == [("cnn_small", 1), ("cnn_small (delta=2, width=2)", 2)]
+    assert "| cnn_small (delta=2, width=2) ★ | multi_channel_conv | 20,490 | 0.9300 ± 0.0000 | 2 |" in report.to_markdown(rows)
+    assert '"{""delta"": 2, ""width"": 2}"' in report.to_csv(rows)
+
+
+def test_report_keeps_the_sweeps_title(tmp_path, monkeypatch):
+    import json
+
+    _write_run(tmp_path / "runs", "cnn_small")
+    titles = []
+    monkeypatch.setattr(report, "plot", lambda rows, dataset, path, title=None: titles.append(title))
+    report.write_report(tmp_path / "runs", tmp_path, "digits")
+    (tmp_path / "recipe.json").write_text(json.dumps({"epochs": 20, "title": "The sweep's own title"}))
+    assert report.main([str(tmp_path)]) == 0
+    report.write_report(tmp_path / "runs", tmp_path, "digits", title="Given")
+    assert titles == [None, "The sweep's own title", "Given"]
+
+
+def test_committed_results_folders_regenerate_unchanged(tmp_path):
+    """The committed tables of every results folder come back byte for byte from its runs.
+
+    Read from git's HEAD (the working tree may hold a sweep in progress); from
+    the working tree where there is no git checkout.
+    """
+    import os
+    import subprocess
+    import tarfile
+
+    repo = cli.REPO
+    source = os.path.join(repo, "results")
+    try:
+        archive = subprocess.run(["git", "archive", "HEAD", "results"], cwd=repo, capture_output=True, check=True).stdout
+        with open(tmp_path / "results.tar", "wb") as f:
+            f.write(archive)
+        with tarfile.open(tmp_path / "results.tar") as tar:
+            tar.extractall(tmp_path / "head", filter="data")
+        source = tmp_path / "head" / "results"
+    except (OSError, subprocess.CalledProcessError):
+        pass
+    folders = sorted(d for d in os.listdir(source) if os.path.isdir(os.path.join(source, d, "runs")))
+    assert len(folders) >= 4
+    for folder in folders:
+        out = tmp_path / "out" / folder
+        rows = report.write_report(os.path.join(source, folder, "runs"), out, folder)
+        assert rows
+        for name in ("results.csv", "results.md"):
+            with open(os.path.join(source, folder, name), encoding="utf-8") as f:
+                assert (out / name).read_text() == f.read(), f"{folder}/{name}"
+        if os.path.exists(os.path.join(source, folder, "matched_budgets.md")):
+            with open(os.path.join(source, folder, "matched_budgets.md"), encoding="utf-8") as f:
+                committed = f.read()
+            assert report.matched_budgets(rows, [5_000, 10_000, 15_000, 60_000, 300_000, 1_400_000]) == committed
