@@ -1,0 +1,84 @@
+"""The README's tables are generated (`python -m training.readme`): they cannot drift from the code or results."""
+
+import json
+import os
+
+import pytest
+
+from tests.training import cli
+from training import readme
+
+TEXT = """# Title
+
+Prose before, kept.
+
+<!-- generated: results results/toy -->
+| stale | table |
+<!-- /generated -->
+
+Prose between, kept.
+<!-- generated: compare results/toy results/toy -->
+<!-- /generated -->
+"""
+
+
+def _toy_results(root):
+    run = root / "results" / "toy" / "runs" / "cnn_small" / "seed0"
+    os.makedirs(run)
+    (run / "config.json").write_text(json.dumps({"args": {"model": "cnn_small", "dataset": "digits", "epochs": 2}}))
+    (run / "results.json").write_text(json.dumps({
+        "model": "cnn_small", "family": "multi_channel_conv", "trainable_params": 1898, "test_accuracy": 0.9,
+        "best_val_accuracy": 0.91, "epochs": 2, "num_train": 1000, "wall_time_seconds": 3.0, "seed": 0}))
+
+
+def test_the_readme_is_what_the_code_and_results_give():
+    """Fails when README.md's generated tables differ from the code or results/: run python -m training.readme --write."""
+    with open(readme.README, encoding="utf-8") as f:
+        text = f.read()
+    assert text.count("<!-- generated: ") >= 7
+    assert readme.render(text) == text, "README.md is stale: run python -m training.readme --write"
+
+
+def test_render_replaces_only_the_blocks(tmp_path):
+    _toy_results(tmp_path)
+    fresh = readme.render(TEXT, tmp_path)
+    assert fresh.startswith("# Title\n\nProse before, kept.\n\n<!-- generated: results results/toy -->\n"
+                            "| model | family | parameters | test accuracy |")
+    assert "| stale | table |" not in fresh
+    assert "| cnn_small ★ | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
+    assert "<!-- /generated -->\n\nProse between, kept.\n<!-- generated: compare" in fresh
+    assert "| cnn_small | multi_channel_conv | 1,898 | 0.9000 | 0.9000 | +0.0 |\n<!-- /generated -->\n" in fresh
+    assert readme.render(fresh, tmp_path) == fresh
+
+
+def test_cli_checks_then_writes(tmp_path, capsys):
+    _toy_results(tmp_path)
+    path = tmp_path / "README.md"
+    path.write_text(TEXT)
+    assert readme.main(["--readme", str(path)]) == 1
+    captured = capsys.readouterr()
+    assert "-| stale | table |" in captured.out and "run python -m training.readme --write" in captured.err
+    assert path.read_text() == TEXT  # a check writes nothing
+    assert readme.main(["--readme", str(path), "--write"]) == 0
+    assert readme.main(["--readme", str(path)]) == 0
+    assert "up to date" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text, match", [
+    ("<!-- generated: nothing -->\n<!-- /generated -->\n", r"line 1: .*unknown kind 'nothing'"),
+    ("<!-- generated: results -->\n<!-- /generated -->\n", r"'results' takes 1 argument\(s\); received \[\]"),
+    ("<!-- generated: zoo -->\nno end\n", r"line 1: <!-- generated: zoo --> has no <!-- /generated --> after it"),
+    ("x\n<!-- /generated -->\n", r"line 2: <!-- /generated --> without a marker"),
+    ("<!-- generated: results results/none -->\n<!-- /generated -->\n", r"'results/none' has no runs/ folder"),
+])
+def test_bad_markers_are_named(tmp_path, text, match):
+    with pytest.raises(readme.ReadmeError, match=match):
+        readme.render(text, tmp_path)
+
+
+def test_the_zoo_listing_has_todays_parameter_counts():
+    # Stale before issue #12 (9,254 and 49,586, with old heads); generated since.
+    with open(os.path.join(cli.REPO, "README.md"), encoding="utf-8") as f:
+        text = f.read()
+    assert "| cnn_bn_10k | multi_channel_conv | fashion_mnist, digits | 9,106 |" in text
+    assert "| cnn_bn_50k | multi_channel_conv | fashion_mnist, digits | 45,274 |" in text

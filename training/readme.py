@@ -1,0 +1,192 @@
+"""The README's tables, generated from the code and the results folders.
+
+    python -m training.readme           # exit 1 and a diff if README.md differs from what the code and results give
+    python -m training.readme --write   # rewrite the generated blocks of README.md (atomically)
+
+A generated block is the text between a marker line and the next
+`<!-- /generated -->` line; the marker says what goes there:
+
+    <!-- generated: zoo -->                                    python -m models (trainable parameters)
+    <!-- generated: weights -->                                models/weights/manifest.json
+    <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
+    <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
+    <!-- generated: budgets results/fashion_mnist 5000,10000 -->           training.report --budgets
+    <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
+
+Paths are relative to the README's folder. Everything outside the blocks
+(the prose) is left as it is. `tests/training/test_readme.py` fails when the
+README drifts from the code or the results: after a sweep, a re-run or a
+change of a model, run `python -m training.readme --write`.
+"""
+
+import argparse
+import difflib
+import os
+import re
+import sys
+
+from training.atomic import write_text
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+README = os.path.join(REPO, "README.md")
+BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
+END = "<!-- /generated -->"
+
+
+class ReadmeError(ValueError):
+    """A marker that cannot be generated, named with its line."""
+
+
+def _zoo(root):
+    from models.__main__ import zoo_table
+
+    return zoo_table() + "\n"
+
+
+def _weights(root):
+    from models import _weights
+
+    entries = _weights.published_weights()
+    if not entries:
+        return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
+                "`python -m training.publish RUN_DIR` has written them.\n")
+    lines = [
+        "Published weights: `models.create_model(name, weights=DATASET)`; re-check one in seconds with "
+        "`python -m training.evaluate --model NAME --weights DATASET`.",
+        "",
+        "| model | dataset | overrides | test accuracy | validation accuracy | seed | size | trained by |",
+        "|---|---|---|---:|---:|---:|---:|---|",
+    ]
+    for w in entries:
+        overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
+        val = w.get("validation_accuracy")
+        lines.append(
+            f"| {w['model']} | {w['dataset']} | {overrides} | {w['test_accuracy']:.4f} | "
+            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | `{w['command']}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _rows(root, folder):
+    from training import report
+
+    path = os.path.join(root, folder, "runs")
+    if not os.path.isdir(path):
+        raise ReadmeError(f"{folder!r} has no runs/ folder")
+    return report.summarize(report.collect(path))
+
+
+def _results(root, folder):
+    from training import report
+
+    return report.to_markdown(_rows(root, folder))
+
+
+def _compare(root, base, variant):
+    from training import report
+
+    return report.compare(os.path.join(root, base), os.path.join(root, variant))
+
+
+def _budgets(root, folder, budgets):
+    from training import report
+
+    return report.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
+
+
+def _shift(root, folder, shifts):
+    import json
+
+    from training import shift
+
+    shifts = [int(s) for s in shifts.split(",")]
+    records = []
+    for run_dir in shift.run_dirs(os.path.join(root, folder)):
+        stored = shift.stored_shifts(run_dir)
+        if not all(s in stored for s in shifts):
+            continue  # as python -m training.shift, which names the runs it skips
+        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
+            result = json.load(f)
+        records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
+                     "seed": result["seed"], "shift": s, "test_accuracy": stored[s]} for s in shifts]
+    return shift.to_markdown(shift.summarize(records), shifts)
+
+
+KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
+         "budgets": (_budgets, 2), "shift": (_shift, 2)}
+
+
+def generate_block(spec, root=REPO):
+    """The text of one generated block, e.g. `generate_block("results results/mnist1d")`."""
+    kind, *args = spec.split()
+    if kind not in KINDS:
+        raise ReadmeError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
+    fn, arity = KINDS[kind]
+    if len(args) != arity:
+        raise ReadmeError(f"{kind!r} takes {arity} argument(s); received {args}")
+    return fn(root, *args)
+
+
+def render(text, root=REPO):
+    """`text` (a README) with every generated block regenerated.
+
+    Example:
+
+    >>> render("x\\n<!-- generated: zoo -->\\nold\\n<!-- /generated -->\\ny\\n").splitlines()[2]
+    '| model | family | meant for | trainable parameters | description |'
+    """
+    lines = text.splitlines(keepends=True)
+    out, i = [], 0
+    while i < len(lines):
+        line = lines[i]
+        match = BEGIN.match(line.rstrip("\n"))
+        if not match:
+            if line.rstrip("\n") == END:
+                raise ReadmeError(f"line {i + 1}: {END} without a marker before it")
+            out.append(line)
+            i += 1
+            continue
+        end = next((j for j in range(i + 1, len(lines)) if lines[j].rstrip("\n") == END), None)
+        if end is None:
+            raise ReadmeError(f"line {i + 1}: {line.strip()} has no {END} after it")
+        try:
+            block = generate_block(match["spec"], root)
+        except ReadmeError as error:
+            raise ReadmeError(f"line {i + 1}: {line.strip()}: {error}") from None
+        out += [line, block if block.endswith("\n") else block + "\n", lines[end]]
+        i = end + 1
+    return "".join(out)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m training.readme",
+        description="Check (default) or rewrite (--write) the README's generated tables: the zoo, published "
+                    "weights, results, comparisons, matched budgets and the shift experiment.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--readme", default=README, help="the README to check or rewrite")
+    parser.add_argument("--write", action="store_true", help="rewrite the generated blocks instead of checking them")
+    args = parser.parse_args(argv)
+    with open(args.readme, encoding="utf-8") as f:
+        text = f.read()
+    try:
+        fresh = render(text, os.path.dirname(os.path.abspath(args.readme)))
+    except ReadmeError as error:
+        print(f"error: {args.readme}: {error}", file=sys.stderr)
+        return 2
+    if fresh == text:
+        print(f"{args.readme}: the generated tables are up to date")
+        return 0
+    if args.write:
+        write_text(args.readme, fresh)
+        print(f"rewrote the generated tables of {args.readme}")
+        return 0
+    sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
+                                               args.readme, "generated"))
+    print(f"{args.readme} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
