@@ -7,9 +7,14 @@ a reader sees the old complete file or the new complete file, never a mix.
 
 import contextlib
 import json
+import math
 import os
 import shutil
+import signal
 import tempfile
+
+# The signals a user stops a run with; held back while a rename is under way.
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
 def _fsync_dir(path):
@@ -43,21 +48,42 @@ def atomic_path(path, suffix=""):
         if os.path.isfile(tmp):
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
-        if os.path.isdir(tmp) and os.path.isdir(path):
-            # Directories can't be replaced atomically: move the old one
-            # aside first, so at every moment one complete copy exists.
-            old = tmp + ".old"
-            os.replace(path, old)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-        _fsync_dir(parent)
+        with _signals_held():
+            if os.path.isdir(tmp) and os.path.isdir(path):
+                # Directories can't be replaced atomically: move the old one
+                # aside first (`.NAME.XXXX.tmp.old`), so at every moment one
+                # complete copy exists; a SIGKILL between the two renames is
+                # undone by `remove_leftovers`, which puts the old one back.
+                old = tmp + ".old"
+                os.replace(path, old)
+                os.replace(tmp, path)
+                _fsync_dir(parent)
+                shutil.rmtree(old, ignore_errors=True)
+            else:
+                os.replace(tmp, path)
+            _fsync_dir(parent)
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
         elif os.path.exists(tmp):
             os.remove(tmp)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Holds SIGINT and SIGTERM back (main thread) until the block ends.
+
+    A stopped run then never stops between the two renames of a directory
+    replacement; a signal that came meanwhile is delivered at the end.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def remove_leftovers(directory):
@@ -68,13 +94,28 @@ def remove_leftovers(directory):
     as large as the model). Only names of that form are removed; call this
     when no other process is writing into `directory`. Returns their names.
 
+    One is not a temporary: a directory `.NAME.XXXXXXXX.tmp.old` is the
+    complete old copy of `NAME` that a kill between the two renames of a
+    directory replacement left. If `NAME` is missing (the new copy was
+    never put in place), it is renamed back to `NAME`, not removed, and
+    reported as `".NAME.XXXXXXXX.tmp.old -> NAME"`.
+
     Example:
 
     >>> remove_leftovers("runs/lenet5")
     []
     """
     removed = []
-    for name in sorted(os.listdir(directory)) if os.path.isdir(directory) else ():
+    names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
+    for name in [n for n in names if n.startswith(".") and n.endswith(".tmp.old")]:
+        path = os.path.join(directory, name)
+        target = os.path.join(directory, name[1:].rsplit(".", 3)[0])  # .NAME.XXXX.tmp.old -> NAME
+        if os.path.isdir(path) and not os.path.lexists(target):
+            os.replace(path, target)
+            _fsync_dir(directory)
+            names.remove(name)
+            removed.append(f"{name} -> {os.path.basename(target)}")
+    for name in names:
         if not (name.startswith(".") and ".tmp" in name):
             continue
         path = os.path.join(directory, name)
@@ -93,6 +134,31 @@ def write_text(path, text):
             f.write(text)
 
 
+def json_safe(data):
+    """`data` with every NaN and infinity replaced by None (JSON's null).
+
+    JSON has no NaN: Python's `json` writes the non-standard `NaN` and
+    `Infinity`, which other readers reject.
+
+    Example:
+
+    >>> json_safe({"loss": float("nan"), "history": [1.0, float("inf")]})
+    {'loss': None, 'history': [1.0, None]}
+    """
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {k: json_safe(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(v) for v in data]
+    return data
+
+
+def to_json(data):
+    """Indented, key-sorted, standard JSON text: NaN and infinities as null."""
+    return json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+
+
 def write_json(path, data):
-    """Writes `data` as indented JSON to `path` atomically."""
-    write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
+    """Writes `data` as indented JSON to `path` atomically (NaN as null, see `json_safe`)."""
+    write_text(path, to_json(data))

@@ -7,7 +7,10 @@
 - "multiworker": `MultiWorkerMirroredStrategy`, the same across machines;
   each worker runs the same command with its own `TF_CONFIG`, e.g.
   `{"cluster": {"worker": ["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}`.
-  Worker 0 is the chief: it alone writes the run directory. Keras 3's
+  Exactly one task writes the run directory (`is_writer`): the `chief`
+  when the cluster has one, else worker 0; the others save into scratch
+  directories. Every dataset is sharded by data (`shard_by_data`): each
+  worker reads all of it and keeps its share of each batch. Keras 3's
   `fit` needs `prepare_model` to train across workers (two Keras bugs).
 """
 
@@ -26,6 +29,42 @@ def split_cpu(logical_cpus):
         tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * logical_cpus)
 
 
+def is_writer(tf_config):
+    """Whether the task that `tf_config` (TF_CONFIG, parsed) describes writes the run directory.
+
+    Exactly one task of a cluster does: the `chief` if the cluster has one
+    (its workers, worker 0 included, then write nothing), else worker 0.
+
+    Example:
+
+    >>> is_writer({"cluster": {"chief": ["a:1"], "worker": ["b:1"]}, "task": {"type": "worker", "index": 0}})
+    False
+    >>> is_writer({"cluster": {"worker": ["a:1", "b:1"]}, "task": {"type": "worker", "index": 0}})
+    True
+    """
+    cluster = tf_config.get("cluster") or {}
+    task = tf_config.get("task") or {}
+    kind, index = task.get("type", "worker"), int(task.get("index", 0))
+    if cluster.get("chief"):
+        return kind == "chief" and index == 0
+    return kind == "worker" and index == 0
+
+
+def shard_by_data(dataset):
+    """`dataset` with tf.data's auto-shard policy set to DATA, explicitly.
+
+    Our pipelines are built from in-memory arrays, not files: sharding by
+    file (the AUTO policy's first try) cannot work, so each worker of a
+    multi-worker run reads the whole dataset and keeps its share of every
+    batch. Other strategies ignore the setting. `None` passes through.
+    """
+    if dataset is None:
+        return None
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
 def get_strategy(name):
     """Returns (strategy, is_chief) for a name in `STRATEGIES`."""
     if name == "default":
@@ -41,10 +80,8 @@ def get_strategy(name):
                 "(the cluster's workers and this worker's index); see "
                 "`python -m training.train --help`."
             )
-        task = json.loads(os.environ["TF_CONFIG"]).get("task", {})
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
-        is_chief = task.get("type", "worker") in ("chief",) or (task.get("type") == "worker" and task.get("index", 0) == 0)
-        return strategy, is_chief
+        return strategy, is_writer(json.loads(os.environ["TF_CONFIG"]))
     raise ValueError(f"Invalid value for argument `strategy`. Expected one of {list(STRATEGIES)}. Received: strategy={name!r}")
 
 

@@ -36,7 +36,7 @@ import sys
 
 import numpy as np
 
-from training.atomic import atomic_path, write_text
+from training.atomic import atomic_path, json_safe, write_text
 from training.report import FAMILY_COLORS, FAMILY_ORDER
 
 COLUMNS = ("model", "family", "trainable_params", "seed", "shift", "test_accuracy")
@@ -67,7 +67,7 @@ def stored_shifts(run_dir):
 def store_shifts(run_dir, accuracies):
     """Writes `{shift: accuracy}` to the run's `shift.json`, atomically."""
     body = {"shift_accuracy": {str(s): accuracies[s] for s in sorted(accuracies)}}
-    write_text(os.path.join(run_dir, STORED), json.dumps(body, indent=2) + "\n")
+    write_text(os.path.join(run_dir, STORED), json.dumps(json_safe(body), indent=2, allow_nan=False) + "\n")
 
 
 def run_shifts(run_dir, shifts, force=False):

@@ -30,6 +30,7 @@ __all__ = [
     "DatasetNotFoundError",
     "FASHION_MNIST_CLASS_NAMES",
     "SourceInfo",
+    "check_data_dir",
     "list_datasets",
     "load_arrays",
 ]
@@ -137,6 +138,56 @@ def load_arrays(name="fashion_mnist", data_dir=None, seed=None, with_info=False)
     else:
         arrays, info = _tfds(name, data_dir)
     return (arrays, info) if with_info else arrays
+
+
+def check_data_dir(name, data_dir):
+    """Checks that `data_dir`, if given, exists and holds `name`'s data.
+
+    `load_arrays` searches other places after `data_dir`; a command line
+    that names a folder means that folder: this says so when it is wrong,
+    instead of training on another copy.
+
+    Args:
+        name: the dataset's name (see `load_arrays`).
+        data_dir: the folder given by the user, or None (nothing to check).
+
+    Raises:
+        ValueError: naming `data_dir` and what is wrong with it: it does not
+            exist, is not a folder, lacks Fashion-MNIST's IDX files, holds
+            no copy of a TFDS dataset (`data_dir/name/`), or is given for a
+            dataset that is shipped or generated (`digits`, `mnist1d`).
+
+    Example:
+
+    >>> check_data_dir("digits", None)  # nothing given, nothing to check
+    """
+    if data_dir is None:
+        return
+    data_dir = os.fspath(data_dir)
+    if not os.path.exists(data_dir):
+        raise ValueError(f"Invalid value for argument `data_dir`: no such folder. Received: data_dir={data_dir!r}")
+    if not os.path.isdir(data_dir):
+        raise ValueError(f"Invalid value for argument `data_dir`: not a folder. Received: data_dir={data_dir!r}")
+    if name in ("digits", "mnist1d"):
+        raise ValueError(
+            f"Invalid value for argument `data_dir`: dataset {name!r} is "
+            f"{'shipped with scikit-learn' if name == 'digits' else 'generated'} and reads no folder; "
+            f"leave `data_dir` out. Received: data_dir={data_dir!r}"
+        )
+    if name == "fashion_mnist":
+        _, missing = _find_files(data_dir)
+        if missing:
+            raise ValueError(
+                f"Invalid value for argument `data_dir`: the folder holds no Fashion-MNIST "
+                f"(lacks {', '.join(m + '[.gz]' for m in missing)}). Received: data_dir={data_dir!r}"
+            )
+        return
+    if not os.path.isdir(os.path.join(data_dir, name)):
+        raise ValueError(
+            f"Invalid value for argument `data_dir`: the folder holds no copy of the TFDS dataset "
+            f"{name!r} (TFDS keeps it in {os.path.join(data_dir, name)}/; to have TFDS download it "
+            f"there, create that folder first). Received: data_dir={data_dir!r}"
+        )
 
 
 # ------------------------------------------------------------ Fashion-MNIST

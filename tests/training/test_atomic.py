@@ -100,8 +100,52 @@ def test_remove_leftovers_removes_only_temporaries(tmp_path):
     for name in leftovers:
         (tmp_path / name).write_text("half")
     make_dir(tmp_path / ".saved_model.q9w8.tmp", {"saved_model.pb": "half"})
-    make_dir(tmp_path / ".saved_model.z7.tmp.old", {"saved_model.pb": "old"})
+    make_dir(tmp_path / "saved_model", {"saved_model.pb": "new"})
+    make_dir(tmp_path / ".saved_model.z7.tmp.old", {"saved_model.pb": "old"})  # killed before its rmtree
     removed = remove_leftovers(tmp_path)
     assert sorted(removed) == sorted(leftovers + [".saved_model.q9w8.tmp", ".saved_model.z7.tmp.old"])
-    assert sorted(os.listdir(tmp_path)) == sorted(keep)
+    assert sorted(os.listdir(tmp_path)) == sorted(keep + ["saved_model"])
+    assert (tmp_path / "saved_model" / "saved_model.pb").read_text() == "new"
     assert remove_leftovers(tmp_path / "missing") == []
+
+
+KILL_BETWEEN_RENAMES = """
+import os, sys
+from training.atomic import atomic_path
+renames = []
+real_replace = os.replace
+def replace(src, dst):
+    renames.append((src, dst))
+    if len(renames) == 2:  # the old copy is aside, the new one not yet in place
+        os._exit(9)
+    real_replace(src, dst)
+os.replace = replace
+with atomic_path(sys.argv[1]) as tmp:
+    os.makedirs(tmp)
+    with open(os.path.join(tmp, "saved_model.pb"), "w") as f:
+        f.write("new")
+"""
+
+
+def test_a_kill_between_the_two_renames_of_a_directory_is_undone(tmp_path):
+    """The old copy, set aside, comes back; it is never deleted as a temporary."""
+    from tests.training import cli
+
+    path = tmp_path / "saved_model"
+    make_dir(path, {"saved_model.pb": "old"})
+    done = cli.python(KILL_BETWEEN_RENAMES, path)
+    assert done.returncode == 9, done.stderr
+    assert not path.exists()  # killed between the renames
+    assert any(name.endswith(".tmp.old") for name in os.listdir(tmp_path))
+    removed = remove_leftovers(tmp_path)
+    assert (path / "saved_model.pb").read_text() == "old", removed
+    assert os.listdir(tmp_path) == ["saved_model"]  # the new, unfinished copy is gone
+
+
+def test_write_json_writes_null_for_nan_and_infinity(tmp_path):
+    path = tmp_path / "results.json"
+    write_json(path, {"loss": float("nan"), "history": [{"val": float("inf")}, {"val": -float("inf")}], "ok": 0.5})
+    text = path.read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    strict = json.loads(text, parse_constant=lambda name: pytest.fail(f"non-standard JSON constant {name}"))
+    assert strict == {"history": [{"val": None}, {"val": None}], "loss": None, "ok": 0.5}

@@ -75,8 +75,12 @@ def test_one_epoch_run_writes_every_file(one_epoch_run):
     run_dir, done = one_epoch_run
     assert sorted(os.listdir(run_dir)) == [
         "checkpoints", "config.json", "history.csv", "model.keras", "results.json", "saved_model", "tensorboard",
+        "train.log",
     ]
     assert "test accuracy" in done.stdout and "Traceback" not in done.stderr
+    log = (run_dir / "train.log").read_text()  # everything it printed, after the command it ran
+    assert log.startswith("# ") and "--model cnn_small" in log.splitlines()[0]
+    assert [line for line in done.stdout.splitlines() if "test accuracy" in line][0] in log
 
     config = cli.read_json(run_dir / "config.json")
     every_setting = set(vars(train_module.build_parser().parse_args(["--model", "m"]))) - {"resume", "overwrite", "verbose"}
@@ -340,6 +344,7 @@ def test_multiworker_strategy_with_two_local_workers(tmp_path):
     assert "wrote" in logs[0] and "wrote" not in logs[1]  # the chief alone writes
     assert sorted(os.listdir(run_dir)) == [
         "checkpoints", "config.json", "history.csv", "model.keras", "results.json", "saved_model", "tensorboard",
+        "train.log",
     ]
     assert [row["epoch"] for row in cli.read_history(run_dir)] == [1, 2]
 
@@ -361,10 +366,10 @@ def test_help_shows_every_default(capsys):
     out = capsys.readouterr().out
     text = " ".join(out.split())
     options = [" ".join(o.split()) for o in re.split(r"\n(?=  -)", out.split("options:")[1])]  # one per option
-    for dest in vars(train_module.build_parser().parse_args(["--model", "m"])):
-        if dest == "model":  # required
+    for action in train_module.build_parser()._actions:
+        if action.dest in ("model", "help"):  # required; --help
             continue
-        flag = "--no-deterministic" if dest == "deterministic" else "--" + dest.replace("_", "-")
+        flag = action.option_strings[0]
         [block] = [o for o in options if o.startswith(flag + " ")]
         assert "(default: " in block, block
     assert "--epochs EPOCHS epochs in all (a resumed run goes on to this) (default: 10)" in text
