@@ -10,7 +10,7 @@ PYTEST := $(PY) -m pytest -n auto
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo test test-slow bench setup data clean
+.PHONY: help demo test test-slow gpu-check bench setup data clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
 
 test-slow: setup data  ## the slow tests only (minutes)
 	KERAS_BACKEND=tensorflow $(PYTEST) -m slow
+
+gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)
+	$(PY) -m training.gpu_check $(GPU_CHECK_ARGS)
 
 bench: setup data  ## the benchmarks of BENCHMARKS.md (15-30 min; BENCH_ARGS=--quick for about a minute)
 	$(PY) -m benchmarks $(BENCH_ARGS)
