@@ -14,23 +14,25 @@ MULTI_CHANNEL_CONV = {1: cl.MultiChannelConv1D, 2: cl.MultiChannelConv}
 
 IMAGE_SHAPE = (28, 28, 1)  # Fashion-MNIST
 SEQUENCE_SHAPE = (40, 1)  # MNIST-1D
+# The zoo's inputs are channels-last whatever `keras.config.image_data_format()` says.
+CHANNELS_LAST = "channels_last"
 
 
 def max_pool(rank, name):
     """2× max pooling over the spatial axes (pads odd sizes, as "same")."""
     layer = keras.layers.MaxPooling1D if rank == 1 else keras.layers.MaxPooling2D
-    return layer(2, padding="same", name=name)
+    return layer(2, padding="same", data_format=CHANNELS_LAST, name=name)
 
 
 def global_average_pool(rank, name="global_pool"):
     layer = keras.layers.GlobalAveragePooling1D if rank == 1 else keras.layers.GlobalAveragePooling2D
-    return layer(name=name)
+    return layer(data_format=CHANNELS_LAST, name=name)
 
 
 def classifier_head(x, num_classes, dropout=0.0):
     """Flatten (if spatial), optional dropout, then the logits."""
     if len(x.shape) > 2:
-        x = keras.layers.Flatten(name="flatten")(x)
+        x = keras.layers.Flatten(data_format=CHANNELS_LAST, name="flatten")(x)
     if dropout:
         x = keras.layers.Dropout(dropout, name="dropout")(x)
     return keras.layers.Dense(num_classes, name="logits")(x)

@@ -8,7 +8,7 @@ default) and `dropout` (before the classifier).
 
 import keras
 
-from models._blocks import FULLY_CONNECTED, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
+from models._blocks import CHANNELS_LAST, FULLY_CONNECTED, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
 from models._registry import register_model
 
 __all__ = ["build_fully_connected"]
@@ -36,7 +36,10 @@ def build_fully_connected(name, input_shape, num_classes, grids, filters=1, widt
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = inputs
     for i, grid in enumerate(grids):
-        x = FULLY_CONNECTED[rank](scaled(filters, width), output_size=grid, activation="relu", name=f"fully_connected_{i}")(x)
+        x = FULLY_CONNECTED[rank](
+            scaled(filters, width), output_size=grid, activation="relu", data_format=CHANNELS_LAST,
+            name=f"fully_connected_{i}",
+        )(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 
 

@@ -9,6 +9,7 @@ and `dropout` (before the classifier).
 import keras
 
 from models._blocks import (
+    CHANNELS_LAST,
     IMAGE_SHAPE,
     LOCALLY_CONNECTED,
     SEQUENCE_SHAPE,
@@ -51,7 +52,7 @@ def build_locally_connected(
     for i, channels in enumerate(widths):
         x = LOCALLY_CONNECTED[rank](
             scaled(channels, width), **window(delta, kernel_size), strides=2, padding_mode=padding_mode,
-            convolution=convolution, activation="relu", name=f"locally_connected_{i}",
+            convolution=convolution, activation="relu", data_format=CHANNELS_LAST, name=f"locally_connected_{i}",
         )(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 

@@ -8,7 +8,7 @@ parameters). Overrides: `width` (multiplies every hidden layer's units) and
 
 import keras
 
-from models._blocks import IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
+from models._blocks import CHANNELS_LAST, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
 from models._registry import register_model
 
 __all__ = ["build_mlp"]
@@ -32,7 +32,7 @@ def build_mlp(name, input_shape, num_classes, widths, width=1.0, dropout=0.0):
     """
     check_knobs(width, dropout)
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = keras.layers.Flatten(name="flatten_pixels")(inputs)  # (B, H·W·C)
+    x = keras.layers.Flatten(data_format=CHANNELS_LAST, name="flatten_pixels")(inputs)  # (B, H·W·C)
     for i, units in enumerate(widths):
         x = keras.layers.Dense(scaled(units, width), activation="relu", name=f"dense_{i}")(x)  # (B, units)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)

@@ -14,6 +14,7 @@ whose kernels differ by layer), `padding_mode`, `convolution`,
 import keras
 
 from models._blocks import (
+    CHANNELS_LAST,
     IMAGE_SHAPE,
     MULTI_CHANNEL_CONV,
     SEQUENCE_SHAPE,
@@ -58,7 +59,8 @@ def build_cnn(
     for i, channels in enumerate(widths):
         x = MULTI_CHANNEL_CONV[rank](
             scaled(channels, width), **window(delta, kernel_size), padding_mode=padding_mode,
-            convolution=convolution, implementation=implementation, activation="relu", name=f"conv_{i}",
+            convolution=convolution, implementation=implementation, activation="relu", data_format=CHANNELS_LAST,
+            name=f"conv_{i}",
         )(x)
         x = max_pool(rank, name=f"pool_{i}")(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
@@ -98,7 +100,8 @@ def build_cnn_bn(
         for j, channels in enumerate(widths):
             x = MULTI_CHANNEL_CONV[rank](
                 scaled(channels, width), **window(delta, kernel_size), padding_mode=padding_mode,
-                convolution=convolution, implementation=implementation, use_bias=False, name=f"conv_{i}_{j}",
+                convolution=convolution, implementation=implementation, use_bias=False, data_format=CHANNELS_LAST,
+                name=f"conv_{i}_{j}",
             )(x)
             x = keras.layers.BatchNormalization(momentum=bn_momentum, name=f"bn_{i}_{j}")(x)
             x = keras.layers.ReLU(name=f"relu_{i}_{j}")(x)
@@ -129,7 +132,9 @@ def cnn_bn_10k(input_shape=IMAGE_SHAPE, num_classes=10, **overrides):
     (0.891 against 0.910 after 10 epochs): at this size the head's 2,570
     parameters are better spent keeping where each feature is.
     """
-    return build_cnn_bn("cnn_bn_10k", input_shape, num_classes, ((8, 8), (16, 16), (16,)), head="flatten", **{"dropout": 0.0, **overrides})
+    return build_cnn_bn(
+        "cnn_bn_10k", input_shape, num_classes, ((8, 8), (16, 16), (16,)), head="flatten", **{"dropout": 0.0, **overrides}
+    )
 
 
 @register_model(family="multi_channel_conv")
@@ -169,11 +174,13 @@ def lenet5(
     conv = dict(window(delta, kernel_size), padding_mode=padding_mode, convolution=convolution,
                 implementation=implementation, activation="sigmoid")
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = MULTI_CHANNEL_CONV[2](scaled(6, width), **conv, name="conv_0")(inputs)  # (B, 28, 28, 6)
-    x = keras.layers.AveragePooling2D(2, name="pool_0")(x)  # (B, 14, 14, 6)
-    x = MULTI_CHANNEL_CONV[2](scaled(16, width), padding="valid", **conv, name="conv_1")(x)  # (B, 10, 10, 16)
-    x = keras.layers.AveragePooling2D(2, name="pool_1")(x)  # (B, 5, 5, 16)
-    x = keras.layers.Flatten(name="flatten")(x)  # (B, 400)
+    x = MULTI_CHANNEL_CONV[2](scaled(6, width), **conv, data_format=CHANNELS_LAST, name="conv_0")(inputs)  # (B, 28, 28, 6)
+    x = keras.layers.AveragePooling2D(2, data_format=CHANNELS_LAST, name="pool_0")(x)  # (B, 14, 14, 6)
+    x = MULTI_CHANNEL_CONV[2](
+        scaled(16, width), padding="valid", **conv, data_format=CHANNELS_LAST, name="conv_1"
+    )(x)  # (B, 10, 10, 16)
+    x = keras.layers.AveragePooling2D(2, data_format=CHANNELS_LAST, name="pool_1")(x)  # (B, 5, 5, 16)
+    x = keras.layers.Flatten(data_format=CHANNELS_LAST, name="flatten")(x)  # (B, 400)
     x = keras.layers.Dense(scaled(120, width), activation="sigmoid", name="dense_0")(x)
     x = keras.layers.Dense(scaled(84, width), activation="sigmoid", name="dense_1")(x)
     if dropout:
@@ -216,7 +223,7 @@ def cnn1d_paper(
     for i, kernel in enumerate((5, 3, 3)):
         x = MULTI_CHANNEL_CONV[1](
             scaled(25, width), kernel_size=kernel, strides=2, padding_mode=padding_mode, convolution=convolution,
-            implementation=implementation, activation="relu", name=f"conv_{i}",
+            implementation=implementation, activation="relu", data_format=CHANNELS_LAST, name=f"conv_{i}",
         )(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name="cnn1d_paper")
 
@@ -224,4 +231,6 @@ def cnn1d_paper(
 @register_model(family="multi_channel_conv", rank=1)
 def cnn1d_bn_5k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """A ≤5,210-parameter CNN for MNIST-1D: BatchNorm, global pooling."""
-    return build_cnn_bn("cnn1d_bn_5k", input_shape, num_classes, ((16,), (20,), (28,)), **{"delta": 2, "dropout": 0.0, **overrides})
+    return build_cnn_bn(
+        "cnn1d_bn_5k", input_shape, num_classes, ((16,), (20,), (28,)), **{"delta": 2, "dropout": 0.0, **overrides}
+    )

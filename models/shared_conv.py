@@ -14,6 +14,7 @@ channels) and `dropout` (before the classifier).
 import keras
 
 from models._blocks import (
+    CHANNELS_LAST,
     IMAGE_SHAPE,
     MULTI_CHANNEL_CONV,
     SEQUENCE_SHAPE,
@@ -57,10 +58,12 @@ def build_shared_conv(
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = inputs
     for i, channels in enumerate(widths):
-        x = MULTI_CHANNEL_CONV[rank](scaled(channels, width), delta=0, activation="relu", name=f"pixel_mlp_{i}")(x)
+        x = MULTI_CHANNEL_CONV[rank](
+            scaled(channels, width), delta=0, activation="relu", data_format=CHANNELS_LAST, name=f"pixel_mlp_{i}"
+        )(x)
         x = SHARED_CONV[rank](
             **window(delta, kernel_size), padding_mode=padding_mode, convolution=convolution,
-            implementation=implementation, activation="relu", name=f"shared_conv_{i}",
+            implementation=implementation, activation="relu", data_format=CHANNELS_LAST, name=f"shared_conv_{i}",
         )(x)
         x = max_pool(rank, name=f"pool_{i}")(x)
     x = global_average_pool(rank)(x)
@@ -100,10 +103,12 @@ def sharedconv_global(
     check_knobs(width, dropout)
     rank = len(input_shape) - 1
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = MULTI_CHANNEL_CONV[rank](scaled(8, width), delta=0, activation="relu", name="pixel_mlp")(inputs)
+    x = MULTI_CHANNEL_CONV[rank](
+        scaled(8, width), delta=0, activation="relu", data_format=CHANNELS_LAST, name="pixel_mlp"
+    )(inputs)
     x = SHARED_CONV[rank](
         delta=None, padding_mode=padding_mode, convolution=convolution, implementation=implementation,
-        activation="relu", name="shared_conv_global",
+        activation="relu", data_format=CHANNELS_LAST, name="shared_conv_global",
     )(x)
     x = max_pool(rank, name="pool")(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name="sharedconv_global")

@@ -111,3 +111,17 @@ def test_both_windows_is_an_error():
 def test_bad_values_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         models.create_model("cnn_tiny", **kwargs)
+
+
+def test_inputs_stay_channels_last_whatever_keras_says():
+    previous = keras.config.image_data_format()
+    keras.config.set_image_data_format("channels_first")
+    try:
+        for name in models.list_models():
+            dataset = models.model_entry(name).datasets[0]
+            model = models.create_model(name, input_shape=DATASET_SHAPES[dataset])
+            assert architecture(model) == PINNED[name][dataset], name
+            formats = {l.get_config().get("data_format") for l in model.layers} - {None}
+            assert formats <= {"channels_last"}, (name, formats)
+    finally:
+        keras.config.set_image_data_format(previous)

@@ -31,13 +31,28 @@ def _module(module, *args, env=None):
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
-    """A finished tiny run and the weights root it was published into."""
-    base = tmp_path_factory.mktemp("publish")
+    """A finished tiny run and the weights root it was published into.
+
+    Made once per test session: pytest-xdist workers share the directory
+    above their own temporary roots, and the first to take the lock trains
+    and publishes while the others wait for it (the xdist documentation's
+    recipe), so the run is trained once however the tests are spread.
+    """
+    import fcntl
+
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):  # .../pytest-N/popen-gwK: share pytest-N, this session's
+        shared = shared.parent
+    base = shared / "tiny-published-run"
+    os.makedirs(base, exist_ok=True)
     run_dir, root = base / "runs" / "cnn_tiny" / "seed0", base / "weights"
-    cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
-                        "--max-train-examples", 200, "--seed", 3, "--verbose", 0))
-    done = cli.check(_module("training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
-    assert "published cnn_tiny on digits" in done.stdout
+    with open(base / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (root / "manifest.json").exists():
+            cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
+                                "--max-train-examples", 200, "--seed", 3, "--verbose", 0, "--overwrite"))
+            done = cli.check(_module("training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
+            assert "published cnn_tiny on digits" in done.stdout
     return run_dir, root
 
 
