@@ -31,6 +31,7 @@ __all__ = [
     "FASHION_MNIST_CLASS_NAMES",
     "SourceInfo",
     "check_data_dir",
+    "check_dataset",
     "list_datasets",
     "load_arrays",
 ]
@@ -315,7 +316,23 @@ def _unknown_name(name, detail):
     )
 
 
-def _tfds(name, data_dir):
+def check_dataset(name):
+    """Checks that `name` is ours or a TFDS image-classification dataset, loading nothing.
+
+    Raises:
+        ValueError: as `load_arrays` does for an unknown name (listing ours)
+            or a TFDS dataset that is not image classification.
+
+    Example:
+
+    >>> check_dataset("digits")
+    """
+    if name not in DATASETS:
+        _tfds_builder(name, None)
+
+
+def _tfds_builder(name, data_dir):
+    """(builder, supervised keys, features) of a TFDS image-classification dataset."""
     import tensorflow_datasets as tfds
 
     try:
@@ -333,6 +350,13 @@ def _tfds(name, data_dir):
         raise _unknown_name(
             name, f"TFDS has it, but it is not image classification (supervised keys: {keys})"
         )
+    return builder, keys, features
+
+
+def _tfds(name, data_dir):
+    import tensorflow_datasets as tfds
+
+    _, keys, features = _tfds_builder(name, data_dir)
     image_shape = tuple(features[keys[0]].shape)
     if None in image_shape:
         raise ValueError(

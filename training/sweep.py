@@ -379,8 +379,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         args.model_args = train_cli.model_args_dict(args.model_args)
-        from training.sources import check_data_dir  # pylint: disable=import-outside-toplevel
+        from training.sources import check_data_dir, check_dataset  # pylint: disable=import-outside-toplevel
 
+        check_dataset(args.dataset)
         check_data_dir(args.dataset, args.data_dir)
     except (ValueError, train_cli.UsageError) as error:
         print(f"error: {str(error).replace('argument `data_dir`', '--data-dir')}", file=sys.stderr)

@@ -145,6 +145,16 @@ def test_a_folder_refuses_another_recipe(tmp_path):
     assert recipe["title"] == "second" and recipe["jit_compile"] == "auto" and recipe["steps_per_execution"] == 1
 
 
+@pytest.mark.parametrize("dataset, message", [
+    ("fashion_mnst", "Unknown dataset. Received: name='fashion_mnst'"),
+    ("imdb_reviews", "not image classification"),
+])
+def test_an_unknown_dataset_is_refused_before_anything_is_written(tmp_path, capsys, dataset, message):
+    out = tmp_path / "out"
+    code = sweep.main(["--dataset", dataset, "--out", out])
+    assert code == 2 and message in capsys.readouterr().err and not out.exists()
+
+
 def test_missing_data_dir_is_refused_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "out"
     code = sweep.main(["--dataset", "fashion_mnist", "--data-dir", tmp_path / "nowhere", "--out", out])
