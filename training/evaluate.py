@@ -16,6 +16,7 @@ correct answers is exactly the manifest's. `--weights-dir` (or
 """
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -62,7 +63,8 @@ def count_correct(model, evaluation, data_dir=None):
 
     Deterministic: the test split is fixed by `evaluation` (dataset,
     validation fraction, seed, pixel shuffle, shift), batches of
-    `evaluation["batch_size"]`, float32 inputs, inference mode; with
+    `evaluation["batch_size"]`, float32 inputs, inference mode, on the CPU
+    (TensorFlow backend: a GPU's kernels round differently); with
     TensorFlow's op determinism on (`python -m training.evaluate` turns it
     on) the same weights give the same count.
 
@@ -92,11 +94,17 @@ def count_correct(model, evaluation, data_dir=None):
         pixel_shuffle=evaluation["pixel_shuffle"],
         shift=evaluation["shift"],
     )
+    device = contextlib.nullcontext()
+    if keras.backend.backend() == "tensorflow":  # one device's kernels, wherever it runs (a GPU's differ)
+        import tensorflow as tf
+
+        device = tf.device("/CPU:0")
     correct = total = 0
-    for images, labels in splits.test:
-        logits = keras.ops.convert_to_numpy(model(keras.ops.cast(images, "float32"), training=False))  # (B, classes)
-        correct += int(np.sum(np.argmax(logits, axis=-1) == np.asarray(labels)))
-        total += int(labels.shape[0])
+    with device:
+        for images, labels in splits.test:
+            logits = keras.ops.convert_to_numpy(model(keras.ops.cast(images, "float32"), training=False))  # (B, classes)
+            correct += int(np.sum(np.argmax(logits, axis=-1) == np.asarray(labels)))
+            total += int(labels.shape[0])
     return correct, total
 
 
