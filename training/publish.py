@@ -111,10 +111,14 @@ def _sweep_recipe(run_dir):
 
 @contextlib.contextmanager
 def _manifest_lock(root):
+    """Holds an exclusive lock on the weights root itself (no lock file left in the package)."""
     os.makedirs(root, exist_ok=True)
-    with open(os.path.join(root, ".manifest.lock"), "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+    finally:
+        os.close(fd)
 
 
 def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None):

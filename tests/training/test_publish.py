@@ -74,7 +74,8 @@ def test_publish_writes_the_weights_and_a_complete_manifest_entry(published):
                                 "--learning-rate 0.001 --seed 3 --max-train-examples 200")
     assert len(entry["commit"]) == 40 and entry["commit_source"].startswith("HEAD of the publishing checkout")
     assert entry["input_shape"] == [8, 8, 1] and entry["num_classes"] == 10 and entry["trainable_params"] == 666
-    assert not [n for n in os.listdir(root) + os.listdir(root / "digits") if ".tmp" in n]  # atomic writes left nothing
+    assert sorted(os.listdir(root)) == ["digits", "manifest.json"]  # no temporary, no lock file
+    assert os.listdir(root / "digits") == ["cnn_tiny.weights.h5"]
 
 
 def test_published_weights_load_as_the_run_trained_them(published, monkeypatch):
