@@ -22,10 +22,11 @@ demo: setup data  ## the main job: §7.1's parameter arithmetic, then a short sw
 
 test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
 	KERAS_BACKEND=tensorflow $(PYTEST) -m "not slow"
-	KERAS_BACKEND=jax $(PYTEST) -m "not slow and not tensorflow_only" tests/layers
+	KERAS_BACKEND=jax $(PYTEST) -m "not slow and not tensorflow_only" tests/layers tests/models/test_jit_compile.py
 
 test-slow: setup data  ## the slow tests only (minutes)
 	KERAS_BACKEND=tensorflow $(PYTEST) -m slow
+	KERAS_BACKEND=jax $(PYTEST) -m slow tests/layers tests/models/test_jit_compile.py
 
 gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)
 	$(PY) -m training.gpu_check $(GPU_CHECK_ARGS)

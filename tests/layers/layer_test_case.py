@@ -18,8 +18,11 @@ configuration it checks
    with `metrics=`) after which every weight of the layer has changed: a
    gradient reached each of them;
 7. mixed precision: under "mixed_float16" (and any other policies asked for,
-   e.g. "mixed_bfloat16") the output has the compute dtype and the weights
-   stay float32. Both policies run on CPU with TensorFlow and JAX.
+   e.g. "mixed_bfloat16") the output has the compute dtype, the weights
+   stay float32, and the output equals the float32 output of the same
+   layer with the same weights within `mixed_precision_atol` (a few unit
+   roundoffs of the compute dtype times the output's scale). Both policies
+   run on CPU with TensorFlow and JAX.
 
 Example:
 
@@ -38,6 +41,42 @@ from keras import backend
 
 import constrained_layers
 
+#: Unit roundoff u = 2^-(p+1) of the compute dtypes of the mixed policies, p
+#: the stored mantissa bits: float16 has 10 (u ≈ 4.9e-4), bfloat16 7
+#: (u ≈ 3.9e-3). Rounding a number to the dtype changes it by at most u·|v|.
+UNIT_ROUNDOFF = {"float16": 2.0**-11, "bfloat16": 2.0**-8}
+
+#: The tolerance of a mixed-precision output, in units of u · max|y|, y the
+#: float32 output of the same layer with the same weights. Where the error
+#: comes from: the input, the kernel and the bias are rounded to the compute
+#: dtype (≤ u relative error each), the products are summed (on some CPU
+#: kernels in the compute dtype: one rounding per partial sum, of random
+#: sign, so about √n·u for the n ≤ 99 terms of the windows tested here, in
+#: practice far less), then the activation and the output are rounded
+#: (≤ u·|y| each). Measured over every configuration of test_layers.py,
+#: both policies, TensorFlow and JAX (CPU): at most 2.4·u·max|y| with the
+#: weights drawn here, 4.4 with kernels uniform in [-1, 1]; 16 leaves room
+#: for CPUs whose kernels sum in the compute dtype where ours did not.
+#: A real mistake (a weight left in float32 and mixed into a float16 sum,
+#: a bias lost, a kernel misaligned) moves the output by O(max|y|), which
+#: is 2048 u for float16 and 256 u for bfloat16: far outside.
+MIXED_PRECISION_ROUNDOFFS = 16
+
+
+def mixed_precision_atol(policy, float32_output):
+    """The absolute tolerance of a `policy` output against the float32 one.
+
+    MIXED_PRECISION_ROUNDOFFS · u · max|float32_output|, u the unit roundoff
+    of the policy's compute dtype (see `UNIT_ROUNDOFF`).
+
+    Example:
+
+    >>> mixed_precision_atol("mixed_bfloat16", np.array([-2.0, 1.0]))
+    0.125
+    """
+    compute_dtype = keras.DTypePolicy(policy).compute_dtype
+    scale = float(np.max(np.abs(float32_output)))
+    return MIXED_PRECISION_ROUNDOFFS * UNIT_ROUNDOFF[compute_dtype] * scale
 
 
 def run_layer_test(
@@ -212,6 +251,12 @@ def _check_training_step(layer_cls, init_kwargs, x, run_eagerly):
 
 def _check_mixed_precision(layer_cls, init_kwargs, x, expected_output_shape, policy):
     layer = layer_cls(**init_kwargs, dtype=policy)
+    layer.build(x.shape)
+    # Random weights, the bias too (it starts at zero), shared with a float32
+    # layer of the same configuration: the reference output.
+    rng = np.random.default_rng(2)
+    weights = [0.1 * rng.standard_normal(w.shape).astype("float32") for w in layer.weights]
+    layer.set_weights(weights)
     y = layer(x)
     compute_dtype = keras.DTypePolicy(policy).compute_dtype
     assert backend.standardize_dtype(y.dtype) == compute_dtype, (
@@ -220,4 +265,15 @@ def _check_mixed_precision(layer_cls, init_kwargs, x, expected_output_shape, pol
     assert tuple(y.shape) == expected_output_shape
     for w in layer.weights:
         assert backend.standardize_dtype(w.dtype) == "float32", f"{policy}: {w.path} is {w.dtype}"
-    assert np.all(np.isfinite(keras.ops.convert_to_numpy(keras.ops.cast(y, "float32"))))
+    y = keras.ops.convert_to_numpy(keras.ops.cast(y, "float32"))
+    assert np.all(np.isfinite(y)), f"{policy}: output is not finite"
+
+    float32_layer = layer_cls(**init_kwargs)
+    float32_layer.build(x.shape)
+    float32_layer.set_weights(weights)
+    expected = keras.ops.convert_to_numpy(float32_layer(x))
+    atol = mixed_precision_atol(policy, expected)
+    np.testing.assert_allclose(
+        y, expected, rtol=0, atol=atol,
+        err_msg=f"{policy}: the output differs from float32's (same weights) by more than {atol:.3g}",
+    )

@@ -1,9 +1,12 @@
 """`count_params` and the §7.1 parameter table (`python -m constrained_layers.params`).
 
-`count_params` must equal Keras's `count_params()` of the built layer for
-every configuration that can be built, and must answer instantly for the
-ones that cannot (a megapixel fully connected layer). The table's numbers are
-checked against the equations of §7.1, never typed in by hand.
+`count_params`, and Keras's `count_params()` of the built layer, must equal
+the count written from each layer's equation (kh·kw·C·F + F for a
+convolution, P·kh·kw·C·F + P·F for a locally connected layer over P output
+positions, ...) for every configuration that can be built, and `count_params`
+must answer instantly for the ones that cannot (a megapixel fully connected
+layer). The table's numbers are checked against the equations of §7.1, never
+typed in by hand.
 """
 
 import math
@@ -27,52 +30,73 @@ from constrained_layers import (
 )
 from constrained_layers import params as params_cli
 
+# (layer, input shape without the batch axis, arguments, the count written
+# from the layer's equation). Notation: L, H, W input sizes; L', H', W' (and
+# P = H'·W' positions) output sizes; C channels; F filters; k, kh·kw the
+# window's taps. "same" keeps the size at stride 1 and gives ceil(n/s);
+# "valid" gives (n - k)//s + 1; SharedConv's whole-input window is 2n-1 taps.
 CONFIGS = [
-    (FullyConnected1D, (10, 3), {"filters": 2}),
-    (FullyConnected1D, (10, 1), {"filters": 4, "output_size": 3}),
-    (FullyConnected1D, (7, 2), {"filters": 1, "use_bias": False}),
-    (FullyConnected2D, (5, 6, 3), {"filters": 2}),
-    (FullyConnected2D, (5, 6, 1), {"filters": 3, "output_size": (2, 4)}),
-    (FullyConnected2D, (4, 4, 2), {"filters": 1, "output_size": 3, "use_bias": False}),
-    (LocallyConnected1D, (9, 2), {"filters": 3, "delta": 1}),
-    (LocallyConnected1D, (9, 2), {"filters": 2, "kernel_size": 4, "strides": 2}),
-    (LocallyConnected1D, (9, 1), {"filters": 2, "delta": 2, "padding": "valid", "use_bias": False}),
-    (LocallyConnected, (6, 7, 2), {"filters": 3, "delta": 1}),
-    (LocallyConnected, (6, 7, 2), {"filters": 2, "delta": (0, 2), "padding_mode": "reflect"}),
-    (LocallyConnected, (6, 7, 3), {"filters": 2, "kernel_size": (2, 3), "strides": (2, 3), "padding": "valid"}),
-    (LocallyConnected, (6, 7, 1), {"filters": 1, "delta": 1, "strides": 2, "use_bias": False}),
-    (SharedConv1D, (9, 3), {"delta": 2}),
-    (SharedConv1D, (9, 3), {}),
-    (SharedConv1D, (9, 2), {"kernel_size": 4, "strides": 3, "use_bias": False}),
-    (SharedConv, (6, 7, 3), {"delta": 1}),
-    (SharedConv, (6, 7, 2), {}),
-    (SharedConv, (6, 7, 2), {"delta": None, "padding": "same", "padding_mode": "circular"}),
-    (SharedConv, (6, 7, 4), {"kernel_size": (1, 4), "strides": 2, "padding": "valid"}),
-    (SharedConv, (6, 7, 1), {"delta": (2, 0), "use_bias": False}),
-    (MultiChannelConv1D, (9, 3), {"filters": 5, "delta": 1}),
-    (MultiChannelConv1D, (9, 3), {"filters": 2, "kernel_size": 6, "padding": "valid"}),
-    (MultiChannelConv1D, (9, 1), {"filters": 2, "delta": 0, "use_bias": False}),
-    (MultiChannelConv, (6, 7, 3), {"filters": 4, "delta": 1}),
-    (MultiChannelConv, (6, 7, 3), {"filters": 2, "kernel_size": (2, 5), "strides": 2}),
-    (MultiChannelConv, (6, 7, 2), {"filters": 3, "delta": 0}),
-    (MultiChannelConv, (6, 7, 2), {"filters": 1, "kernel_size": (11, 13), "use_bias": False}),
+    # FullyConnected1D, eq. (7.1.1) on sequences: L·C·L'·F + L'·F.
+    (FullyConnected1D, (10, 3), {"filters": 2}, 10 * 3 * 10 * 2 + 10 * 2),
+    (FullyConnected1D, (10, 1), {"filters": 4, "output_size": 3}, 10 * 1 * 3 * 4 + 3 * 4),
+    (FullyConnected1D, (7, 2), {"filters": 1, "use_bias": False}, 7 * 2 * 7 * 1),
+    # FullyConnected2D, eq. (7.1.1): H·W·C·H'·W'·F + H'·W'·F.
+    (FullyConnected2D, (5, 6, 3), {"filters": 2}, 5 * 6 * 3 * 5 * 6 * 2 + 5 * 6 * 2),
+    (FullyConnected2D, (5, 6, 1), {"filters": 3, "output_size": (2, 4)}, 5 * 6 * 1 * 2 * 4 * 3 + 2 * 4 * 3),
+    (FullyConnected2D, (4, 4, 2), {"filters": 1, "output_size": 3, "use_bias": False}, 4 * 4 * 2 * 3 * 3 * 1),
+    # LocallyConnected1D, locality without sharing: L'·k·C·F + L'·F.
+    (LocallyConnected1D, (9, 2), {"filters": 3, "delta": 1}, 9 * 3 * 2 * 3 + 9 * 3),
+    (LocallyConnected1D, (9, 2), {"filters": 2, "kernel_size": 4, "strides": 2},
+     5 * 4 * 2 * 2 + 5 * 2),  # L' = ceil(9/2)
+    (LocallyConnected1D, (9, 1), {"filters": 2, "delta": 2, "padding": "valid", "use_bias": False},
+     5 * 5 * 1 * 2),  # k = 5, L' = 9 - 5 + 1
+    # LocallyConnected: P·kh·kw·C·F + P·F.
+    (LocallyConnected, (6, 7, 2), {"filters": 3, "delta": 1}, 42 * 9 * 2 * 3 + 42 * 3),  # P = 6·7
+    (LocallyConnected, (6, 7, 2), {"filters": 2, "delta": (0, 2), "padding_mode": "reflect"},
+     42 * (1 * 5) * 2 * 2 + 42 * 2),
+    (LocallyConnected, (6, 7, 3), {"filters": 2, "kernel_size": (2, 3), "strides": (2, 3), "padding": "valid"},
+     (3 * 2) * (2 * 3) * 3 * 2 + (3 * 2) * 2),  # H' = (6-2)//2+1 = 3, W' = (7-3)//3+1 = 2
+    (LocallyConnected, (6, 7, 1), {"filters": 1, "delta": 1, "strides": 2, "use_bias": False},
+     (3 * 4) * 9 * 1 * 1),  # H' = ceil(6/2), W' = ceil(7/2)
+    # SharedConv1D, eq. (7.1.3) per channel: k·C + C.
+    (SharedConv1D, (9, 3), {"delta": 2}, 5 * 3 + 3),
+    (SharedConv1D, (9, 3), {}, (2 * 9 - 1) * 3 + 3),  # whole input, eq. (7.1.2)
+    (SharedConv1D, (9, 2), {"kernel_size": 4, "strides": 3, "use_bias": False}, 4 * 2),
+    # SharedConv: kh·kw·C + C.
+    (SharedConv, (6, 7, 3), {"delta": 1}, 3 * 3 * 3 + 3),
+    (SharedConv, (6, 7, 2), {}, (2 * 6 - 1) * (2 * 7 - 1) * 2 + 2),
+    (SharedConv, (6, 7, 2), {"delta": None, "padding": "same", "padding_mode": "circular"},
+     (2 * 6 - 1) * (2 * 7 - 1) * 2 + 2),
+    (SharedConv, (6, 7, 4), {"kernel_size": (1, 4), "strides": 2, "padding": "valid"}, 1 * 4 * 4 + 4),
+    (SharedConv, (6, 7, 1), {"delta": (2, 0), "use_bias": False}, 5 * 1 * 1),
+    # MultiChannelConv1D, eq. (7.1.7) on sequences: k·C·F + F.
+    (MultiChannelConv1D, (9, 3), {"filters": 5, "delta": 1}, 3 * 3 * 5 + 5),
+    (MultiChannelConv1D, (9, 3), {"filters": 2, "kernel_size": 6, "padding": "valid"}, 6 * 3 * 2 + 2),
+    (MultiChannelConv1D, (9, 1), {"filters": 2, "delta": 0, "use_bias": False}, 1 * 1 * 2),
+    # MultiChannelConv, eq. (7.1.7): kh·kw·C·F + F.
+    (MultiChannelConv, (6, 7, 3), {"filters": 4, "delta": 1}, 3 * 3 * 3 * 4 + 4),
+    (MultiChannelConv, (6, 7, 3), {"filters": 2, "kernel_size": (2, 5), "strides": 2}, 2 * 5 * 3 * 2 + 2),
+    (MultiChannelConv, (6, 7, 2), {"filters": 3, "delta": 0}, 1 * 1 * 2 * 3 + 3),
+    (MultiChannelConv, (6, 7, 2), {"filters": 1, "kernel_size": (11, 13), "use_bias": False}, 11 * 13 * 2 * 1),
 ]
 
 
 @pytest.mark.parametrize(
-    "layer_cls, input_shape, kwargs",
+    "layer_cls, input_shape, kwargs, expected",
     CONFIGS,
-    ids=[f"{c.__name__}-{s}-{k}" for c, s, k in CONFIGS],
+    ids=[f"{c.__name__}-{s}-{k}" for c, s, k, _ in CONFIGS],
 )
-def test_count_params_equals_the_built_layers_count(layer_cls, input_shape, kwargs):
+def test_count_params_follows_the_equations(layer_cls, input_shape, kwargs, expected):
+    """`count_params` (by class, name or instance) and Keras's count of the
+    built layer both equal the count written from the layer's equation."""
+    assert count_params(layer_cls, input_shape, **kwargs) == expected
+    assert count_params(layer_cls.__name__, input_shape, **kwargs) == expected
+    assert count_params(layer_cls(**kwargs), input_shape) == expected
     # "zeros" keeps building cheap (no random kernel); counts do not depend on it.
     layer = layer_cls(kernel_initializer="zeros", **kwargs)
     layer.build((None, *input_shape))
-    built = layer.count_params()
-    assert count_params(layer_cls, input_shape, **kwargs) == built
-    assert count_params(layer_cls.__name__, input_shape, **kwargs) == built
-    assert count_params(layer_cls(**kwargs), input_shape) == built
-    assert built == sum(math.prod(w.shape) for w in layer.weights)
+    assert layer.count_params() == expected
+    assert sum(math.prod(w.shape) for w in layer.weights) == expected
 
 
 def test_count_params_accepts_class_name_and_instance():

@@ -11,6 +11,15 @@
   and the gradients that autodiff finds for the readable path
   (`_apply_kernel_patches`), including strides larger than the window
   (pixels that no output reads get a zero gradient).
+- Which path ran is observed, not asked of the layer: `_path_taken` spies
+  on `keras.ops` (each spy calls the real op) while the layer's call is
+  traced, and sees either FFTs (`rfft`, `fft`, ...) or a convolution op
+  (`conv`, `depthwise_conv`). "auto" takes the FFT exactly from
+  `_fft.MIN_FFT_TAPS` taps, in 1D and 2D, and then still equals the
+  reference.
+- Under "mixed_float16" and "mixed_bfloat16" the FFT path (1D and 2D, both
+  families) equals the float32 direct path within the mixed-precision
+  tolerance of `layer_test_case.mixed_precision_atol`.
 - `implementation` is validated, defaults to "auto", and survives
   `get_config`/`from_config`.
 
@@ -20,8 +29,11 @@ product: on JAX every new shape compiles, and this file must stay well
 under a minute per backend. Tolerance: `helpers.ATOL`/`RTOL` (float32).
 """
 
+import contextlib
 import itertools
+import math
 import re
+from unittest import mock
 
 import keras
 import numpy as np
@@ -29,7 +41,7 @@ import pytest
 
 import constrained_layers as cl
 from constrained_layers import _fft
-from tests.layers import helpers, reference
+from tests.layers import helpers, layer_test_case, reference
 
 BATCH = 2
 SPATIAL = {1: (9,), 2: (7, 6)}
@@ -88,6 +100,61 @@ def _lc_cases():
         for window, (padding, mode), strides, convolution in _latin_square(WINDOWS[rank], BOUNDARIES, (1, 2, 3)):
             case_id = f"{rank}d-{_window_id(window)}-{padding}-{mode}-s{strides}" + ("-conv" if convolution else "")
             yield pytest.param(layer_cls, window, padding, mode, strides, convolution, id=case_id)
+
+
+# ------------------------------------------------------- which path ran
+#: The keras.ops that only the FFT path calls, and those only the direct path calls.
+FFT_OPS = ("fft", "fft2", "ifft2", "rfft", "irfft")
+CONV_OPS = ("conv", "depthwise_conv")
+
+
+def _trace(layer, input_shape):
+    """Runs `layer`'s Python code once on a symbolic float32 input: nothing is computed."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.function(lambda t: layer(t)).get_concrete_function(tf.TensorSpec(input_shape, tf.float32))
+    elif backend == "jax":
+        import jax
+
+        jax.eval_shape(lambda t: layer(t), jax.ShapeDtypeStruct(input_shape, "float32"))
+    else:
+        pytest.skip(f"tracing not wired for backend {backend}")
+
+
+def _forward(layer, x):
+    """The layer's output on x as numpy; on JAX in one jitted function (one
+    compilation instead of one per op, dtype and shape)."""
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return np.asarray(jax.jit(lambda t: layer(t))(x))
+    return keras.ops.convert_to_numpy(layer(x))
+
+
+def _path_taken(layer, input_shape):
+    """"fft" or "direct": which ops the (built) layer's call reaches, observed.
+
+    Every op of FFT_OPS and CONV_OPS is replaced, for the duration of one
+    trace, by a spy that calls the real op (`mock.patch.object(keras.ops,
+    name, wraps=...)`): the layers look the ops up on `keras.ops` when they
+    run. Exactly one of the two groups must have been called.
+    """
+    names = [name for name in FFT_OPS + CONV_OPS if hasattr(keras.ops, name)]
+    with contextlib.ExitStack() as stack:
+        spies = {
+            name: stack.enter_context(mock.patch.object(keras.ops, name, wraps=getattr(keras.ops, name)))
+            for name in names
+        }
+        _trace(layer, input_shape)
+    used = sorted(name for name, spy in spies.items() if spy.called)
+    transforms = [name for name in used if name in FFT_OPS]
+    convolutions = [name for name in used if name in CONV_OPS]
+    assert bool(transforms) != bool(convolutions), (
+        f"{layer.name} called {used}: expected FFTs or a convolution op, not both or neither"
+    )
+    return "fft" if transforms else "direct"
 
 
 # ---------------------------------------------------------------- gradients
@@ -151,10 +218,12 @@ def test_fft_and_auto_equal_direct_and_reference(layer_cls, window, padding, mod
     expected = reference_fn(x, kernel, None, strides=strides, padding=padding, padding_mode=mode, convolution=convolution)
     upstream = helpers.random_input(rng, expected.shape)
 
-    # "auto" runs one of the other two; only when that is the FFT is it a
-    # different computation from "direct" (and worth a compilation on JAX).
-    auto = layers["auto"]._implementation_for(x.shape, depthwise=shared)
-    assert auto == _fft.choose("auto", x.shape[1:-1], layers["auto"].window_shape(x.shape), shared)
+    # "auto" runs one of the other two, the FFT from MIN_FFT_TAPS taps on
+    # (observed). Only when that is the FFT is it a different computation
+    # from "direct" (and worth a compilation on JAX).
+    auto = _path_taken(layers["auto"], x.shape)
+    taps = math.prod(kernel.shape[:rank])
+    assert auto == ("fft" if taps >= _fft.MIN_FFT_TAPS[shared, rank] else "direct"), (taps, auto)
     checked = ["direct", "fft"] + (["auto"] if auto == "fft" else [])
     results = dict(zip(checked, _outputs_and_gradients([layers[i] for i in checked], x, kernel, upstream)))
     y, dx, dk = results["direct"]
@@ -181,6 +250,77 @@ def test_whole_image_kernel_runs_the_fft_under_auto():
         below = (side - 1,) * rank
         assert _fft.choose("auto", (64,) * rank, (side,) * rank, depthwise) == "fft"
         assert _fft.choose("auto", (64,) * rank, below, depthwise) == "direct"
+
+
+def _window_with_taps(taps):
+    """The squarest 2D window (a, b), a <= b, of exactly `taps` taps: 169 -> (13, 13), 168 -> (12, 14)."""
+    a = max(d for d in range(1, math.isqrt(taps) + 1) if taps % d == 0)
+    return (a, taps // a)
+
+
+@pytest.mark.parametrize("at_threshold", (True, False), ids=("at-threshold", "one-tap-below"))
+@pytest.mark.parametrize("layer_cls", (cl.SharedConv, cl.MultiChannelConv), ids=lambda c: c.__name__)
+def test_auto_runs_the_fft_from_the_threshold_in_2d(layer_cls, at_threshold):
+    """A 2D window of MIN_FFT_TAPS taps runs the FFT under "auto", one of a
+    tap fewer the direct op (observed by `_path_taken`), and both give the
+    numpy reference's output."""
+    shared = layer_cls is cl.SharedConv
+    threshold = _fft.MIN_FFT_TAPS[shared, 2]  # 13·13 for SharedConv, 15·15 for MultiChannelConv
+    window = _window_with_taps(threshold if at_threshold else threshold - 1)
+    rng = np.random.default_rng(helpers.seed_of(layer_cls.__name__, window))
+    x = helpers.random_input(rng, (BATCH, *SPATIAL[2], 2))  # (B, 7, 6, C): the window is wider than the image
+    filters = {} if shared else {"filters": 2}
+    layer = layer_cls(**filters, kernel_size=window, implementation="auto", **helpers.FAST_INIT)
+    kernel, bias = helpers.assign_random_weights(layer, x.shape, rng)
+    assert _path_taken(layer, x.shape) == ("fft" if at_threshold else "direct")
+    reference_fn = reference.shared_conv if shared else reference.multi_channel_conv
+    _close(_forward(layer, x), reference_fn(x, kernel, bias), f"auto with a {window} window vs reference")
+
+
+MIXED_FFT_CASES = [
+    pytest.param(cl.SharedConv1D, {"delta": 3, "padding_mode": "reflect"}, id="SharedConv1D"),
+    pytest.param(cl.SharedConv, {"kernel_size": (3, 4), "convolution": True}, id="SharedConv"),
+    pytest.param(
+        cl.MultiChannelConv1D, {"filters": 2, "delta": 2, "padding_mode": "circular"}, id="MultiChannelConv1D"
+    ),
+    pytest.param(
+        cl.MultiChannelConv, {"filters": 2, "delta": 1, "strides": 2, "padding_mode": "symmetric"},
+        id="MultiChannelConv",
+    ),
+]
+
+
+@pytest.mark.parametrize("layer_cls, kwargs", MIXED_FFT_CASES)
+def test_fft_under_mixed_precision_matches_float32_direct(layer_cls, kwargs):
+    """implementation="fft" under "mixed_float16" and "mixed_bfloat16": the
+    compute dtype out, and the float32 direct output (itself the numpy
+    reference's, within float32 rounding) within `mixed_precision_atol`:
+    `MIXED_PRECISION_ROUNDOFFS` unit roundoffs of the compute dtype times
+    max|y| (the FFT itself runs in float32; the input, kernel, bias and
+    output are rounded to the compute dtype)."""
+    rank = 1 if layer_cls.__name__.endswith("1D") else 2
+    shared = issubclass(layer_cls, cl.shared_conv.BaseSharedConv)
+    rng = np.random.default_rng(helpers.seed_of(layer_cls.__name__, "mixed"))
+    x = helpers.random_input(rng, (BATCH, *SPATIAL[rank], 3))
+    direct = layer_cls(**kwargs, implementation="direct", **helpers.FAST_INIT)
+    weights = helpers.assign_random_weights(direct, x.shape, rng)  # kernel, bias
+    expected = _forward(direct, x)  # float32
+    reference_fn = reference.shared_conv if shared else reference.multi_channel_conv
+    boundary = {name: getattr(direct, name) for name in ("strides", "padding", "padding_mode", "convolution")}
+    _close(expected, reference_fn(x, *weights, **boundary), "float32 direct vs reference")
+    for policy in ("mixed_float16", "mixed_bfloat16"):
+        layer = layer_cls(**kwargs, implementation="fft", dtype=policy, **helpers.FAST_INIT)
+        layer.build(x.shape)
+        layer.set_weights(weights)
+        assert _path_taken(layer, x.shape) == "fft"
+        y = _forward(layer, x)
+        compute_dtype = keras.DTypePolicy(policy).compute_dtype
+        assert keras.backend.standardize_dtype(y.dtype) == compute_dtype, (policy, y.dtype)
+        y = y.astype(np.float32)
+        atol = layer_test_case.mixed_precision_atol(policy, expected)
+        np.testing.assert_allclose(
+            y, expected, rtol=0, atol=atol, err_msg=f"fft under {policy} vs float32 direct (atol {atol:.3g})"
+        )
 
 
 # --------------------------------------------------- locally connected path

@@ -14,6 +14,10 @@ their full product, the values are combined by a seeded pairwise design
 (every pair of values occurs for every layer; `test_cases_cover_pairs`),
 which keeps the suite small enough for JAX, where every new shape costs a
 compilation.
+
+`test_even_kernel_convolution_matches_scipy` checks `convolution=True` with
+even kernels against a second, independent reference, `scipy.signal.convolve`,
+with the alignment of Keras's "same" padding written out as an equation.
 """
 
 import itertools
@@ -21,6 +25,7 @@ import itertools
 import keras
 import numpy as np
 import pytest
+from scipy import signal
 
 import constrained_layers as cl
 from tests.layers import helpers, reference
@@ -281,3 +286,99 @@ def test_circular_padding_on_inputs_of_varying_size(cls, spatial_sizes):
         x = helpers.random_input(rng, (1, *spatial, 3))
         expected = reference_fn(x, kernel, bias, padding_mode="circular")
         np.testing.assert_allclose(model.predict(x, verbose=0), expected, atol=helpers.ATOL, rtol=helpers.RTOL)
+
+
+# ------------------------------------------- true convolution against scipy
+EVEN_KERNELS = {1: 4, 2: (2, 4)}
+CONVOLUTION_FAMILIES = {
+    ("SharedConv", 1): cl.SharedConv1D,
+    ("SharedConv", 2): cl.SharedConv,
+    ("MultiChannelConv", 1): cl.MultiChannelConv1D,
+    ("MultiChannelConv", 2): cl.MultiChannelConv,
+    ("LocallyConnected", 1): cl.LocallyConnected1D,
+    ("LocallyConnected", 2): cl.LocallyConnected,
+}
+
+
+def _scipy_full_convolution(x, kernel, depthwise):
+    """full[b, n, d] = Σ_c Σ_m V[m, c, d] · X[b, n - m, c], by `scipy.signal.convolve`.
+
+    x: (B, *S, C); kernel: (*K, C, M). Returns (B, *(S + K - 1), C) when
+    `depthwise` (channel c convolved with V[..., c, 0]) or (B, *(S + K - 1), M).
+    """
+    def convolve(a, v):
+        return signal.convolve(a, v, mode="full", method="direct")
+
+    channels, outputs = kernel.shape[-2:]
+    x = x.astype(np.float64)
+    kernel = kernel.astype(np.float64)
+    result = []
+    for image in x:  # (*S, C)
+        if depthwise:
+            maps = [convolve(image[..., c], kernel[..., c, 0]) for c in range(channels)]
+        else:
+            maps = [
+                sum(convolve(image[..., c], kernel[..., c, d]) for c in range(channels))
+                for d in range(outputs)
+            ]
+        result.append(np.stack(maps, axis=-1))
+    return np.stack(result)
+
+
+@pytest.mark.parametrize("padding", ("same", "valid"))
+@pytest.mark.parametrize(
+    "family, rank", list(CONVOLUTION_FAMILIES), ids=[f"{f}-{r}d" for f, r in CONVOLUTION_FAMILIES]
+)
+def test_even_kernel_convolution_matches_scipy(family, rank, padding):
+    """convolution=True with an even kernel is scipy's convolution, aligned as Keras pads.
+
+    With full[n] = Σ_m V[m] · X[n - m] (`scipy.signal.convolve(X, V, "full")`,
+    n = 0 .. N + k - 2) and stride 1, along each axis of k taps:
+
+        "same":   H[i] = full[i + ⌊k/2⌋],  i = 0 .. N - 1
+                       = Σ_m V[m] · X[i + ⌊k/2⌋ - m]
+        "valid":  H[i] = full[i + k - 1],  i = 0 .. N - k   (scipy's mode="valid")
+
+    and in 2D H[i, j] = full[i + ⌊kh/2⌋, j + ⌊kw/2⌋] ("same"). Keras pads
+    ⌊(k-1)/2⌋ before and ⌈(k-1)/2⌉ after, so for an even k the extra tap
+    reads ahead: k = 4 reads X[i+2], X[i+1], X[i], X[i-1]. scipy's own
+    mode="same" keeps full[i + ⌊(k-1)/2⌋], one pixel behind for even k (and
+    equal for odd k): the last assertion checks that the two do differ.
+    Kernels: 4 taps in 1D, 2×4 in 2D. LocallyConnected gets the same kernel
+    at every position, which makes it a convolution that scipy computes.
+    """
+    cls = CONVOLUTION_FAMILIES[family, rank]
+    rng = np.random.default_rng(helpers.seed_of(family, rank, padding))
+    spatial = {1: (9,), 2: (7, 6)}[rank]
+    x = helpers.random_input(rng, (BATCH, *spatial, 2))  # (B, *S, C)
+    filters = {} if family == "SharedConv" else {"filters": 3}
+    window = reference.window_from(kernel_size=EVEN_KERNELS[rank], rank=rank)
+    layer = cls(
+        **filters, kernel_size=EVEN_KERNELS[rank], padding=padding, convolution=True, use_bias=False,
+        **helpers.FAST_INIT,
+    )
+    layer.build(x.shape)
+    depthwise = family == "SharedConv"
+    kernel = rng.uniform(-1.0, 1.0, (*window, 2, 1 if depthwise else 3)).astype(np.float32)  # V: (*K, C, M)
+    if family == "LocallyConnected":
+        positions = layer.kernel.shape[0]
+        # The same V at every position, flattened in (row, column, channel) order.
+        layer.set_weights([np.broadcast_to(kernel.reshape(1, -1, 3), (positions, kernel[..., 0].size, 3)).copy()])
+    else:
+        layer.set_weights([kernel])
+
+    full = _scipy_full_convolution(x, kernel, depthwise)  # (B, *(S + K - 1), M)
+    if padding == "same":
+        start = [k // 2 for k in window]
+        sizes = spatial
+    else:
+        start = [k - 1 for k in window]
+        sizes = [n - k + 1 for n, k in zip(spatial, window)]
+    expected = full[(slice(None), *(slice(a, a + n) for a, n in zip(start, sizes)))]
+
+    actual = helpers.run(layer, x)
+    assert actual.shape == expected.shape
+    np.testing.assert_allclose(actual, expected, atol=helpers.ATOL, rtol=helpers.RTOL)
+    if padding == "same":  # scipy's "same" centres the other way for even kernels
+        scipy_same = full[(slice(None), *(slice((k - 1) // 2, (k - 1) // 2 + n) for k, n in zip(window, spatial)))]
+        assert not np.allclose(actual, scipy_same, atol=1e-3)
