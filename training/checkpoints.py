@@ -55,7 +55,6 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.write = write
         self.state = dict(state or {"epoch": 0, "history": [], "train_seconds": 0.0})
         self.state.pop("path", None)
-        self.saved_epoch = self.state["epoch"]  # the epoch `checkpoint.json` names, once written
         os.makedirs(directory, exist_ok=True)
         if write:  # what a kill left: a half-written checkpoint, or the one before the last
             remove_leftovers(directory)
@@ -77,7 +76,6 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.state["file"] = name
         if self.write:
             write_json(os.path.join(self.directory, STATE_FILE), self.state)
-        self.saved_epoch = self.state["epoch"]
         if previous and previous != name:
             try:
                 os.remove(os.path.join(self.directory, previous))

@@ -290,8 +290,8 @@ def run(args):
 
     Every argument, the run directory's state and the dataset are checked
     before anything is written (a mistake leaves no directory behind).
-    `args.progress`, if set, is a dict whose `"epoch"` this keeps at the
-    last completed epoch, and whose `"log"` receives the `FileLog`.
+    `args.progress`, if set, is a dict whose `"log"` receives the `FileLog`
+    (of `train.log`, headed by its `"command"`), for the caller to close.
     """
     progress = getattr(args, "progress", None) or {}
     if args.strategy == "multiworker" and "TF_CONFIG" not in os.environ:
@@ -332,7 +332,6 @@ def run(args):
     # Reading it creates nothing; what a kill left is cleared once all checks passed.
     state = checkpoints.load_state(os.path.join(run_dir, "checkpoints")) if args.resume else None
     first_epoch = state["epoch"] if state else 0
-    progress["epoch"] = first_epoch
     if first_epoch > args.epochs or (first_epoch == args.epochs and run_finished(run_dir, first_epoch)):
         raise UsageError(f"the run in {run_dir!r} already completed {first_epoch} epochs; pass a larger --epochs to go on.")
     # first_epoch == epochs: killed after its last checkpoint, before results.json: evaluate and export.
@@ -430,7 +429,6 @@ def run(args):
         write_json(os.path.join(run_dir, "config.json"), config)
 
     checkpoint = checkpoints.AtomicCheckpoint(ckpt_dir, state, write=is_chief)
-    progress["checkpoint"] = checkpoint  # what a stop reports: its `saved_epoch`
     callbacks = [checkpoint]
     if is_chief:
         callbacks += [
@@ -491,6 +489,15 @@ def run(args):
     return results
 
 
+def _epochs_on_disk(run_dir):
+    """The epoch that `run_dir/checkpoints/checkpoint.json` names; 0 if there is none."""
+    try:
+        with open(os.path.join(run_dir, "checkpoints", "checkpoint.json"), encoding="utf-8") as f:
+            return int(json.load(f)["epoch"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 def _read_config(run_dir):
     try:
         with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
@@ -524,7 +531,7 @@ def main(argv=None):
     """The command line: exit status 0, 2 for a usage error, 130/143 when stopped by SIGINT/SIGTERM."""
     argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     args = build_parser().parse_args(argv)
-    args.progress = {"epoch": 0, "command": shlex.join(["python", "-m", "training.train", *argv])}
+    args.progress = {"command": shlex.join(["python", "-m", "training.train", *argv])}
     try:
         with console.stop_on_signals():
             run(args)
@@ -535,8 +542,7 @@ def main(argv=None):
         traceback.print_exc()  # into train.log too
         return 1
     except console.StopRequested as stop:
-        checkpoint = args.progress.get("checkpoint")
-        epoch = checkpoint.saved_epoch if checkpoint is not None else args.progress["epoch"]
+        epoch = _epochs_on_disk(args.out)  # what --resume continues from, whatever the instant of the stop
         print(f"stopped after epoch {epoch}; continue with: {resume_command(argv, args.out)}",
               file=sys.stderr, flush=True)
         return stop.exit_status
