@@ -129,8 +129,6 @@ def check_model(name, arrays, args, jit_compile):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    import keras  # pylint: disable=import-outside-toplevel
-
     from training.sources import check_data_dir, load_arrays  # numpy only  # pylint: disable=import-outside-toplevel
 
     try:
@@ -140,6 +138,8 @@ def main(argv=None):
         print(f"error: {str(error).replace('argument `data_dir`', '--data-dir')}", file=sys.stderr)
         return 2
     (x_train, y_train), test = arrays
+    import keras  # pylint: disable=import-outside-toplevel
+
     if args.max_train_examples:
         x_train, y_train = x_train[:args.max_train_examples], y_train[:args.max_train_examples]
     backend, found = devices()

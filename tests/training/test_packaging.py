@@ -123,7 +123,8 @@ def test_filtered_stderr_keeps_real_warnings_and_errors():
 @pytest.mark.parametrize("argv, last_line", [
     (["training.train", "--model", "mlp_linear", "--dataset", "digits", "--shift", "99", "--out", "{tmp}/r"],
      "error: "),
-    (["training.evaluate", "{tmp}/no_run"], ""),
+    (["training.sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],
+     "error: no model matches"),
 ])
 def test_our_clis_start_without_tensorflow_noise(tmp_path, argv, last_line):
     env = {k: v for k, v in cli.ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user starts them
