@@ -302,13 +302,14 @@ def test_count_params_refuses_a_padding_wider_than_the_input():
         constrained_layers.count_params(SharedConv, (4, 4, 1), delta=4, padding_mode="reflect")
 
 
-@pytest.mark.parametrize("layer_cls", [SharedConv, MultiChannelConv], ids=ids([SharedConv, MultiChannelConv]))
-@pytest.mark.parametrize("window", [{}, {"kernel_size": 3}], ids=["whole-image", "kernel_size"])
+@pytest.mark.parametrize(
+    "layer_cls, window",
+    [(SharedConv, {}), (SharedConv, {"kernel_size": 3}), (MultiChannelConv, {"kernel_size": 3})],
+    ids=["SharedConv-whole-image", "SharedConv-kernel_size", "MultiChannelConv-kernel_size"],
+)
 def test_fft_on_an_input_of_unknown_size_is_named(layer_cls, window):
     """The spatial size is checked before the window is computed from it
     (a raw TypeError before issue #11)."""
-    if layer_cls is MultiChannelConv and not window:
-        pytest.skip("MultiChannelConv has no whole-image default window")
     layer = make(layer_cls, implementation="fft", **window)
     name = layer_cls.__name__
     message = (f"`{name}` with this configuration has weights whose shape depends on the input's spatial size"
