@@ -145,9 +145,13 @@ class ConstrainedLayer(keras.layers.Layer):
             A dict `{"kernel": shape, "bias": shape}` ("bias" only when
             `use_bias`). Nothing is allocated: `count_params` reads this.
         """
+        return self._validated(input_shape)[1]
+
+    def _validated(self, input_shape):
+        """(channels-last input shape, weight shapes), validated as `build` needs."""
         shape = self._check_input_shape(input_shape)
         self._output_spatial(shape)  # impossible shapes fail here
-        return self._weight_shapes(shape)
+        return shape, self._weight_shapes(shape)
 
     def _weight_shapes(self, input_shape):
         """`weight_shapes` for a validated channels-last `input_shape`."""
@@ -163,8 +167,7 @@ class ConstrainedLayer(keras.layers.Layer):
 
     # ------------------------------------------------------------------ build
     def build(self, input_shape):
-        shapes = self.weight_shapes(input_shape)
-        shape = self._check_input_shape(input_shape)
+        shape, shapes = self._validated(input_shape)
         self._check_size(shape, shapes)
         self.kernel = self.add_weight(
             name="kernel",
