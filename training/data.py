@@ -71,6 +71,7 @@ class DatasetSpec:
     pixel_shuffle: bool = False
     shift: int = 0
     augment: bool = False
+    flip: bool = False
     seed: int = 0
 
 
@@ -116,6 +117,7 @@ def load_dataset(
     pixel_shuffle=False,
     shift=0,
     augment=False,
+    flip=False,
     first_epoch=0,
     epochs=None,
 ):
@@ -142,6 +144,9 @@ def load_dataset(
             images are shifted first and then shuffled.
         augment: translate each training image by a random offset of up to
             `AUGMENT_MAX_SHIFT` pixels along each spatial axis, zero fill.
+        flip: mirror each training example along its last spatial axis (the
+            width) with probability 1/2 (`variants.random_flip`), after any
+            translation. For data whose mirror images keep their class.
         first_epoch, epochs: with `epochs`, `train` yields epochs
             `first_epoch, ..., epochs - 1` back to back (for `model.fit(...,
             initial_epoch=first_epoch, steps_per_epoch=ceil(num_train /
@@ -181,6 +186,7 @@ def load_dataset(
     epochs = _check_int(epochs, "epochs", first_epoch + 1, allow_none=True)
     pixel_shuffle = _check_bool(pixel_shuffle, "pixel_shuffle")
     augment = _check_bool(augment, "augment")
+    flip = _check_bool(flip, "flip")
     if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
             or not 0 <= validation_fraction < 1:
         raise ValueError(
@@ -208,7 +214,7 @@ def load_dataset(
     x_train, y_train = x_train[train_index], y_train[train_index]
 
     train = _train_pipeline(
-        x_train, y_train, batch_size=batch_size, seed=seed, augment=augment,
+        x_train, y_train, batch_size=batch_size, seed=seed, augment=augment, flip=flip,
         first_epoch=first_epoch, epochs=epochs,
     )
     splits = Splits(
@@ -228,12 +234,13 @@ def load_dataset(
         pixel_shuffle=pixel_shuffle,
         shift=shift,
         augment=augment,
+        flip=flip,
         seed=seed,
     )
     return splits, spec
 
 
-def _train_pipeline(x, y, *, batch_size, seed, augment, first_epoch, epochs):
+def _train_pipeline(x, y, *, batch_size, seed, augment, flip=False, first_epoch, epochs):
     """Shuffled (and augmented) batches, epoch by epoch, from `(seed, epoch)`."""
     images, labels = tf.constant(x), tf.constant(y)  # (N, *input_shape), (N,)
     size = len(x)
@@ -248,9 +255,12 @@ def _train_pipeline(x, y, *, batch_size, seed, augment, first_epoch, epochs):
         def batch(step):
             index = order[step * batch_size: (step + 1) * batch_size]  # (B,)
             x_batch = tf.gather(images, index)  # (B, *input_shape)
+            batch_seed = tf.random.experimental.stateless_fold_in(epoch_seed, step)
             if augment:
-                batch_seed = tf.random.experimental.stateless_fold_in(epoch_seed, step)
                 x_batch = variants.random_translate(x_batch, batch_seed, AUGMENT_MAX_SHIFT)
+            if flip:  # its own stream: adding it leaves the translations unchanged
+                flip_seed = tf.random.experimental.stateless_fold_in(batch_seed, 1)
+                x_batch = variants.random_flip(x_batch, flip_seed)
             return x_batch, tf.gather(labels, index)
 
         return tf.data.Dataset.range(num_batches).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
@@ -319,6 +329,7 @@ def main(argv=None):
     parser.add_argument("--batch-size", type=int, default=128, help="examples per batch")
     parser.add_argument("--epochs", type=int, default=2, help="full passes timed over train")
     parser.add_argument("--augment", action="store_true", help="random translation on train")
+    parser.add_argument("--flip", action="store_true", help="random horizontal flips on train")
     parser.add_argument("--pixel-shuffle", action="store_true",
                         help="one fixed permutation of the pixels, all splits")
     parser.add_argument("--shift", type=int, default=0, help="test-time shift in pixels")
@@ -326,7 +337,7 @@ def main(argv=None):
     start = time.perf_counter()
     splits, spec = load_dataset(
         args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
-        augment=args.augment, pixel_shuffle=args.pixel_shuffle, shift=args.shift,
+        augment=args.augment, flip=args.flip, pixel_shuffle=args.pixel_shuffle, shift=args.shift,
     )
     print(f"loaded in {time.perf_counter() - start:.1f} s: {spec}")
     for epoch in range(args.epochs):

@@ -47,10 +47,12 @@ _FLAGS = (
     ("model", "--model"), ("dataset", "--dataset"), ("epochs", "--epochs"), ("batch_size", "--batch-size"),
     ("learning_rate", "--learning-rate"), ("lr_schedule", "--lr-schedule"), ("seed", "--seed"),
     ("max_train_examples", "--max-train-examples"), ("validation_fraction", "--validation-fraction"),
-    ("augment", "--augment"), ("pixel_shuffle", "--pixel-shuffle"), ("shift", "--shift"),
+    ("augment", "--augment"), ("flip", "--flip"), ("label_smoothing", "--label-smoothing"),
+    ("weight_decay", "--weight-decay"), ("pixel_shuffle", "--pixel-shuffle"), ("shift", "--shift"),
     ("mixed_precision", "--mixed-precision"),
 )
-_DEFAULTS = {"validation_fraction": 0.1, "shift": 0, "lr_schedule": "constant"}
+_DEFAULTS = {"validation_fraction": 0.1, "shift": 0, "lr_schedule": "constant", "label_smoothing": 0.0,
+             "weight_decay": 0.0}
 
 
 class PublishError(ValueError):

@@ -61,7 +61,7 @@ NOT_RECIPE = (
 )
 RECIPE_DEFAULTS = {
     "lr_schedule": "constant", "augment": False, "pixel_shuffle": False, "shift": 0, "max_train_examples": None,
-    "validation_fraction": 0.1, "mixed_precision": None,
+    "validation_fraction": 0.1, "mixed_precision": None, "flip": False, "label_smoothing": 0.0, "weight_decay": 0.0,
 }
 RECIPE_FILE = "recipe.json"
 

@@ -44,6 +44,7 @@ import time
 
 from training import console
 from training import train as train_cli
+from training.report import RECIPE_DEFAULTS
 from training.train import run_finished
 
 RECIPE = "recipe.json"
@@ -53,7 +54,7 @@ SEQUENCE_DATASETS = ("mnist1d",)
 RECIPE_KEYS = (
     "dataset", "epochs", "batch_size", "learning_rate", "lr_schedule", "max_train_examples",
     "validation_fraction", "augment", "pixel_shuffle", "mixed_precision", "jit_compile",
-    "steps_per_execution", "strategy", "deterministic", "model_args",
+    "steps_per_execution", "strategy", "deterministic", "model_args", "flip", "label_smoothing", "weight_decay",
 )
 # How runs execute, not what they compute (as training.report's NOT_RECIPE): workers of one
 # folder may differ in these (a GPU machine and a CPU one); recipe.json keeps the first's.
@@ -130,6 +131,11 @@ def build_parser():
                         help="held out from train; 0: none (the report then has no validation column)")
     parser.add_argument("--seeds", type=train_cli._positive_int, default=1, help="seeds 0..K-1 per model")
     parser.add_argument("--augment", action="store_true", help="random translations of the training images")
+    parser.add_argument("--flip", action="store_true", help="random horizontal flips of the training images")
+    parser.add_argument("--label-smoothing", type=train_cli._fraction, default=0.0,
+                        help="smooth the one-hot targets: (1 - s)·onehot + s/classes")
+    parser.add_argument("--weight-decay", type=train_cli._non_negative_float, default=0.0,
+                        help="decoupled weight decay (AdamW); 0: Adam")
     parser.add_argument("--pixel-shuffle", action="store_true", help="one fixed permutation of the pixels")
     parser.add_argument("--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"), default=None,
                         help="compute in 16 bits (the loss stays float32)")
@@ -170,6 +176,8 @@ def check_recipe(out, recipe):
     if os.path.exists(path):
         with open(path, encoding="utf-8") as f:
             existing = json.load(f)
+        # A recipe.json written before a setting existed meant its default.
+        existing = {**{k: v for k, v in RECIPE_DEFAULTS.items() if k in RECIPE_KEYS}, **existing}
         differ = {k: (existing.get(k), recipe[k]) for k in RECIPE_KEYS
                   if k not in EXECUTION_KEYS and existing.get(k) != recipe[k]}
         if differ:
@@ -218,7 +226,10 @@ def train_command(args, model, seed, run_dir):
                         ("--mixed-precision", args.mixed_precision)):
         if value is not None:
             command += [flag, str(value)]
-    command += ["--augment"] * args.augment + ["--pixel-shuffle"] * args.pixel_shuffle
+    command += ["--augment"] * args.augment + ["--flip"] * args.flip + ["--pixel-shuffle"] * args.pixel_shuffle
+    for flag, value in (("--label-smoothing", args.label_smoothing), ("--weight-decay", args.weight_decay)):
+        if value:  # the default (0) is left out, so commands of older recipes read as before
+            command += [flag, str(value)]
     command += ["--no-deterministic"] * (not args.deterministic)
     for key, value in sorted(args.model_args.items()):
         command += ["--model-arg", f"{key}={json.dumps(value)}"]

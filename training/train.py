@@ -42,12 +42,13 @@ DEFAULT_OUT = os.path.join("runs", "{model}-{dataset}-seed{seed}")
 RESUME_KEYS = (
     "model", "dataset", "batch_size", "learning_rate", "seed", "max_train_examples",
     "validation_fraction", "augment", "pixel_shuffle", "shift", "mixed_precision", "lr_schedule",
-    "model_args",
+    "model_args", "flip", "label_smoothing", "weight_decay",
 )
 # Settings a resumed run applies anew; config.json records each change in "changes".
 RESUME_APPLIED = ("jit_compile", "deterministic", "steps_per_execution")
 # What a config written before a setting existed meant by it.
-RESUME_DEFAULTS = {"lr_schedule": "constant", "model_args": {}, "jit_compile": False, "steps_per_execution": 1}
+RESUME_DEFAULTS = {"lr_schedule": "constant", "model_args": {}, "jit_compile": False, "steps_per_execution": 1,
+                   "flip": False, "label_smoothing": 0.0, "weight_decay": 0.0}
 LOG_FILE = "train.log"
 # Set by training.sweep when the process's output already goes to train.log.
 LOG_CAPTURED_ENV = "TRAINING_LOG_CAPTURED"
@@ -74,6 +75,12 @@ def build_parser():
     parser.add_argument("--validation-fraction", type=_fraction, default=0.1,
                         help="held out from train, never from test; 0: no validation")
     parser.add_argument("--augment", action="store_true", help="random translations of the training images")
+    parser.add_argument("--flip", action="store_true",
+                        help="random horizontal flips of the training images (for data whose mirror keeps its class)")
+    parser.add_argument("--label-smoothing", type=_fraction, default=0.0,
+                        help="smooth the one-hot targets: (1 - s)·onehot + s/classes")
+    parser.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+                        help="decoupled weight decay (AdamW) of every weight; 0: Adam")
     parser.add_argument("--pixel-shuffle", action="store_true", help="one fixed permutation of the pixels")
     parser.add_argument("--shift", type=int, default=0, help="shift the test images by this many pixels")
     parser.add_argument("--strategy", choices=distribute.STRATEGIES, default="default",
@@ -152,6 +159,16 @@ def model_args_dict(pairs):
             raise UsageError(f"--model-arg {key} is given twice ({result[key]!r} and {value!r}).")
         result[key] = value
     return result
+
+
+def _non_negative_float(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not value >= 0:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
+    return value
 
 
 def _positive_float(text):
@@ -322,6 +339,7 @@ def run(args):
     from training import checkpoints
     from training.atomic import atomic_path, remove_leftovers, write_json, write_text
     from training.data import DatasetNotFoundError, load_dataset
+    from training.losses import classification_loss
 
     strategy, is_chief = distribute.get_strategy(args.strategy)
     run_dir = args.out
@@ -347,6 +365,7 @@ def run(args):
             pixel_shuffle=args.pixel_shuffle,
             shift=args.shift,
             augment=args.augment,
+            flip=args.flip,
             first_epoch=min(first_epoch, args.epochs - 1),
             epochs=args.epochs,
         )
@@ -387,9 +406,11 @@ def run(args):
                 learning_rate = keras.optimizers.schedules.CosineDecay(
                     args.learning_rate, decay_steps=args.epochs * math.ceil(spec.num_train / args.batch_size)
                 )
+            optimizer = (keras.optimizers.AdamW(learning_rate, weight_decay=args.weight_decay)
+                         if args.weight_decay else keras.optimizers.Adam(learning_rate))
             model.compile(
-                optimizer=keras.optimizers.Adam(learning_rate),
-                loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                optimizer=optimizer,
+                loss=classification_loss(args.label_smoothing),
                 metrics=["accuracy"],
                 jit_compile=args.jit_compile,
                 steps_per_execution=args.steps_per_execution,
