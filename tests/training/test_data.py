@@ -264,3 +264,35 @@ def test_random_translate_sequences():
     for original, translated in zip(x, y):
         assert any(np.array_equal(translated, variants.shift_images(original[None], k)[0])
                    for k in range(-2, 3))
+
+
+def test_flip_mirrors_about_half_the_train_images_and_keeps_translations(fake_dir):
+    plain, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64)
+    flipped, spec = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, flip=True)
+    assert spec.flip and not spec.augment
+    x, y = collect(plain.train)
+    x_flip, y_flip = collect(flipped.train)  # same shuffle: same order
+    np.testing.assert_array_equal(y, y_flip)
+    mirrored = [np.array_equal(b, a[:, ::-1]) and not np.array_equal(a, b) for a, b in zip(x, x_flip)]
+    unchanged = [np.array_equal(a, b) for a, b in zip(x, x_flip)]
+    assert all(m or u for m, u in zip(mirrored, unchanged))  # each image: itself or its mirror
+    assert 0.3 * len(x) < sum(mirrored) < 0.7 * len(x)
+    np.testing.assert_array_equal(collect(plain.test)[0], collect(flipped.test)[0])
+    # Its own random stream: the translations of --augment are the same with or without flips.
+    translated, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True)
+    both, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True, flip=True)
+    x_t, x_both = collect(translated.train)[0], collect(both.train)[0]
+    for t, b, m in zip(x_t, x_both, mirrored):
+        np.testing.assert_array_equal(b, t[:, ::-1] if m else t)
+
+
+def test_random_flip_reverses_the_last_spatial_axis_of_sequences():
+    x = np.random.default_rng(0).random((32, 12, 2)).astype(np.float32)
+    y = variants.random_flip(tf.constant(x), tf.constant([3, 4])).numpy()
+    flipped = [np.array_equal(b, a[::-1]) for a, b in zip(x, y)]
+    assert all(f or np.array_equal(a, b) for f, a, b in zip(flipped, x, y)) and 0 < sum(flipped) < len(x)
+
+
+def test_flip_must_be_a_bool(fake_dir):
+    with pytest.raises(TypeError, match="flip"):
+        load_dataset(data_dir=fake_dir, flip="yes")

@@ -153,3 +153,15 @@ def test_train_command_keeps_what_changes_the_result():
         "python -m training.train --model cnn_small --dataset fashion_mnist --epochs 20 --batch-size 128 "
         "--learning-rate 0.001 --lr-schedule cosine --seed 1 --augment --model-arg delta=2 --model-arg padding_mode=circular"
     )
+
+
+def test_train_command_names_the_regularization_settings():
+    args = {"model": "cnn_bn_50k", "dataset": "fashion_mnist", "epochs": 40, "batch_size": 128, "learning_rate": 0.001,
+            "lr_schedule": "cosine", "seed": 0, "validation_fraction": 0.1, "augment": True, "flip": True,
+            "label_smoothing": 0.1, "weight_decay": 0.05, "model_args": {}}
+    assert publish.train_command(args) == (
+        "python -m training.train --model cnn_bn_50k --dataset fashion_mnist --epochs 40 --batch-size 128 "
+        "--learning-rate 0.001 --lr-schedule cosine --seed 0 --augment --flip --label-smoothing 0.1 --weight-decay 0.05"
+    )
+    args.update(flip=False, label_smoothing=0.0, weight_decay=0.0)  # the defaults are left out
+    assert "--flip" not in publish.train_command(args) and "--weight-decay" not in publish.train_command(args)

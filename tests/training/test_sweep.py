@@ -8,6 +8,7 @@ SIGKILLed mid-run: every run is trained exactly once (each run's
 sweep's.
 """
 
+import json
 import csv
 import os
 import re
@@ -281,3 +282,29 @@ def test_kubernetes_example_runs_one_shard_per_index():
         assert argv[:3] == ["exec", "python", "-m"] and argv[3] == "training.sweep"
         args = sweep.build_parser().parse_args(argv[4:])
         assert args.shard == (index, completions) and args.out == "/results/fashion_mnist"
+
+
+def test_a_recipe_json_from_before_a_setting_reads_as_its_default(tmp_path):
+    args = sweep.build_parser().parse_args(["--out", str(tmp_path)])
+    args.model_args = {}
+    old = {k: v for k, v in sweep.recipe_of(args).items() if k not in ("flip", "label_smoothing", "weight_decay")}
+    (tmp_path / "recipe.json").write_text(json.dumps(old))
+    sweep.check_recipe(tmp_path, sweep.recipe_of(args))  # accepted: the defaults are what it meant
+    args.flip, args.label_smoothing = True, 0.1
+    with pytest.raises(train_module.UsageError, match=r"flip: False in recipe.json, True now, "
+                                                      r"label_smoothing: 0.0 in recipe.json, 0.1 now"):
+        sweep.check_recipe(tmp_path, sweep.recipe_of(args))
+
+
+def test_recipe_settings_reach_the_train_command(tmp_path):
+    args = sweep.build_parser().parse_args(["--out", str(tmp_path), "--flip", "--label-smoothing", "0.1",
+                                            "--weight-decay", "0.05"])
+    args.model_args = {}
+    command = sweep.train_command(args, "cnn_small", 0, str(tmp_path / "run"))
+    assert "--flip" in command
+    assert command[command.index("--label-smoothing") + 1] == "0.1"
+    assert command[command.index("--weight-decay") + 1] == "0.05"
+    plain = sweep.build_parser().parse_args(["--out", str(tmp_path)])
+    plain.model_args = {}
+    command = sweep.train_command(plain, "cnn_small", 0, str(tmp_path / "run"))
+    assert not {"--flip", "--label-smoothing", "--weight-decay"} & set(command)

@@ -487,3 +487,65 @@ def test_errors_exit_2_without_traceback_from_the_shell(tmp_path):
     done = cli.check(cli.train(tmp_path / "r", "--model", "no_such_model", "--dataset", "digits"), returncode=2)
     assert done.stderr.strip().splitlines()[-1].startswith("error: Unknown model")
     assert "Traceback" not in done.stderr
+
+
+# ------------------------------------------------------- recipe settings
+RECIPE = ("--model", "mlp_small", "--dataset", "digits", "--batch-size", 64, "--flip", "--augment",
+          "--label-smoothing", "0.1", "--weight-decay", "0.05", "--verbose", 0)
+
+
+def test_label_smoothing_weight_decay_and_flip_resume_exactly(tmp_path):
+    import keras
+
+    from training.losses import SmoothedSparseCategoricalCrossentropy
+
+    whole, split = tmp_path / "whole", tmp_path / "split"
+    cli.check(cli.train(whole, *RECIPE, "--epochs", 2))
+    cli.check(cli.train(split, *RECIPE, "--epochs", 1))
+    cli.check(cli.train(split, *RECIPE, "--epochs", 2, "--resume"))  # the loss and AdamW come back from the checkpoint
+    assert cli.read_history(split) == cli.read_history(whole)
+    args = cli.read_json(whole / "config.json")["args"]
+    assert (args["flip"], args["label_smoothing"], args["weight_decay"]) == (True, 0.1, 0.05)
+    model = keras.saving.load_model(whole / "model.keras")
+    assert isinstance(model.optimizer, keras.optimizers.AdamW) and model.optimizer.weight_decay == pytest.approx(0.05)
+    assert isinstance(model.loss, SmoothedSparseCategoricalCrossentropy) and model.loss.label_smoothing == 0.1
+
+
+def test_smoothed_loss_equals_the_equation():
+    from training.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
+
+    rng = np.random.default_rng(0)
+    logits, labels, s = rng.normal(size=(6, 4)).astype(np.float32), np.array([0, 1, 2, 3, 1, 0]), 0.2
+    targets = (1 - s) * np.eye(4)[labels] + s / 4
+    log_softmax = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    expected = -(targets * log_softmax).sum(-1).mean()
+    loss = SmoothedSparseCategoricalCrossentropy(s)
+    assert float(loss(labels, logits)) == pytest.approx(expected, rel=1e-5)
+    assert float(loss(labels[:, None], logits)) == pytest.approx(expected, rel=1e-5)  # (B, 1) labels too
+    plain = classification_loss(0.0)
+    unsmoothed = -log_softmax[np.arange(6), labels].mean()
+    assert float(plain(labels, logits)) == pytest.approx(unsmoothed, rel=1e-5)
+    with pytest.raises(ValueError, match=r"label_smoothing=1\.0"):
+        SmoothedSparseCategoricalCrossentropy(1.0)
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--label-smoothing", "1", "expected a number in [0, 1), got 1"),
+    ("--weight-decay", "-0.1", "expected a number >= 0, got -0.1"),
+])
+def test_recipe_settings_out_of_range_are_refused(flag, value, message, capsys):
+    with pytest.raises(SystemExit):
+        train_module.build_parser().parse_args(["--model", "mlp_small", flag, value])
+    assert message in capsys.readouterr().err
+
+
+def test_resume_of_a_config_from_before_flip_means_none(existing_run, capsys):
+    config = cli.read_json(existing_run / "config.json")
+    for key in ("flip", "label_smoothing", "weight_decay"):
+        config["args"].pop(key, None)
+    (existing_run / "config.json").write_text(json.dumps(config))
+    argv = ["--model", "cnn_small", "--dataset", "digits", "--epochs", 1, "--seed", 2]
+    code, err = run_main([*argv, "--out", existing_run, "--resume"], capsys)
+    assert code == 2 and "seed: 1 -> 2" in err and "flip" not in err and "smoothing" not in err
+    code, err = run_main([*argv, "--flip", "--weight-decay", "0.01", "--out", existing_run, "--resume"], capsys)
+    assert code == 2 and "flip: False -> True" in err and "weight_decay: 0.0 -> 0.01" in err
