@@ -1,8 +1,11 @@
 """Published weights: `create_model(name, weights="fashion_mnist")`, as Keras's `weights=`.
 
-One file per (model, dataset), `<root>/<dataset>/<model>.weights.h5`, and one
-`<root>/manifest.json` that lists, for each, how it was made and what it
-scores:
+One file per (model, weights name), `<root>/<dataset>/<model>.weights.h5`,
+and one `<root>/manifest.json` that lists, for each, how it was made and what
+it scores. A weights name is the dataset (`"fashion_mnist"`: the recipe of
+the README's table for that dataset) or, as timm's pretrained tags, the
+dataset and a tag for another recipe (`"fashion_mnist.frontier"`, file
+`<root>/fashion_mnist/<model>.frontier.weights.h5`, entry `"tag": "frontier"`):
 
     {"format": 1, "weights": [{"model": "cnn_bn_50k", "dataset": "fashion_mnist",
       "file": "fashion_mnist/cnn_bn_50k.weights.h5", "sha256": "...", "bytes": 201712,
@@ -62,21 +65,35 @@ def read_manifest(root=None):
     return manifest
 
 
-def published_weights(dataset=None, root=None):
-    """The manifest's entries (dicts), sorted by (dataset, model); only `dataset`'s if given.
+def weights_name(record):
+    """An entry's weights name, what `weights=` takes: its dataset, then `.tag` if it has a tag.
+
+    Example:
+
+    >>> weights_name({"dataset": "fashion_mnist", "tag": "frontier"})
+    'fashion_mnist.frontier'
+    """
+    return record["dataset"] + (f".{record['tag']}" if record.get("tag") else "")
+
+
+def published_weights(weights=None, root=None):
+    """The manifest's entries (dicts), sorted by (dataset, tag, model); only those named `weights` if given.
+
+    `weights` is a weights name: `"fashion_mnist"` lists the weights of the
+    README's Fashion-MNIST table, `"fashion_mnist.frontier"` those of that tag.
 
     Example:
 
     >>> [(w["model"], w["test_accuracy"]) for w in published_weights("fashion_mnist")]
     [('cnn_bn_50k', 0.9234), ...]
     """
-    entries = [w for w in read_manifest(root)["weights"] if dataset is None or w["dataset"] == dataset]
-    return sorted(entries, key=lambda w: (w["dataset"], w["model"]))
+    entries = [w for w in read_manifest(root)["weights"] if weights is None or weights_name(w) == weights]
+    return sorted(entries, key=lambda w: (w["dataset"], w.get("tag") or "", w["model"]))
 
 
-def weights_file(model, dataset, root=None):
-    """Where the weights of (`model`, `dataset`) live: `<root>/<dataset>/<model>.weights.h5`."""
-    return os.path.join(weights_dir(root), dataset, f"{model}.weights.h5")
+def weights_file(model, dataset, root=None, tag=None):
+    """Where the weights of (`model`, `dataset`, `tag`) live: `<root>/<dataset>/<model>[.<tag>].weights.h5`."""
+    return os.path.join(weights_dir(root), dataset, f"{model}{f'.{tag}' if tag else ''}.weights.h5")
 
 
 def sha256_of(path):
@@ -88,21 +105,21 @@ def sha256_of(path):
 
 
 def find_published(name, dataset, root=None):
-    """The manifest entry of (`name`, `dataset`); a `WeightsError` naming what is wrong."""
+    """The manifest entry of model `name` with weights name `dataset`; a `WeightsError` naming what is wrong."""
     entries = published_weights(root=root)
-    known = sorted(set(DATASETS) | {w["dataset"] for w in entries})
+    known = sorted(set(DATASETS) | {weights_name(w) for w in entries})
     if not isinstance(dataset, str) or dataset not in known:
         raise WeightsError(
-            f"Unknown dataset for argument `weights`: {dataset!r}. Weights are published for "
+            f"Unknown weights for argument `weights`: {dataset!r}. Weights are published under "
             f"{', '.join(map(repr, known))}; weights=None is random initialization."
         )
     for w in entries:
-        if w["model"] == name and w["dataset"] == dataset:
+        if w["model"] == name and weights_name(w) == dataset:
             return w
-    others = [w["model"] for w in entries if w["dataset"] == dataset]
+    others = [w["model"] for w in entries if weights_name(w) == dataset]
     raise WeightsError(
-        f"No published weights for model {name!r} on dataset {dataset!r} (argument `weights`). "
-        f"Published on {dataset!r}: {', '.join(others) if others else 'none yet'} "
+        f"No published weights {dataset!r} for model {name!r} (argument `weights`). "
+        f"Published as {dataset!r}: {', '.join(others) if others else 'none yet'} "
         f"(manifest: {manifest_path(root)})."
     )
 
@@ -126,7 +143,7 @@ def load_published(entry, dataset, input_shape=None, num_classes=None, overrides
     from models._registry import create_model
 
     record = find_published(entry.name, dataset, root)
-    label = f"weights {entry.name!r} on {dataset!r}"
+    label = f"weights {dataset!r} of {entry.name!r}"
     trained_shape = tuple(record["input_shape"])
     if input_shape is not None and tuple(input_shape) != trained_shape:
         raise WeightsError(

@@ -169,7 +169,7 @@ def check_published(name, dataset, weights_dir=None, data_dir=None):
     expected = (entry["test_correct"], entry["num_test"])
     match = (correct, total) == expected
     return (0 if match else 1), (
-        f"{name} with the {dataset} weights ({models.weights_dir(weights_dir)}): test accuracy "
+        f"{name} with the {dataset!r} weights ({models.weights_dir(weights_dir)}): test accuracy "
         f"{correct / total:.4f} ({correct:,}/{total:,}); the manifest says {entry['test_accuracy']:.4f} "
         f"({expected[0]:,}/{expected[1]:,}): {'match' if match else 'MISMATCH'}. Trained by: {entry['command']}"
     )
@@ -196,7 +196,9 @@ def main(argv=None):
     parser.add_argument("run_dir", nargs="?", default=None, help="a run directory written by python -m training.train")
     parser.add_argument("--batch-size", type=int, default=None, help="with RUN_DIR: default the run's batch size")
     parser.add_argument("--model", default=None, help="a published model's name (with --weights)")
-    parser.add_argument("--weights", default=None, help="the dataset of its published weights, e.g. fashion_mnist")
+    parser.add_argument("--weights", default=None,
+                        help="the name of its published weights: the dataset (fashion_mnist) or dataset.tag "
+                             "(fashion_mnist.frontier)")
     parser.add_argument("--weights-dir", default=None,
                         help="the weights root (default: $ZOO_WEIGHTS_DIR, else the package's models/weights)")
     parser.add_argument("--data-dir", default=None, help="with --weights: where to look first for the data files")

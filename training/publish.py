@@ -33,6 +33,7 @@ import fcntl
 import json
 import math
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -123,7 +124,7 @@ def _manifest_lock(root):
         os.close(fd)
 
 
-def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None):
+def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None, tag=None):
     """Publishes `run_dir`'s weights and manifest entry; returns the entry.
 
     Args:
@@ -133,9 +134,14 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None)
             `git rev-parse HEAD` of this checkout now, recorded as such).
         weights_dir: the weights root (default: `models.weights_dir()`).
         data_dir: where to look first for the test data.
+        tag: None for the recipe of the README's table of the dataset (the
+            weights name is the dataset), or a name of lowercase letters,
+            digits and underscores for another recipe (weights name
+            `<dataset>.<tag>`, as timm's pretrained tags).
 
     Raises:
-        PublishError: not a finished run, another dataset than `dataset`,
+        PublishError: not a finished run, another dataset than `dataset`, an
+            invalid `tag`,
             weights that do not fit the zoo's model, or a re-computed test
             accuracy other than the run's.
 
@@ -150,6 +156,8 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None)
     from models import _weights
     from training.evaluate import count_correct
 
+    if tag is not None and not (isinstance(tag, str) and re.fullmatch(r"[a-z0-9_]+", tag)):
+        raise PublishError(f"--tag must be lowercase letters, digits and underscores; received {tag!r}.")
     for name in ("config.json", "results.json", "model.keras"):
         if not os.path.exists(os.path.join(run_dir, name)):
             raise PublishError(f"{os.fspath(run_dir)!r} has no {name}: is it a finished run of python -m training.train?")
@@ -197,10 +205,11 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None)
         commit, dirty = git_commit()
         source = "HEAD of the publishing checkout (the run's config.json records no commit)"
     root = _weights.weights_dir(weights_dir)
-    path = _weights.weights_file(name, run_dataset, root)
+    path = _weights.weights_file(name, run_dataset, root, tag)
     entry = {
         "model": name,
         "dataset": run_dataset,
+        **({"tag": tag} if tag else {}),
         "file": os.path.relpath(path, root),
         "seed": args["seed"],
         "command": train_command(args),
@@ -232,8 +241,9 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None)
             entry["sha256"], entry["bytes"] = _weights.sha256_of(tmp), os.path.getsize(tmp)
         manifest = _weights.read_manifest(root)
         manifest["weights"] = sorted(
-            [w for w in manifest["weights"] if (w["model"], w["dataset"]) != (name, run_dataset)] + [entry],
-            key=lambda w: (w["dataset"], w["model"]),
+            [w for w in manifest["weights"]
+             if (w["model"], _weights.weights_name(w)) != (name, _weights.weights_name(entry))] + [entry],
+            key=lambda w: (w["dataset"], w.get("tag") or "", w["model"]),
         )
         manifest["format"] = _weights.MANIFEST_FORMAT
         write_json(_weights.manifest_path(root), manifest)
@@ -256,20 +266,29 @@ def main(argv=None):
     parser.add_argument("--weights-dir", default=None,
                         help="the weights root (default: $ZOO_WEIGHTS_DIR, else the package's models/weights)")
     parser.add_argument("--data-dir", default=None, help="where to look first for the test data")
+    parser.add_argument("--tag", default=None,
+                        help="publish under weights name DATASET.TAG (a recipe other than the README table's)")
     args = parser.parse_args(argv)
     import tensorflow as tf
 
     tf.config.experimental.enable_op_determinism()  # as training.evaluate --weights
     try:
-        entry = publish(args.run_dir, args.dataset, args.commit, args.weights_dir, args.data_dir)
+        entry = publish(args.run_dir, args.dataset, args.commit, args.weights_dir, args.data_dir, args.tag)
     except ValueError as error:  # PublishError, an unknown model or override
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"published {entry['model']} on {entry['dataset']}: test accuracy {entry['test_accuracy']:.4f} "
+    name = _weights_name(entry)
+    print(f"published {entry['model']} as weights {name!r}: test accuracy {entry['test_accuracy']:.4f} "
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
           f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m training.evaluate "
-          f"--model {entry['model']} --weights {entry['dataset']}")
+          f"--model {entry['model']} --weights {name}")
     return 0
+
+
+def _weights_name(entry):
+    from models._weights import weights_name
+
+    return weights_name(entry)
 
 
 if __name__ == "__main__":

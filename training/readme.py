@@ -51,17 +51,17 @@ def _weights(root):
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
                 "`python -m training.publish RUN_DIR` has written them.\n")
     lines = [
-        "Published weights: `models.create_model(name, weights=DATASET)`; re-check one in seconds with "
-        "`python -m training.evaluate --model NAME --weights DATASET`.",
+        "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
+        "`python -m training.evaluate --model NAME --weights WEIGHTS`.",
         "",
-        "| model | dataset | overrides | test accuracy | validation accuracy | seed | size | trained by |",
+        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | trained by |",
         "|---|---|---|---:|---:|---:|---:|---|",
     ]
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
         lines.append(
-            f"| {w['model']} | {w['dataset']} | {overrides} | {w['test_accuracy']:.4f} | "
+            f"| {w['model']} | {_weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
             f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | `{w['command']}` |"
         )
     return "\n".join(lines) + "\n"

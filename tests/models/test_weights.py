@@ -68,17 +68,17 @@ def test_weights_with_overrides_build_their_configuration(root):
 
 
 def test_unknown_dataset_is_named(root):
-    with pytest.raises(models.WeightsError, match=r"Unknown dataset for argument `weights`: 'imagenet'\. "
-                                                  r"Weights are published for 'fashion_mnist', 'mnist1d'"):
+    with pytest.raises(models.WeightsError, match=r"Unknown weights for argument `weights`: 'imagenet'\. "
+                                                  r"Weights are published under 'fashion_mnist', 'mnist1d'"):
         models.create_model("cnn_tiny", weights="imagenet")
 
 
 def test_a_pair_not_published_is_named(root):
     _publish(root)
-    with pytest.raises(models.WeightsError, match=r"No published weights for model 'cnn_small' on dataset 'digits'.*"
-                                                  r"Published on 'digits': cnn_tiny"):
+    with pytest.raises(models.WeightsError, match=r"No published weights 'digits' for model 'cnn_small'.*"
+                                                  r"Published as 'digits': cnn_tiny"):
         models.create_model("cnn_small", weights="digits")
-    with pytest.raises(models.WeightsError, match=r"No published weights for model 'cnn_tiny' on dataset 'mnist1d'.*none yet"):
+    with pytest.raises(models.WeightsError, match=r"No published weights 'mnist1d' for model 'cnn_tiny'.*none yet"):
         models.create_model("cnn_tiny", weights="mnist1d")
     with pytest.raises(ValueError, match=r"Unknown model .*'cnn_tin'"):
         models.create_model("cnn_tin", weights="digits")
@@ -91,7 +91,7 @@ def test_a_corrupted_file_is_refused(root):
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
-    with pytest.raises(models.WeightsError, match=r"'cnn_tiny' on 'digits' are corrupted: .*cnn_tiny\.weights\.h5 has sha256"):
+    with pytest.raises(models.WeightsError, match=r"'digits' of 'cnn_tiny' are corrupted: .*cnn_tiny\.weights\.h5 has sha256"):
         models.create_model("cnn_tiny", weights="digits")
     os.remove(path)
     with pytest.raises(models.WeightsError, match=r"file .*cnn_tiny\.weights\.h5 is missing"):
@@ -101,7 +101,7 @@ def test_a_corrupted_file_is_refused(root):
 def test_another_architecture_is_refused(root):
     # Weights of a wider model filed as the default one: counts differ.
     _publish(root, model=models.create_model("cnn_tiny", input_shape=SHAPE, width=2))
-    with pytest.raises(models.WeightsError, match=r"Architecture mismatch for the weights 'cnn_tiny' on 'digits': "
+    with pytest.raises(models.WeightsError, match=r"Architecture mismatch for the weights 'digits' of 'cnn_tiny': "
                                                   r"the code builds 666 parameters"):
         models.create_model("cnn_tiny", weights="digits")
 
@@ -114,7 +114,7 @@ def test_same_counts_other_shapes_are_refused(root):
     manifest["weights"][0].update(params=4810, trainable_params=4810)  # mlp_small's on 8×8 inputs
     with open(_weights.manifest_path(root), "w", encoding="utf-8") as f:
         json.dump(manifest, f)
-    with pytest.raises(models.WeightsError, match=r"Architecture mismatch for the weights 'mlp_small' on 'digits': "
+    with pytest.raises(models.WeightsError, match=r"Architecture mismatch for the weights 'digits' of 'mlp_small': "
                                                   r".*mlp_small\.weights\.h5 holds weights of shapes"):
         models.create_model("mlp_small", weights="digits")
 

@@ -8,6 +8,7 @@ the package's manifest too, so each shipped file is re-checked by `make test`.
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -52,7 +53,7 @@ def published(tmp_path_factory):
             cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
                                 "--max-train-examples", 200, "--seed", 3, "--verbose", 0, "--overwrite"))
             done = cli.check(_module("training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
-            assert "published cnn_tiny on digits" in done.stdout
+            assert "published cnn_tiny as weights 'digits'" in done.stdout
     return run_dir, root
 
 
@@ -88,7 +89,7 @@ def test_published_weights_load_as_the_run_trained_them(published, monkeypatch):
 
 
 def _package_entries():
-    return [pytest.param(w["model"], w["dataset"], None, id=f"{w['model']}-{w['dataset']}")
+    return [pytest.param(w["model"], _weights.weights_name(w), None, id=f"{w['model']}-{_weights.weights_name(w)}")
             for w in _weights.published_weights(root=_weights.PACKAGE_WEIGHTS_DIR)]
 
 
@@ -116,7 +117,7 @@ def test_evaluate_cli_checks_the_manifest_exactly(published, tmp_path):
     assert code == 1 and "MISMATCH" in message
     # Weights never published: 2, the pair named.
     code, message = evaluate.check_published("cnn_small", "digits", weights_dir=root)
-    assert code == 2 and "No published weights for model 'cnn_small' on dataset 'digits'" in message
+    assert code == 2 and "No published weights 'digits' for model 'cnn_small'" in message
 
 
 def test_evaluate_cli_usage_errors(capsys):
@@ -165,3 +166,26 @@ def test_train_command_names_the_regularization_settings():
     )
     args.update(flip=False, label_smoothing=0.0, weight_decay=0.0)  # the defaults are left out
     assert "--flip" not in publish.train_command(args) and "--weight-decay" not in publish.train_command(args)
+
+
+def test_a_tag_publishes_another_recipe_beside_the_tables(published, tmp_path, monkeypatch):
+    """`--tag frontier`: weights name `digits.frontier`, its own file and entry; the untagged one stays."""
+    run_dir, root = published
+    other = tmp_path / "weights"
+    shutil.copytree(root, other)
+    entry = publish.publish(run_dir, weights_dir=other, tag="frontier")
+    assert entry["tag"] == "frontier" and entry["file"] == "digits/cnn_tiny.frontier.weights.h5"
+    manifest = cli.read_json(other / "manifest.json")
+    assert [_weights.weights_name(w) for w in manifest["weights"]] == ["digits", "digits.frontier"]
+    assert [w["model"] for w in _weights.published_weights("digits", root=other)] == ["cnn_tiny"]
+    assert [w["tag"] for w in _weights.published_weights("digits.frontier", root=other)] == ["frontier"]
+    monkeypatch.setenv(models.WEIGHTS_DIR_ENV, str(other))
+    x = np.random.default_rng(0).random((3, 8, 8, 1), dtype=np.float32)
+    tagged, plain = (models.create_model("cnn_tiny", weights=w) for w in ("digits.frontier", "digits"))
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(tagged(x)), keras.ops.convert_to_numpy(plain(x)))
+    assert evaluate.check_published("cnn_tiny", "digits.frontier", other)[0] == 0
+    with pytest.raises(models.WeightsError, match=r"Unknown weights for argument `weights`: 'digits.nope'.*"
+                                                  r"'digits', 'digits.frontier'"):
+        models.create_model("cnn_tiny", weights="digits.nope")
+    with pytest.raises(publish.PublishError, match=r"--tag must be lowercase .*received 'Front-ier'"):
+        publish.publish(run_dir, weights_dir=other, tag="Front-ier")
