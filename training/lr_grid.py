@@ -1,0 +1,156 @@
+"""A fair family comparison: each model at its best learning rate, chosen on validation.
+
+    python -m training.lr_grid results/fashion_mnist results/fashion_mnist_lr0.003 results/fashion_mnist_lr0.0003 \\
+        --models "mlp_small,fc2d_small,lc_small (width=1.5),sharedconv_large,cnn_base" \\
+        --out results/fashion_mnist_lr_grid.md
+
+One results folder per learning rate (a sweep's `--out`), every other
+setting of their recipes equal (checked). For each model (a label of the
+report: the name, with its overrides in parentheses) the learning rate is
+the one with the best validation accuracy (`best_val_accuracy`, mean over the
+seeds that every learning rate has), and the table reports the test accuracy
+of that rate's runs (mean ± std over all its seeds). The test split chooses
+nothing. It then ranks the families by that test accuracy and says whether
+the chapter's order holds: fully connected (`mlp`, `fully_connected`) <
+locally connected < multi-channel convolution.
+"""
+
+import argparse
+import math
+import os
+import statistics
+import sys
+
+from training import report
+from training.atomic import write_text
+
+FULLY_CONNECTED = ("mlp", "fully_connected")
+
+
+class GridError(ValueError):
+    """Folders that do not make a learning-rate grid, said plainly."""
+
+
+def grid(folders, labels):
+    """`{label: {learning_rate: [results...]}}` of `labels` over `folders`, recipes checked.
+
+    Raises:
+        GridError: a folder without runs, folders whose recipes differ in
+            more than the learning rate, two folders of one learning rate, or
+            a label with no run in some folder.
+    """
+    found, recipes = {label: {} for label in labels}, {}
+    for folder in folders:
+        results = report.collect(os.path.join(folder, "runs"))
+        if not results:
+            raise GridError(f"{folder!r} holds no finished run (expected {folder}/runs/MODEL/seedK/results.json).")
+        for r in results:
+            if r.get("recipe") is None:
+                continue  # a run without config.json: no recipe to compare
+            label = report.model_label(r["model"], r.get("model_args"))
+            rate = r["recipe"]["learning_rate"]
+            rest = {k: v for k, v in r["recipe"].items() if k != "learning_rate"}
+            first = recipes.setdefault("rest", (folder, rest))
+            if rest != first[1]:
+                differ = sorted(k for k in set(rest) | set(first[1]) if rest.get(k) != first[1].get(k))
+                raise GridError(f"{folder!r} and {first[0]!r} differ in more than the learning rate: {differ}.")
+            owner = recipes.setdefault(rate, folder)
+            if owner != folder:
+                raise GridError(f"{folder!r} and {owner!r} both hold runs of learning rate {rate}.")
+            if label in found:
+                found[label].setdefault(rate, []).append(r)
+    rates = sorted(k for k in recipes if k != "rest")
+    for label, by_rate in found.items():
+        missing = [rate for rate in rates if rate not in by_rate]
+        if missing:
+            raise GridError(f"{label!r} has no finished run at learning rate {missing} (folders: {folders}).")
+    return found
+
+
+def choose(by_rate):
+    """`(rate, validation_by_rate)`: the rate with the best mean validation accuracy over shared seeds."""
+    seeds = set.intersection(*({r["seed"] for r in runs} for runs in by_rate.values()))
+    if not seeds:
+        raise GridError("the learning rates share no seed: their validation accuracies cannot be compared.")
+    validation = {}
+    for rate, runs in by_rate.items():
+        values = [r["best_val_accuracy"] for r in runs if r["seed"] in seeds]
+        if any(v is None for v in values):
+            raise GridError("a run has no validation accuracy (--validation-fraction 0): nothing to choose on.")
+        validation[rate] = statistics.fmean(values)
+    return max(validation, key=lambda rate: (validation[rate], -rate)), validation
+
+
+def comparison(found):
+    """The Markdown table and verdict of `grid(...)`'s result."""
+    rates = sorted({rate for by_rate in found.values() for rate in by_rate})
+    rows = []
+    for label, by_rate in found.items():
+        rate, validation = choose(by_rate)
+        runs = by_rate[rate]
+        tests = [r["test_accuracy"] for r in runs]
+        rows.append({
+            "label": label, "family": runs[0]["family"], "params": runs[0]["trainable_params"],
+            "validation": validation, "rate": rate, "test": statistics.fmean(tests),
+            "std": statistics.stdev(tests) if len(tests) > 1 else 0.0, "seeds": len(tests),
+        })
+    rows.sort(key=lambda r: -r["test"])
+    lines = [
+        "| model | family | parameters | " + " | ".join(f"validation, lr {rate:g}" for rate in rates)
+        + " | chosen lr | test accuracy | seeds |",
+        "|---|---|---:|" + "---:|" * len(rates) + "---:|---:|---:|",
+    ]
+    for r in rows:
+        cells = [f"**{r['validation'][rate]:.4f}**" if rate == r["rate"] else f"{r['validation'][rate]:.4f}"
+                 for rate in rates]
+        lines.append(f"| {r['label']} | {r['family']} | {r['params']:,} | " + " | ".join(cells)
+                     + f" | {r['rate']:g} | {r['test']:.4f} ± {r['std']:.4f} | {r['seeds']} |")
+    lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every rate has; the chosen rate in bold. "
+              "Test accuracy: the chosen rate's runs, mean ± std over seeds. Sorted by test accuracy.", ""]
+    lines.append(verdict(rows))
+    return "\n".join(lines) + "\n"
+
+
+def verdict(rows):
+    """The families' order by test accuracy at their chosen rates, and whether FC < LC < conv holds."""
+    best = {}
+    for r in rows:
+        group = "fully connected" if r["family"] in FULLY_CONNECTED else r["family"].replace("_", " ")
+        best[group] = max(best.get(group, -math.inf), r["test"])
+    order = " > ".join(f"{group} ({accuracy:.4f})" for group, accuracy in sorted(best.items(), key=lambda kv: -kv[1]))
+    chain = ("fully connected", "locally connected", "multi channel conv")
+    if not all(group in best for group in chain):
+        return f"Order by test accuracy: {order}. (Not every family of the chapter's order is in the grid.)"
+    holds = best[chain[0]] < best[chain[1]] < best[chain[2]]
+    return (f"Order by test accuracy: {order}. The chapter's order, fully connected < locally connected < "
+            f"multi-channel convolution, **{'holds' if holds else 'does not hold'}** at this budget.")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m training.lr_grid",
+        description="Each model at its best learning rate (chosen on validation) across results folders of one "
+                    "recipe but the learning rate; the families ranked.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("folders", nargs="+", help="results folders (sweep --out), one per learning rate")
+    parser.add_argument("--models", required=True,
+                        help="comma-separated labels as the report writes them: cnn_base, lc_small (width=1.5)")
+    parser.add_argument("--out", default=None, help="also write the Markdown here (atomically)")
+    args = parser.parse_args(argv)
+    labels = [label.strip() for label in args.models.split(",") if label.strip()]
+    if not labels:
+        parser.error(f"--models names no model; received {args.models!r}")
+    try:
+        text = comparison(grid(args.folders, labels))
+    except GridError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(text, end="")
+    if args.out:
+        write_text(args.out, text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
