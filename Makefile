@@ -15,7 +15,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-demo: setup data  ## the main job: §7.1's parameter arithmetic, then a short sweep of the zoo on Fashion-MNIST
+demo: setup data  ## the main job: §7.1's parameter arithmetic, a short run of one model per family ranked by validation, the shipped weights re-checked
 	$(PY) -m constrained_layers.params --height 1000 --width 1000 --delta 10
 	@echo
 	$(PY) -m training.demo --out runs/demo

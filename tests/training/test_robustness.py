@@ -102,7 +102,7 @@ def test_validation_fraction_zero_end_to_end_with_report_and_demo(tmp_path):
     out = tmp_path / "demo"
     done = subprocess.run(
         [sys.executable, "-m", "training.demo", "--out", out, "--models", "mlp_linear", "--epochs", "1",
-         "--max-train-examples", "64", "--validation-fraction", "0"],
+         "--max-train-examples", "64", "--validation-fraction", "0", "--published", "mlp_linear"],
         cwd=cli.REPO, env=cli.ENV, capture_output=True, text=True, timeout=cli.TIMEOUT,
     )
     cli.check(done)
@@ -111,6 +111,9 @@ def test_validation_fraction_zero_end_to_end_with_report_and_demo(tmp_path):
     assert strict_json(run_dir / "results.json")["best_val_accuracy"] is None
     assert strict_json(out / "best_model.json")["chosen_by"] == "final training accuracy (no validation set)"
     assert strict_json(run_dir / "config.json")["args"]["validation_fraction"] == 0
+    # Part 2 re-checks the shipped weights and shows the short run's figures beside them.
+    assert "all 1 re-computed test accuracies equal the manifest's" in done.stdout
+    assert "| mlp_linear | mlp | 7,850 | 0.8527 | 0.8448 | 0.8448 | match | " in done.stdout
     for path in [p for p in out.rglob("*.json")]:
         strict_json(path)
     report = subprocess.run([sys.executable, "-m", "training.report", out, "--dataset", "fashion_mnist"],
