@@ -48,8 +48,7 @@ import shutil
 import sys
 import time
 
-from training import sweep
-from training import train as train_cli
+from training import arguments, sweep
 from training.atomic import atomic_path, write_json, write_text
 from training.report import FAMILY_ORDER, collect
 
@@ -333,12 +332,12 @@ def build_parser():
     )
     parser.add_argument("--out", default=os.path.join("runs", "demo"), help="the short run's folder (resumable)")
     parser.add_argument("--models", default=DEMO_MODELS, help="the short run's models (wildcards)")
-    parser.add_argument("--epochs", type=train_cli._positive_int, default=DEMO_EPOCHS)
-    parser.add_argument("--learning-rate", type=train_cli._positive_float, default=DEMO_LEARNING_RATE)
+    parser.add_argument("--epochs", type=arguments.positive_int, default=DEMO_EPOCHS)
+    parser.add_argument("--learning-rate", type=arguments.positive_float, default=DEMO_LEARNING_RATE)
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
-    parser.add_argument("--max-train-examples", type=train_cli._positive_int, default=None,
+    parser.add_argument("--max-train-examples", type=arguments.positive_int, default=None,
                         help="default: all 54,000 (the rest of the 60,000 is the validation split)")
-    parser.add_argument("--validation-fraction", type=train_cli._fraction, default=0.1,
+    parser.add_argument("--validation-fraction", type=arguments.fraction, default=0.1,
                         help="held out from train to rank and choose; 0: rank by training accuracy")
     parser.add_argument("--no-train", dest="train", action="store_false", help="skip part 1 (the short run)")
     parser.add_argument("--published", default="*",

@@ -21,6 +21,8 @@ import statistics
 import sys
 import time
 
+from training import arguments
+
 DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,sharedconv_small,cnn_small"
 
 
@@ -34,21 +36,14 @@ def build_parser():
     parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist, digits or mnist1d")
     parser.add_argument("--data-dir", default=None, help="where the data files are (see training.train)")
     parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated model names, one per family")
-    parser.add_argument("--batch-size", type=_positive_int, default=256)
-    parser.add_argument("--max-train-examples", type=_positive_int, default=None, help="train on a subset")
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=256)
+    parser.add_argument("--max-train-examples", type=arguments.positive_int, default=None, help="train on a subset")
     parser.add_argument("--mixed-precision", choices=("auto", "mixed_float16", "mixed_bfloat16", "float32"),
                         default="auto", help="auto: mixed_float16 on a GPU, mixed_bfloat16 otherwise")
     parser.add_argument("--jit-compile", choices=("true", "false", "auto"), default="true",
                         help="XLA (the JAX backend always compiles with XLA)")
-    parser.add_argument("--steps-per-execution", type=_positive_int, default=1)
+    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1)
     return parser
-
-
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
 
 
 def devices():

@@ -42,7 +42,7 @@ import subprocess
 import sys
 import time
 
-from training import console
+from training import arguments, console
 from training import train as train_cli
 from training.report import RECIPE_DEFAULTS
 from training.train import run_finished
@@ -122,32 +122,32 @@ def build_parser():
     parser.add_argument("--dataset", default="fashion_mnist",
                         help="fashion_mnist, mnist1d, digits or any TFDS image-classification name")
     parser.add_argument("--models", default="*", help="comma-separated wildcards over models.list_models()")
-    parser.add_argument("--epochs", type=train_cli._positive_int, default=10)
-    parser.add_argument("--batch-size", type=train_cli._positive_int, default=128)
-    parser.add_argument("--learning-rate", type=train_cli._positive_float, default=1e-3)
+    parser.add_argument("--epochs", type=arguments.positive_int, default=10)
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=128)
+    parser.add_argument("--learning-rate", type=arguments.positive_float, default=1e-3)
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant")
-    parser.add_argument("--max-train-examples", type=train_cli._positive_int, default=None)
-    parser.add_argument("--validation-fraction", type=train_cli._fraction, default=0.1,
+    parser.add_argument("--max-train-examples", type=arguments.positive_int, default=None)
+    parser.add_argument("--validation-fraction", type=arguments.fraction, default=0.1,
                         help="held out from train; 0: none (the report then has no validation column)")
-    parser.add_argument("--seeds", type=train_cli._positive_int, default=1, help="seeds 0..K-1 per model")
+    parser.add_argument("--seeds", type=arguments.positive_int, default=1, help="seeds 0..K-1 per model")
     parser.add_argument("--augment", action="store_true", help="random translations of the training images")
     parser.add_argument("--flip", action="store_true", help="random horizontal flips of the training images")
-    parser.add_argument("--label-smoothing", type=train_cli._fraction, default=0.0,
+    parser.add_argument("--label-smoothing", type=arguments.fraction, default=0.0,
                         help="smooth the one-hot targets: (1 - s)·onehot + s/classes")
-    parser.add_argument("--weight-decay", type=train_cli._non_negative_float, default=0.0,
+    parser.add_argument("--weight-decay", type=arguments.non_negative_float, default=0.0,
                         help="decoupled weight decay (AdamW); 0: Adam")
     parser.add_argument("--pixel-shuffle", action="store_true", help="one fixed permutation of the pixels")
     parser.add_argument("--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"), default=None,
                         help="compute in 16 bits (the loss stays float32)")
-    parser.add_argument("--jit-compile", type=train_cli._jit_compile, nargs="?", const=True, default="auto",
+    parser.add_argument("--jit-compile", type=arguments.jit_compile, nargs="?", const=True, default="auto",
                         help="compile with XLA: auto (Keras's choice), true or false")
-    parser.add_argument("--steps-per-execution", type=train_cli._positive_int, default=1,
+    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
                         help="train steps per call into the backend")
     parser.add_argument("--strategy", choices=("default", "mirrored"), default="default",
                         help="each run's tf.distribute strategy (mirrored: all the GPUs a job sees)")
     parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                         help="allow non-deterministic ops (default: deterministic=%(default)s)")
-    parser.add_argument("--model-arg", dest="model_args", type=train_cli._model_arg, action="append",
+    parser.add_argument("--model-arg", dest="model_args", type=arguments.model_arg, action="append",
                         default=None, metavar="KEY=VALUE",
                         help="a builder argument for every model, repeatable (runs go to runs/MODEL-SLUG/)")
     parser.add_argument("--data-dir", default=None, help="where the data files are (see training.train)")
@@ -155,7 +155,7 @@ def build_parser():
     parser.add_argument("--title", default=None, help="the plot's title")
     parser.add_argument("--shard", type=parse_shard, default=(0, 1), metavar="K/N",
                         help="take runs K, K+N, K+2N, ... of the list (K from 0 to N-1)")
-    parser.add_argument("--jobs", type=train_cli._positive_int, default=1,
+    parser.add_argument("--jobs", type=arguments.positive_int, default=1,
                         help="runs trained at once on this machine (job j sees GPU j mod G)")
     parser.add_argument("--dry-run", action="store_true", help="list this shard's runs and exit")
     return parser

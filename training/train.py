@@ -35,7 +35,7 @@ import shutil
 import sys
 import traceback
 
-from training import console, distribute
+from training import arguments, console, distribute
 
 DEFAULT_OUT = os.path.join("runs", "{model}-{dataset}-seed{seed}")
 # Settings a resumed run must share with the run it continues.
@@ -64,39 +64,39 @@ def build_parser():
     parser.add_argument("--model", required=True, help="a name from models.list_models()")
     parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist, mnist1d, digits or a TFDS name")
     parser.add_argument("--data-dir", default=None, help="where to look first for the data files")
-    parser.add_argument("--epochs", type=_positive_int, default=10, help="epochs in all (a resumed run goes on to this)")
-    parser.add_argument("--batch-size", type=_positive_int, default=128, help="global batch size")
-    parser.add_argument("--learning-rate", type=_positive_float, default=1e-3, help="Adam's learning rate")
+    parser.add_argument("--epochs", type=arguments.positive_int, default=10, help="epochs in all (a resumed run goes on to this)")
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=128, help="global batch size")
+    parser.add_argument("--learning-rate", type=arguments.positive_float, default=1e-3, help="Adam's learning rate")
     parser.add_argument("--lr-schedule", choices=("constant", "cosine"), default="constant",
                         help="constant, or cosine decay from --learning-rate to 0 over --epochs")
-    parser.add_argument("--seed", type=_non_negative_int, default=0,
+    parser.add_argument("--seed", type=arguments.non_negative_int, default=0,
                         help="seeds the initialization, the validation split, the data order and augmentation")
-    parser.add_argument("--max-train-examples", type=_positive_int, default=None, help="train on a subset")
-    parser.add_argument("--validation-fraction", type=_fraction, default=0.1,
+    parser.add_argument("--max-train-examples", type=arguments.positive_int, default=None, help="train on a subset")
+    parser.add_argument("--validation-fraction", type=arguments.fraction, default=0.1,
                         help="held out from train, never from test; 0: no validation")
     parser.add_argument("--augment", action="store_true", help="random translations of the training images")
     parser.add_argument("--flip", action="store_true",
                         help="random horizontal flips of the training images (for data whose mirror keeps its class)")
-    parser.add_argument("--label-smoothing", type=_fraction, default=0.0,
+    parser.add_argument("--label-smoothing", type=arguments.fraction, default=0.0,
                         help="smooth the one-hot targets: (1 - s)·onehot + s/classes")
-    parser.add_argument("--weight-decay", type=_non_negative_float, default=0.0,
+    parser.add_argument("--weight-decay", type=arguments.non_negative_float, default=0.0,
                         help="decoupled weight decay (AdamW) of every weight; 0: Adam")
     parser.add_argument("--pixel-shuffle", action="store_true", help="one fixed permutation of the pixels")
     parser.add_argument("--shift", type=int, default=0, help="shift the test images by this many pixels")
     parser.add_argument("--strategy", choices=distribute.STRATEGIES, default="default",
                         help="how to distribute training (see training/distribute.py)")
-    parser.add_argument("--logical-cpus", type=_positive_int, default=None,
+    parser.add_argument("--logical-cpus", type=arguments.positive_int, default=None,
                         help="split the CPU into this many devices (to try --strategy mirrored without GPUs)")
     parser.add_argument("--mixed-precision", choices=("mixed_float16", "mixed_bfloat16"), default=None,
                         help="compute in 16 bits (the loss stays float32)")
-    parser.add_argument("--jit-compile", type=_jit_compile, nargs="?", const=True, default="auto",
+    parser.add_argument("--jit-compile", type=arguments.jit_compile, nargs="?", const=True, default="auto",
                         help="compile with XLA: auto (Keras's choice: XLA where the model supports it), "
                              "true or false; the flag alone means true")
-    parser.add_argument("--steps-per-execution", type=_positive_int, default=1,
+    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
                         help="train steps per call into the backend (more: less per-step overhead on GPUs)")
     parser.add_argument("--no-deterministic", dest="deterministic", action="store_false",
                         help="allow non-deterministic ops, faster on some GPUs (default: deterministic=%(default)s)")
-    parser.add_argument("--model-arg", dest="model_args", type=_model_arg, action="append", default=None,
+    parser.add_argument("--model-arg", dest="model_args", type=arguments.model_arg, action="append", default=None,
                         metavar="KEY=VALUE",
                         help="an argument of the model's builder, repeatable; VALUE is parsed as JSON "
                              "where it parses (3, 0.5, true, [32, 64]), else kept as a string")
@@ -109,48 +109,6 @@ def build_parser():
     return parser
 
 
-def _positive_int(text):
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text}")
-    return value
-
-
-def _non_negative_int(text):
-    value = int(text)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
-    return value
-
-
-def _fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
-    return value
-
-
-def _jit_compile(text):
-    value = {"auto": "auto", "true": True, "false": False}.get(str(text).lower())
-    if value is None:
-        raise argparse.ArgumentTypeError(f"expected auto, true or false, got {text}")
-    return value
-
-
-def _model_arg(text):
-    key, sep, value = text.partition("=")
-    if not sep or not key.isidentifier():
-        raise argparse.ArgumentTypeError(f"expected KEY=VALUE with KEY an argument name, got {text!r}")
-    try:
-        parsed = json.loads(value)
-    except ValueError:
-        parsed = value
-    return key, parsed
-
-
 def model_args_dict(pairs):
     """`[(key, value), ...]` from `--model-arg` as a dict; a key given twice is an error."""
     result = {}
@@ -159,23 +117,6 @@ def model_args_dict(pairs):
             raise UsageError(f"--model-arg {key} is given twice ({result[key]!r} and {value!r}).")
         result[key] = value
     return result
-
-
-def _non_negative_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = None
-    if value is None or not value >= 0:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text}")
-    return value
-
-
-def _positive_float(text):
-    value = float(text)
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"expected a number > 0, got {text}")
-    return value
 
 
 class UsageError(ValueError):
