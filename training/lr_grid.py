@@ -39,6 +39,8 @@ def grid(folders, labels):
             more than the learning rate, two folders of one learning rate, or
             a label with no run in some folder.
     """
+    # A label may be written without its spaces ("lc_small(width=1.5)", as in a README marker).
+    wanted = {label.replace(" ", ""): label for label in labels}
     found, recipes = {label: {} for label in labels}, {}
     for folder in folders:
         results = report.collect(os.path.join(folder, "runs"))
@@ -57,8 +59,8 @@ def grid(folders, labels):
             owner = recipes.setdefault(rate, folder)
             if owner != folder:
                 raise GridError(f"{folder!r} and {owner!r} both hold runs of learning rate {rate}.")
-            if label in found:
-                found[label].setdefault(rate, []).append(r)
+            if label.replace(" ", "") in wanted:
+                found[wanted[label.replace(" ", "")]].setdefault(rate, []).append(r)
     rates = sorted(k for k in recipes if k != "rest")
     for label, by_rate in found.items():
         missing = [rate for rate in rates if rate not in by_rate]
@@ -85,12 +87,12 @@ def comparison(found):
     """The Markdown table and verdict of `grid(...)`'s result."""
     rates = sorted({rate for by_rate in found.values() for rate in by_rate})
     rows = []
-    for label, by_rate in found.items():
+    for by_rate in found.values():
         rate, validation = choose(by_rate)
         runs = by_rate[rate]
         tests = [r["test_accuracy"] for r in runs]
         rows.append({
-            "label": label, "family": runs[0]["family"], "params": runs[0]["trainable_params"],
+            "label": report.model_label(runs[0]["model"], runs[0].get("model_args")), "family": runs[0]["family"], "params": runs[0]["trainable_params"],
             "validation": validation, "rate": rate, "test": statistics.fmean(tests),
             "std": statistics.stdev(tests) if len(tests) > 1 else 0.0, "seeds": len(tests),
         })

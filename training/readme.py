@@ -12,6 +12,7 @@ A generated block is the text between a marker line and the next
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
     <!-- generated: budgets results/fashion_mnist 5000,10000 -->           training.report --budgets
     <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
+    <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
 
 Paths are relative to the README's folder. Everything outside the blocks
 (the prose) is left as it is. `tests/training/test_readme.py` fails when the
@@ -112,8 +113,15 @@ def _shift(root, folder, shifts):
     return shift.to_markdown(shift.summarize(records), shifts)
 
 
+def _lr_grid(root, folders, labels):
+    from training import lr_grid
+
+    folders = [os.path.join(root, folder) for folder in folders.split(",")]
+    return lr_grid.comparison(lr_grid.grid(folders, labels.split(",")))
+
+
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
-         "budgets": (_budgets, 2), "shift": (_shift, 2)}
+         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2)}
 
 
 def generate_block(spec, root=REPO):

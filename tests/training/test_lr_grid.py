@@ -1,6 +1,7 @@
 """`training.lr_grid`: the learning rate is chosen on validation, never on test; folders are checked."""
 
 import json
+import os
 
 import pytest
 
@@ -39,7 +40,7 @@ def folders(tmp_path):
 
 
 def test_the_rate_is_chosen_on_validation_and_reported_on_test(folders):
-    found = lr_grid.grid(folders, ["mlp_small", "lc_small (width=1.5)", "cnn_base"])
+    found = lr_grid.grid(folders, ["mlp_small", "lc_small(width=1.5)", "cnn_base"])  # spaces optional
     rate, validation = lr_grid.choose(found["mlp_small"])
     assert rate == 0.001 and validation == {0.001: 0.90, 0.003: 0.85}  # seed 0 only: the seed both rates have
     text = lr_grid.comparison(found)
@@ -79,3 +80,12 @@ def test_the_cli_writes_the_table_and_names_errors(folders, tmp_path, capsys):
     assert out.read_text() == capsys.readouterr().out
     assert lr_grid.main([str(tmp_path / "empty"), "--models", "mlp_small"]) == 2
     assert "holds no finished run" in capsys.readouterr().err
+
+
+def test_the_readme_generates_the_grid(folders, tmp_path):
+    from training import readme
+
+    root = os.path.dirname(folders[0])
+    names = ",".join(os.path.basename(f) for f in folders)
+    block = readme.generate_block(f"lr_grid {names} mlp_small,cnn_base", root=root)
+    assert block == lr_grid.comparison(lr_grid.grid(folders, ["mlp_small", "cnn_base"]))
