@@ -69,18 +69,22 @@ def grid(folders, labels):
     return found
 
 
-def choose(by_rate):
-    """`(rate, validation_by_rate)`: the rate with the best mean validation accuracy over shared seeds."""
-    seeds = set.intersection(*({r["seed"] for r in runs} for runs in by_rate.values()))
+def choose(by_key, order=None):
+    """`(key, validation_by_key)`: the key (a learning rate, a folder) of best mean validation accuracy.
+
+    The mean is over the seeds every key has; a tie goes to the first key of
+    `order` (default: sorted, so the smaller learning rate).
+    """
+    seeds = set.intersection(*({r["seed"] for r in runs} for runs in by_key.values()))
     if not seeds:
-        raise GridError("the learning rates share no seed: their validation accuracies cannot be compared.")
+        raise GridError(f"{sorted(map(str, by_key))} share no seed: their validation accuracies cannot be compared.")
     validation = {}
-    for rate, runs in by_rate.items():
-        values = [r["best_val_accuracy"] for r in runs if r["seed"] in seeds]
+    for key in order or sorted(by_key):
+        values = [r["best_val_accuracy"] for r in by_key[key] if r["seed"] in seeds]
         if any(v is None for v in values):
             raise GridError("a run has no validation accuracy (--validation-fraction 0): nothing to choose on.")
-        validation[rate] = statistics.fmean(values)
-    return max(validation, key=lambda rate: (validation[rate], -rate)), validation
+        validation[key] = statistics.fmean(values)
+    return max(validation, key=lambda key: validation[key]), validation
 
 
 def comparison(found):
@@ -126,6 +130,44 @@ def verdict(rows):
     holds = best[chain[0]] < best[chain[1]] < best[chain[2]]
     return (f"Order by test accuracy: {order}. The chapter's order, fully connected < locally connected < "
             f"multi-channel convolution, **{'holds' if holds else 'does not hold'}** at this budget.")
+
+
+def recipe_choice(folders, labels):
+    """Each model's recipe chosen on validation among results folders of any recipes, as Markdown.
+
+    A column per folder (its name stands for its recipe, `recipe.json`); a
+    model may be missing from some folders ("—"). The chosen folder has the
+    best validation accuracy (`best_val_accuracy`, mean over the seeds every
+    folder holding the model has); the table gives its test accuracy (mean ±
+    std over its seeds). Used for the frontier: which recipe validation picks.
+    """
+    names = [os.path.basename(os.path.normpath(folder)) for folder in folders]
+    runs = {}
+    for name, folder in zip(names, folders):
+        results = report.collect(os.path.join(folder, "runs"))
+        if not results:
+            raise GridError(f"{folder!r} holds no finished run (expected {folder}/runs/MODEL/seedK/results.json).")
+        for r in results:
+            label = report.model_label(r["model"], r.get("model_args")).replace(" ", "")
+            runs.setdefault(label, {}).setdefault(name, []).append(r)
+    lines = ["| model | parameters | " + " | ".join(f"validation, {name}" for name in names)
+             + " | chosen | test accuracy | seeds |",
+             "|---|---:|" + "---:|" * len(names) + "---|---:|---:|"]
+    for label in labels:
+        by_folder = runs.get(label.replace(" ", ""))
+        if not by_folder:
+            raise GridError(f"{label!r} has no finished run in {folders}.")
+        chosen, validation = choose(by_folder, order=[name for name in names if name in by_folder])
+        tests = [r["test_accuracy"] for r in by_folder[chosen]]
+        first = by_folder[chosen][0]
+        cells = ["—" if name not in validation else
+                 (f"**{validation[name]:.4f}**" if name == chosen else f"{validation[name]:.4f}") for name in names]
+        lines.append(f"| {report.model_label(first['model'], first.get('model_args'))} | {first['trainable_params']:,} | "
+                     + " | ".join(cells) + f" | {chosen} | {statistics.fmean(tests):.4f} ± "
+                     f"{statistics.stdev(tests) if len(tests) > 1 else 0.0:.4f} | {len(tests)} |")
+    lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every folder with the model has; "
+              "the chosen folder in bold. Test accuracy: the chosen folder's runs, mean ± std over seeds."]
+    return "\n".join(lines) + "\n"
 
 
 def main(argv=None):

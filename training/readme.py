@@ -13,6 +13,7 @@ A generated block is the text between a marker line and the next
     <!-- generated: budgets results/fashion_mnist 5000,10000 -->           training.report --budgets
     <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
+    <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
 
 Paths are relative to the README's folder. Everything outside the blocks
 (the prose) is left as it is. `tests/training/test_readme.py` fails when the
@@ -120,8 +121,14 @@ def _lr_grid(root, folders, labels):
     return lr_grid.comparison(lr_grid.grid(folders, labels.split(",")))
 
 
+def _recipes(root, folders, labels):
+    from training import lr_grid
+
+    return lr_grid.recipe_choice([os.path.join(root, folder) for folder in folders.split(",")], labels.split(","))
+
+
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
-         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2)}
+         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2)}
 
 
 def generate_block(spec, root=REPO):

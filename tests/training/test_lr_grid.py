@@ -89,3 +89,16 @@ def test_the_readme_generates_the_grid(folders, tmp_path):
     names = ",".join(os.path.basename(f) for f in folders)
     block = readme.generate_block(f"lr_grid {names} mlp_small,cnn_base", root=root)
     assert block == lr_grid.comparison(lr_grid.grid(folders, ["mlp_small", "cnn_base"]))
+
+
+def test_recipe_choice_picks_each_models_folder_on_validation(folders, tmp_path):
+    third = tmp_path / "frontier"
+    _run(third, "cnn_base", 0, 0.001, val=0.95, test=0.90, epochs=40)  # best validation, worse test: chosen
+    _run(third, "cnn_base", 1, 0.001, val=0.96, test=0.91, epochs=40)
+    lines = lr_grid.recipe_choice([*folders, str(third)], ["cnn_base", "lc_small (width=1.5)"]).splitlines()
+    assert lines[0] == ("| model | parameters | validation, lr0.001 | validation, lr0.003 | validation, frontier | "
+                        "chosen | test accuracy | seeds |")
+    assert lines[2] == "| cnn_base | 50,000 | 0.9300 | 0.9200 | **0.9500** | frontier | 0.9050 ± 0.0071 | 2 |"
+    assert lines[3] == "| lc_small (width=1.5) | 50,000 | 0.8600 | **0.8800** | — | lr0.003 | 0.8700 ± 0.0000 | 1 |"
+    with pytest.raises(lr_grid.GridError, match="'lenet5' has no finished run"):
+        lr_grid.recipe_choice(folders, ["lenet5"])
