@@ -4,8 +4,9 @@
         --models "mlp_small,fc2d_small,lc_small (width=1.5),sharedconv_large,cnn_base" \\
         --out results/fashion_mnist_lr_grid.md
 
-One results folder per learning rate (a sweep's `--out`), every other
-setting of their recipes equal (checked). For each model (a label of the
+Results folders (sweeps' `--out`) of one recipe but the learning rate
+(checked; a sweep's folder holds one learning rate and one set of
+`--model-arg`s, so a rate may take several folders). For each model (a label of the
 report: the name, with its overrides in parentheses) the learning rate is
 the one with the best validation accuracy (`best_val_accuracy`, mean over the
 seeds that every learning rate has), and the table reports the test accuracy
@@ -36,8 +37,8 @@ def grid(folders, labels):
 
     Raises:
         GridError: a folder without runs, folders whose recipes differ in
-            more than the learning rate, two folders of one learning rate, or
-            a label with no run in some folder.
+            more than the learning rate, two runs of one (model, rate, seed),
+            or a model with no run at some learning rate.
     """
     # A label may be written without its spaces ("lc_small(width=1.5)", as in a README marker).
     wanted = {label.replace(" ", ""): label for label in labels}
@@ -56,11 +57,13 @@ def grid(folders, labels):
             if rest != first[1]:
                 differ = sorted(k for k in set(rest) | set(first[1]) if rest.get(k) != first[1].get(k))
                 raise GridError(f"{folder!r} and {first[0]!r} differ in more than the learning rate: {differ}.")
-            owner = recipes.setdefault(rate, folder)
-            if owner != folder:
-                raise GridError(f"{folder!r} and {owner!r} both hold runs of learning rate {rate}.")
+            recipes.setdefault(rate, folder)
             if label.replace(" ", "") in wanted:
-                found[wanted[label.replace(" ", "")]].setdefault(rate, []).append(r)
+                runs = found[wanted[label.replace(" ", "")]].setdefault(rate, [])
+                if any(other["seed"] == r["seed"] for other in runs):
+                    raise GridError(f"{label!r} has two runs of seed {r['seed']} at learning rate {rate} "
+                                    f"(one in {folder!r}): keep one.")
+                runs.append(r)
     rates = sorted(k for k in recipes if k != "rest")
     for label, by_rate in found.items():
         missing = [rate for rate in rates if rate not in by_rate]

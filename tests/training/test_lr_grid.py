@@ -102,3 +102,14 @@ def test_recipe_choice_picks_each_models_folder_on_validation(folders, tmp_path)
     assert lines[3] == "| lc_small (width=1.5) | 50,000 | 0.8600 | **0.8800** | — | lr0.003 | 0.8700 ± 0.0000 | 1 |"
     with pytest.raises(lr_grid.GridError, match="'lenet5' has no finished run"):
         lr_grid.recipe_choice(folders, ["lenet5"])
+
+
+def test_a_rate_may_span_folders_but_a_run_is_counted_once(folders, tmp_path):
+    extra = tmp_path / "lenet_lr0.001"
+    _run(extra, "cnn_base", 1, 0.001, val=0.9, test=0.9)  # another seed of cnn_base at 0.001, elsewhere
+    found = lr_grid.grid([*folders, str(extra)], ["cnn_base"])
+    assert sorted(r["seed"] for r in found["cnn_base"][0.001]) == [0, 1]
+    again = tmp_path / "again"
+    _run(again, "cnn_base", 0, 0.001, val=0.9, test=0.9)
+    with pytest.raises(lr_grid.GridError, match=r"'cnn_base' has two runs of seed 0 at learning rate 0.001"):
+        lr_grid.grid([*folders, str(again)], ["cnn_base"])
