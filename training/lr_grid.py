@@ -32,6 +32,14 @@ class GridError(ValueError):
     """Folders that do not make a learning-rate grid, said plainly."""
 
 
+def _finished_runs(folder):
+    """`report.collect` of `folder`'s runs; a `GridError` when there is none."""
+    results = report.collect(os.path.join(folder, "runs"))
+    if not results:
+        raise GridError(f"{folder!r} holds no finished run (expected {folder}/runs/MODEL/seedK/results.json).")
+    return results
+
+
 def grid(folders, labels):
     """`{label: {learning_rate: [results...]}}` of `labels` over `folders`, recipes checked.
 
@@ -44,10 +52,7 @@ def grid(folders, labels):
     wanted = {label.replace(" ", ""): label for label in labels}
     found, recipes = {label: {} for label in labels}, {}
     for folder in folders:
-        results = report.collect(os.path.join(folder, "runs"))
-        if not results:
-            raise GridError(f"{folder!r} holds no finished run (expected {folder}/runs/MODEL/seedK/results.json).")
-        for r in results:
+        for r in _finished_runs(folder):
             if r.get("recipe") is None:
                 continue  # a run without config.json: no recipe to compare
             label = report.model_label(r["model"], r.get("model_args"))
@@ -147,10 +152,7 @@ def recipe_choice(folders, labels):
     names = [os.path.basename(os.path.normpath(folder)) for folder in folders]
     runs = {}
     for name, folder in zip(names, folders):
-        results = report.collect(os.path.join(folder, "runs"))
-        if not results:
-            raise GridError(f"{folder!r} holds no finished run (expected {folder}/runs/MODEL/seedK/results.json).")
-        for r in results:
+        for r in _finished_runs(folder):
             label = report.model_label(r["model"], r.get("model_args")).replace(" ", "")
             runs.setdefault(label, {}).setdefault(name, []).append(r)
     lines = ["| model | parameters | " + " | ".join(f"validation, {name}" for name in names)

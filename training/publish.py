@@ -39,6 +39,7 @@ import subprocess
 import sys
 
 from training.atomic import atomic_path, write_json
+from training.report import RECIPE_DEFAULTS  # a setting at its default is left out of the command
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -52,8 +53,6 @@ _FLAGS = (
     ("weight_decay", "--weight-decay"), ("pixel_shuffle", "--pixel-shuffle"), ("shift", "--shift"),
     ("mixed_precision", "--mixed-precision"),
 )
-_DEFAULTS = {"validation_fraction": 0.1, "shift": 0, "lr_schedule": "constant", "label_smoothing": 0.0,
-             "weight_decay": 0.0}
 
 
 class PublishError(ValueError):
@@ -72,7 +71,7 @@ def train_command(args):
     words = ["python", "-m", "training.train"]
     for key, flag in _FLAGS:
         value = args.get(key)
-        if value is None or value is False or (key in _DEFAULTS and value == _DEFAULTS[key]):
+        if value is None or value is False or (key in RECIPE_DEFAULTS and value == RECIPE_DEFAULTS[key]):
             continue
         words += [flag] if value is True else [flag, str(value)]
     for key, value in sorted((args.get("model_args") or {}).items()):
@@ -271,24 +270,21 @@ def main(argv=None):
     args = parser.parse_args(argv)
     import tensorflow as tf
 
+    from models._weights import weights_name
+
     tf.config.experimental.enable_op_determinism()  # as training.evaluate --weights
     try:
         entry = publish(args.run_dir, args.dataset, args.commit, args.weights_dir, args.data_dir, args.tag)
     except ValueError as error:  # PublishError, an unknown model or override
         print(f"error: {error}", file=sys.stderr)
         return 2
-    name = _weights_name(entry)
+    name = weights_name(entry)
     print(f"published {entry['model']} as weights {name!r}: test accuracy {entry['test_accuracy']:.4f} "
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
           f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m training.evaluate "
           f"--model {entry['model']} --weights {name}")
     return 0
 
-
-def _weights_name(entry):
-    from models._weights import weights_name
-
-    return weights_name(entry)
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ import sys
 import traceback
 
 from training import arguments, console, distribute
+from training.report import RECIPE_DEFAULTS
 
 DEFAULT_OUT = os.path.join("runs", "{model}-{dataset}-seed{seed}")
 # Settings a resumed run must share with the run it continues.
@@ -47,8 +48,8 @@ RESUME_KEYS = (
 # Settings a resumed run applies anew; config.json records each change in "changes".
 RESUME_APPLIED = ("jit_compile", "deterministic", "steps_per_execution")
 # What a config written before a setting existed meant by it.
-RESUME_DEFAULTS = {"lr_schedule": "constant", "model_args": {}, "jit_compile": False, "steps_per_execution": 1,
-                   "flip": False, "label_smoothing": 0.0, "weight_decay": 0.0}
+# (The recipe's settings mean what training.report's RECIPE_DEFAULTS say.)
+RESUME_DEFAULTS = {**RECIPE_DEFAULTS, "model_args": {}, "jit_compile": False, "steps_per_execution": 1}
 LOG_FILE = "train.log"
 # Set by training.sweep when the process's output already goes to train.log.
 LOG_CAPTURED_ENV = "TRAINING_LOG_CAPTURED"
