@@ -17,9 +17,14 @@ take sequences (MNIST-1D); the others take images. Each family's knobs
 (`model_entry(name).options`) are `create_model`'s overrides.
 """
 
-from models import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
-from models._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
-from models._weights import (
+if __name__ == "models":  # a checkout's top-level name: the same modules as constrained_zoo.models
+    from constrained_zoo._alias import alias as _alias
+
+    _alias("models", "constrained_zoo.models")
+
+from . import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
+from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
+from ._weights import (
     WEIGHTS_DIR_ENV,
     WeightsError,
     published_weights,

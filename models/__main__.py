@@ -2,7 +2,7 @@
 
 import argparse
 
-import models
+from constrained_zoo import models
 
 
 def zoo_table(pattern="*"):

@@ -181,7 +181,7 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, **overr
     entry = model_entry(name)
     overrides = _check_overrides(entry, overrides)
     if weights is not None:
-        from models import _weights
+        from . import _weights
 
         return _weights.load_published(entry, weights, input_shape, num_classes, overrides)
     kwargs = {k: v for k, v in dict(overrides, input_shape=input_shape, num_classes=num_classes).items() if v is not None}

@@ -140,7 +140,7 @@ def load_published(entry, dataset, input_shape=None, num_classes=None, overrides
             input shape, class count or overrides than the weights', a
             missing or corrupted file (sha256), or another architecture.
     """
-    from models._registry import create_model
+    from ._registry import create_model
 
     record = find_published(entry.name, dataset, root)
     label = f"weights {dataset!r} of {entry.name!r}"

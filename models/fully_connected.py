@@ -8,8 +8,8 @@ default) and `dropout` (before the classifier).
 
 import keras
 
-from models._blocks import CHANNELS_LAST, FULLY_CONNECTED, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
-from models._registry import register_model
+from ._blocks import CHANNELS_LAST, FULLY_CONNECTED, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
+from ._registry import register_model
 
 __all__ = ["build_fully_connected"]
 

@@ -8,7 +8,7 @@ and `dropout` (before the classifier).
 
 import keras
 
-from models._blocks import (
+from ._blocks import (
     CHANNELS_LAST,
     IMAGE_SHAPE,
     LOCALLY_CONNECTED,
@@ -18,7 +18,7 @@ from models._blocks import (
     scaled,
     window,
 )
-from models._registry import register_model
+from ._registry import register_model
 
 __all__ = ["build_locally_connected"]
 

@@ -8,8 +8,8 @@ parameters). Overrides: `width` (multiplies every hidden layer's units) and
 
 import keras
 
-from models._blocks import CHANNELS_LAST, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
-from models._registry import register_model
+from ._blocks import CHANNELS_LAST, IMAGE_SHAPE, SEQUENCE_SHAPE, check_knobs, classifier_head, scaled
+from ._registry import register_model
 
 __all__ = ["build_mlp"]
 

@@ -13,7 +13,7 @@ whose kernels differ by layer), `padding_mode`, `convolution`,
 
 import keras
 
-from models._blocks import (
+from ._blocks import (
     CHANNELS_LAST,
     IMAGE_SHAPE,
     MULTI_CHANNEL_CONV,
@@ -25,7 +25,7 @@ from models._blocks import (
     scaled,
     window,
 )
-from models._registry import register_model
+from ._registry import register_model
 
 __all__ = ["build_cnn", "build_cnn_bn", "lenet5"]
 

@@ -13,7 +13,7 @@ channels) and `dropout` (before the classifier).
 
 import keras
 
-from models._blocks import (
+from ._blocks import (
     CHANNELS_LAST,
     IMAGE_SHAPE,
     MULTI_CHANNEL_CONV,
@@ -26,7 +26,7 @@ from models._blocks import (
     scaled,
     window,
 )
-from models._registry import register_model
+from ._registry import register_model
 
 __all__ = ["build_shared_conv"]
 

@@ -1,14 +1,37 @@
-"""Training for the constrained-layers zoo: data first (`training.data`).
+"""Training for the constrained-layers zoo: data -> one run -> many runs -> publishing.
 
-`training.data.load_dataset(name)` returns ready `tf.data` pipelines and a
-`DatasetSpec`; `training.sources.load_arrays(name)` the numpy arrays behind
-them; `training.idx` parses (Fashion-)MNIST's IDX files. Nothing heavy is
-imported here.
+The commands (`python -m training.NAME`, each a module of this folder):
+
+    train      one model on one dataset, resumable, exported for serving
+    sweep      many (model, seed) runs, any number of processes on one folder
+    report     a results folder's table and plot, matched budgets, two folders compared
+    shift      test accuracy of every run on shifted images
+    lr_grid    each model at its learning rate of best validation accuracy
+    demo       `make demo`: the chapter's story in minutes, shipped weights re-checked
+    publish    a finished run's weights into the zoo, with its manifest entry
+    evaluate   re-check a run's SavedModel or a published model's weights
+    readme     the generated tables of README.md and docs/
+    gpu_check  the devices and a step time per family
+
+Their parts, by what each does:
+
+    settings.py   every training setting, declared once (parsers, configs, recipes, resume)
+    data/         where datasets come from and the tf.data pipelines
+    run/          one run: the fit itself, checkpoints, atomic writes, signals, distribution
+    sweeps/       many runs: scheduling and locks, results tables, plots, the chapter's verdict
+    publishing/   the weights manifest written safely, evaluation, provenance
+
+Nothing heavy is imported here. From a checkout's root, `training` is a
+second name of `constrained_zoo.training` (see `constrained_zoo`).
 """
 
 import sys as _sys
 
-if _sys.argv[:1] == ["-m"]:  # `python -m training.TOOL` is starting: a quiet TensorFlow (training.console)
-    from training.console import quiet_tensorflow as _quiet_tensorflow
+if __name__ == "training":  # a checkout's top-level name: the same modules as constrained_zoo.training
+    from constrained_zoo._alias import alias as _alias
+
+    _alias("training", "constrained_zoo.training")
+elif _sys.argv[:1] == ["-m"]:  # `python -m training.TOOL` is starting: a quiet TensorFlow
+    from .run.console import quiet_tensorflow as _quiet_tensorflow
 
     _quiet_tensorflow()

@@ -48,9 +48,9 @@ import shutil
 import sys
 import time
 
-from training import arguments, sweep
-from training.atomic import atomic_path, write_json, write_text
-from training.report import FAMILY_ORDER, collect
+from . import arguments, sweep
+from .run.atomic import atomic_path, write_json, write_text
+from .sweeps.results import FAMILY_ORDER, collect
 
 DATASET = "fashion_mnist"
 #: One model per family, each with at most 15,000 trainable parameters.
@@ -233,7 +233,7 @@ def recheck(entries, weights_dir=None, data_dir=None, log=print):
     """
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-    from training.evaluate import evaluate_published  # pylint: disable=import-outside-toplevel
+    from .evaluate import evaluate_published  # pylint: disable=import-outside-toplevel
 
     tf.config.experimental.enable_op_determinism()  # as python -m training.evaluate: the manifest's count exactly
     found = {}
@@ -253,7 +253,7 @@ def recheck(entries, weights_dir=None, data_dir=None, log=print):
 
 def published_rows(entries, recomputed):
     """One row per manifest entry: the manifest's figures, the re-computed test accuracy, whether they match."""
-    import models  # pylint: disable=import-outside-toplevel
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
     rows = []
     for entry in entries:
@@ -358,7 +358,7 @@ def main(argv=None):
     start = time.perf_counter()
     entries = []
     if args.published.strip().lower() != "none":
-        from models import _weights  # pylint: disable=import-outside-toplevel
+        from constrained_zoo.models import _weights  # pylint: disable=import-outside-toplevel
 
         everything = _weights.published_weights(DATASET, args.weights_dir)
         entries = select_published(everything, args.published)

@@ -36,7 +36,7 @@ def evaluate_saved_model(run_dir, batch_size=None):
     """
     import tensorflow as tf
 
-    from training.data import load_dataset
+    from .data import load_dataset
 
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         args = json.load(f)["args"]
@@ -83,7 +83,7 @@ def count_correct(model, evaluation, data_dir=None):
     """
     import keras
 
-    from training.data import load_dataset
+    from .data import load_dataset
 
     splits, _ = load_dataset(
         evaluation["dataset"],
@@ -123,8 +123,8 @@ def evaluate_published(name, dataset, weights_dir=None, data_dir=None):
     Raises:
         models.WeightsError: the weights cannot be loaded (named).
     """
-    import models
-    from models import _weights
+    from constrained_zoo import models
+    from constrained_zoo.models import _weights
 
     entry = _weights.find_published(name, dataset, weights_dir)
     model = _weights.load_published(models.model_entry(name), dataset, root=weights_dir)
@@ -160,7 +160,7 @@ def check_published(name, dataset, weights_dir=None, data_dir=None):
     >>> check_published("cnn_bn_50k", "fashion_mnist")[0]
     0
     """
-    import models
+    from constrained_zoo import models
 
     try:
         correct, total, entry = evaluate_published(name, dataset, weights_dir, data_dir)

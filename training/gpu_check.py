@@ -21,7 +21,7 @@ import statistics
 import sys
 import time
 
-from training import arguments
+from . import arguments
 
 DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,sharedconv_small,cnn_small"
 
@@ -93,7 +93,7 @@ def check_model(name, arrays, args, jit_compile):
     """Trains `name` one epoch; returns a dict of its timings."""
     import keras  # pylint: disable=import-outside-toplevel
 
-    import models  # pylint: disable=import-outside-toplevel
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
     (x_train, y_train), _ = arrays
     model = models.create_model(name, input_shape=x_train.shape[1:], num_classes=int(y_train.max()) + 1)
@@ -124,7 +124,7 @@ def check_model(name, arrays, args, jit_compile):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from training.sources import check_data_dir, load_arrays  # numpy only  # pylint: disable=import-outside-toplevel
+    from .data.sources import check_data_dir, load_arrays  # numpy only  # pylint: disable=import-outside-toplevel
 
     try:
         check_data_dir(args.dataset, args.data_dir)

@@ -22,8 +22,8 @@ import os
 import statistics
 import sys
 
-from training import report
-from training.atomic import write_text
+from .run.atomic import write_text
+from .sweeps import results as report
 
 FULLY_CONNECTED = ("mlp", "fully_connected")
 

@@ -27,7 +27,7 @@ import os
 import re
 import sys
 
-from training.atomic import write_text
+from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -40,13 +40,13 @@ class ReadmeError(ValueError):
 
 
 def _zoo(root):
-    from models.__main__ import zoo_table
+    from constrained_zoo.models.__main__ import zoo_table
 
     return zoo_table() + "\n"
 
 
 def _weights(root):
-    from models import _weights
+    from constrained_zoo.models import _weights
 
     entries = _weights.published_weights()
     if not entries:
@@ -70,7 +70,7 @@ def _weights(root):
 
 
 def _rows(root, folder):
-    from training import report
+    from .sweeps import results as report
 
     path = os.path.join(root, folder, "runs")
     if not os.path.isdir(path):
@@ -79,19 +79,19 @@ def _rows(root, folder):
 
 
 def _results(root, folder):
-    from training import report
+    from .sweeps import results as report
 
     return report.to_markdown(_rows(root, folder))
 
 
 def _compare(root, base, variant):
-    from training import report
+    from .sweeps import results as report
 
     return report.compare(os.path.join(root, base), os.path.join(root, variant))
 
 
 def _budgets(root, folder, budgets):
-    from training import report
+    from .sweeps import results as report
 
     return report.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
 
@@ -99,7 +99,7 @@ def _budgets(root, folder, budgets):
 def _shift(root, folder, shifts):
     import json
 
-    from training import shift
+    from . import shift
 
     shifts = [int(s) for s in shifts.split(",")]
     records = []
@@ -115,14 +115,14 @@ def _shift(root, folder, shifts):
 
 
 def _lr_grid(root, folders, labels):
-    from training import lr_grid
+    from . import lr_grid
 
     folders = [os.path.join(root, folder) for folder in folders.split(",")]
     return lr_grid.comparison(lr_grid.grid(folders, labels.split(",")))
 
 
 def _recipes(root, folders, labels):
-    from training import lr_grid
+    from . import lr_grid
 
     return lr_grid.recipe_choice([os.path.join(root, folder) for folder in folders.split(",")], labels.split(","))
 

@@ -36,8 +36,9 @@ import sys
 
 import numpy as np
 
-from training.atomic import atomic_path, json_safe, write_text
-from training.report import FAMILY_COLORS, FAMILY_ORDER
+from .run.atomic import atomic_path, json_safe, write_text
+from .sweeps.plots import FAMILY_COLORS
+from .sweeps.results import FAMILY_ORDER
 
 COLUMNS = ("model", "family", "trainable_params", "seed", "shift", "test_accuracy")
 
@@ -92,8 +93,8 @@ def evaluate_shifts(run_dir, shifts, batch_size=1000):
     """`{shift: test accuracy}` of the run's SavedModel on shifted test images."""
     import tensorflow as tf
 
-    from training.sources import load_arrays
-    from training.variants import shift_images
+    from .data.sources import load_arrays
+    from .data.variants import shift_images
 
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         args = json.load(f)["args"]

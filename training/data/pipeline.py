@@ -32,8 +32,8 @@ import typing
 import numpy as np
 import tensorflow as tf
 
-from training import variants
-from training.sources import DATASETS, DatasetNotFoundError, list_datasets, load_arrays
+from . import variants
+from .sources import DATASETS, DatasetNotFoundError, list_datasets, load_arrays
 
 __all__ = [
     "DATASETS",
@@ -104,6 +104,29 @@ def _check_bool(value, name):
     if not isinstance(value, bool):
         raise TypeError(f"Invalid type for argument `{name}`. Expected a bool. Received: {name}={value!r}")
     return value
+
+
+def _check_fraction(validation_fraction):
+    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
+            or not 0 <= validation_fraction < 1:
+        raise ValueError(
+            "Invalid value for argument `validation_fraction`. Expected a number in "
+            f"[0, 1). Received: validation_fraction={validation_fraction!r}"
+        )
+
+
+def _split_train(x_train, y_train, validation_fraction, max_train_examples, seed):
+    """`(train, validation)` pairs: validation carved from train with a seeded permutation; then the cap."""
+    order = np.random.default_rng(seed).permutation(len(x_train))
+    num_validation = int(round(validation_fraction * len(x_train)))
+    if num_validation >= len(x_train):
+        raise ValueError(
+            f"Invalid value for argument `validation_fraction`: it leaves no training "
+            f"example of the {len(x_train)}. Received: validation_fraction={validation_fraction!r}"
+        )
+    validation_index, train_index = order[:num_validation], order[num_validation:]
+    train_index = train_index[:max_train_examples]
+    return (x_train[train_index], y_train[train_index]), (x_train[validation_index], y_train[validation_index])
 
 
 def load_dataset(
@@ -178,40 +201,25 @@ def load_dataset(
     >>> images.shape, labels.dtype
     (TensorShape([32, 8, 8, 1]), tf.int32)
     """
-    batch_size = _check_int(batch_size, "batch_size", 1)
-    max_train_examples = _check_int(max_train_examples, "max_train_examples", 1, allow_none=True)
-    seed = _check_int(seed, "seed", 0)
-    shift = _check_int(shift, "shift")  # its bound depends on the images
-    first_epoch = _check_int(first_epoch, "first_epoch", 0)
-    epochs = _check_int(epochs, "epochs", first_epoch + 1, allow_none=True)
-    pixel_shuffle = _check_bool(pixel_shuffle, "pixel_shuffle")
-    augment = _check_bool(augment, "augment")
-    flip = _check_bool(flip, "flip")
-    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
-            or not 0 <= validation_fraction < 1:
-        raise ValueError(
-            "Invalid value for argument `validation_fraction`. Expected a number in "
-            f"[0, 1). Received: validation_fraction={validation_fraction!r}"
-        )
+    batch_size, max_train_examples, seed, shift, first_epoch, epochs = (
+        _check_int(batch_size, "batch_size", 1),
+        _check_int(max_train_examples, "max_train_examples", 1, allow_none=True),
+        _check_int(seed, "seed", 0),
+        _check_int(shift, "shift"),  # its bound depends on the images
+        _check_int(first_epoch, "first_epoch", 0),
+        _check_int(epochs, "epochs", first_epoch + 1 if isinstance(first_epoch, int) else 1, allow_none=True),
+    )
+    for flag, flag_name in ((pixel_shuffle, "pixel_shuffle"), (augment, "augment"), (flip, "flip")):
+        _check_bool(flag, flag_name)
+    _check_fraction(validation_fraction)
 
     ((x_train, y_train), (x_test, y_test)), info = load_arrays(name, data_dir, with_info=True)
     if shift:
         x_test = variants.shift_images(x_test, shift)  # raises for |shift| too large
     if pixel_shuffle:
         x_train, x_test = variants.shuffle_pixels(x_train), variants.shuffle_pixels(x_test)
-
-    # Validation carved from train with a seeded permutation; then the cap.
-    order = np.random.default_rng(seed).permutation(len(x_train))
-    num_validation = int(round(validation_fraction * len(x_train)))
-    if num_validation >= len(x_train):
-        raise ValueError(
-            f"Invalid value for argument `validation_fraction`: it leaves no training "
-            f"example of the {len(x_train)}. Received: validation_fraction={validation_fraction!r}"
-        )
-    validation_index, train_index = order[:num_validation], order[num_validation:]
-    train_index = train_index[:max_train_examples]
-    x_val, y_val = x_train[validation_index], y_train[validation_index]
-    x_train, y_train = x_train[train_index], y_train[train_index]
+    (x_train, y_train), (x_val, y_val) = _split_train(x_train, y_train, validation_fraction, max_train_examples, seed)
+    num_validation = len(x_val)
 
     train = _train_pipeline(
         x_train, y_train, batch_size=batch_size, seed=seed, augment=augment, flip=flip,
@@ -347,5 +355,3 @@ def main(argv=None):
             print(f"{split}: {measure_throughput(getattr(splits, split)):,.0f} examples/s")
 
 
-if __name__ == "__main__":
-    main()

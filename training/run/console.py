@@ -1,4 +1,4 @@
-"""What the command-line tools share: a quiet TensorFlow start, a stop on Ctrl-C, a log file.
+"""What the command-line tools share: a quiet TensorFlow start and a log file.
 
 - `quiet_tensorflow()`: TensorFlow prints four kinds of start-up lines
   (oneDNN, "Could not find cuda drivers", "failed call to cuInit", absl's
@@ -8,9 +8,6 @@
   is first imported holds descriptor 2 in a temporary file for the import
   and the first device query, then writes back every line but those four
   kinds: real warnings and errors still show.
-- `stop_on_signals()`: SIGINT (Ctrl-C) and SIGTERM (what schedulers send)
-  raise `StopRequested` in the main thread, so that a tool can end with a
-  one-line message and the exit status a shell expects (130, 143).
 - `log_to(path)`: copies what the process prints (Python's `sys.stdout`
   and `sys.stderr`) to a file as well.
 """
@@ -21,7 +18,6 @@ import importlib.abc
 import importlib.util
 import os
 import re
-import signal
 import sys
 import tempfile
 
@@ -102,47 +98,6 @@ def quiet_tensorflow():
     if "tensorflow" in sys.modules or any(isinstance(f, _QuietImport) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietImport())
-
-
-class StopRequested(BaseException):
-    """SIGINT or SIGTERM came: the process should stop and say how to continue.
-
-    A `BaseException`, like `KeyboardInterrupt`, so that `except Exception`
-    blocks let it through.
-
-    Attributes:
-        signum: the signal's number.
-        exit_status: what a shell reports for a process the signal ended
-            (128 + signum: 130 for SIGINT, 143 for SIGTERM).
-    """
-
-    def __init__(self, signum):
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
-        self.exit_status = 128 + signum
-
-
-@contextlib.contextmanager
-def stop_on_signals():
-    """In the block, SIGINT and SIGTERM raise `StopRequested` in the main thread.
-
-    Outside the main thread (where Python cannot set handlers) it does
-    nothing. The previous handlers come back at the end.
-    """
-    def handler(signum, frame):
-        raise StopRequested(signum)
-
-    previous = {}
-    try:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            previous[signum] = signal.signal(signum, handler)
-    except ValueError:  # not the main thread
-        pass
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
 
 
 class _Tee:

@@ -10,11 +10,12 @@ import json
 import math
 import os
 import shutil
-import signal
 import tempfile
 
-# The signals a user stops a run with; held back while a rename is under way.
-_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+from . import signals
+
+ASIDE = ".aside"  # `.NAME.TOKEN.aside`: the complete old copy of a directory NAME during its swap
+_OLD_ASIDE = ".tmp.old"  # the same, as written by earlier versions (no suffix then)
 
 
 def _fsync_dir(path):
@@ -25,12 +26,30 @@ def _fsync_dir(path):
         os.close(fd)
 
 
+def _aside_of(name):
+    """NAME, from `.NAME.TOKEN.aside` (or `.NAME.TOKEN.tmp.old`, as earlier versions named it)."""
+    if name.endswith(_OLD_ASIDE):
+        return name[1:].rsplit(".", 3)[0]
+    return name[1:-len(ASIDE)].rsplit(".", 1)[0]
+
+
+def _temporary_names(path, suffix):
+    """`(.NAME.TOKEN.tmpSUFFIX, .NAME.TOKEN.aside)` beside `path`, the first reserved (created empty)."""
+    parent, name = os.path.split(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".tmp{suffix}", dir=parent)
+    os.close(fd)
+    os.remove(tmp)  # the writer creates it (a file or a directory)
+    token = os.path.basename(tmp)[len(name) + 2:-len(f".tmp{suffix}")]
+    return tmp, os.path.join(parent, f".{name}.{token}{ASIDE}")
+
+
 @contextlib.contextmanager
 def atomic_path(path, suffix=""):
     """Yields a temporary path beside `path`; renames it to `path` on success.
 
     Works for files and directories (a SavedModel). On an exception the
-    temporary is removed and `path` is left as it was.
+    temporary is removed and `path` is left as it was. The renames run
+    under `signals.deferred()`: a SIGINT or SIGTERM cannot split them.
 
     Example:
 
@@ -40,25 +59,22 @@ def atomic_path(path, suffix=""):
     path = os.fspath(path)
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=f".tmp{suffix}", dir=parent)
-    os.close(fd)
-    os.remove(tmp)  # the writer creates it (a file or a directory)
+    tmp, aside = _temporary_names(path, suffix)
     try:
         yield tmp
         if os.path.isfile(tmp):
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
-        with _signals_held():
+        with signals.deferred():
             if os.path.isdir(tmp) and os.path.isdir(path):
                 # Directories can't be replaced atomically: move the old one
-                # aside first (`.NAME.XXXX.tmp.old`), so at every moment one
+                # aside first (`.NAME.TOKEN.aside`), so at every moment one
                 # complete copy exists; a SIGKILL between the two renames is
                 # undone by `remove_leftovers`, which puts the old one back.
-                old = tmp + ".old"
-                os.replace(path, old)
+                os.replace(path, aside)
                 os.replace(tmp, path)
                 _fsync_dir(parent)
-                shutil.rmtree(old, ignore_errors=True)
+                shutil.rmtree(aside, ignore_errors=True)
             else:
                 os.replace(tmp, path)
             _fsync_dir(parent)
@@ -69,36 +85,19 @@ def atomic_path(path, suffix=""):
             os.remove(tmp)
 
 
-@contextlib.contextmanager
-def _signals_held():
-    """Holds SIGINT and SIGTERM back (main thread) until the block ends.
-
-    A stopped run then never stops between the two renames of a directory
-    replacement; a signal that came meanwhile is delivered at the end.
-    """
-    if not hasattr(signal, "pthread_sigmask"):
-        yield
-        return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def remove_leftovers(directory):
     """Removes the temporaries that a killed `atomic_path` left in `directory`.
 
     A SIGKILL inside `with atomic_path(path)` skips its cleanup and leaves
-    `.NAME.XXXXXXXX.tmp...` (a file, or a directory, a SavedModel's, maybe
+    `.NAME.TOKEN.tmp...` (a file, or a directory, a SavedModel's, maybe
     as large as the model). Only names of that form are removed; call this
     when no other process is writing into `directory`. Returns their names.
 
-    One is not a temporary: a directory `.NAME.XXXXXXXX.tmp.old` is the
-    complete old copy of `NAME` that a kill between the two renames of a
-    directory replacement left. If `NAME` is missing (the new copy was
-    never put in place), it is renamed back to `NAME`, not removed, and
-    reported as `".NAME.XXXXXXXX.tmp.old -> NAME"`.
+    One is not a temporary: a directory `.NAME.TOKEN.aside` is the complete
+    old copy of `NAME` that a kill between the two renames of a directory
+    replacement left. If `NAME` is missing (the new copy was never put in
+    place), it is renamed back to `NAME`, not removed, and reported as
+    `".NAME.TOKEN.aside -> NAME"`; otherwise it is removed.
 
     Example:
 
@@ -107,16 +106,16 @@ def remove_leftovers(directory):
     """
     removed = []
     names = sorted(os.listdir(directory)) if os.path.isdir(directory) else []
-    for name in [n for n in names if n.startswith(".") and n.endswith(".tmp.old")]:
+    for name in [n for n in names if n.startswith(".") and n.endswith((ASIDE, _OLD_ASIDE))]:
         path = os.path.join(directory, name)
-        target = os.path.join(directory, name[1:].rsplit(".", 3)[0])  # .NAME.XXXX.tmp.old -> NAME
+        target = os.path.join(directory, _aside_of(name))
         if os.path.isdir(path) and not os.path.lexists(target):
             os.replace(path, target)
             _fsync_dir(directory)
             names.remove(name)
             removed.append(f"{name} -> {os.path.basename(target)}")
     for name in names:
-        if not (name.startswith(".") and ".tmp" in name):
+        if not (name.startswith(".") and (".tmp" in name or name.endswith(ASIDE))):
             continue
         path = os.path.join(directory, name)
         if os.path.isdir(path) and not os.path.islink(path):

@@ -11,13 +11,15 @@ one before the last) is deleted when the run resumes. (Keras's
 leaves an unreadable file and no resume.)
 """
 
+import csv
+import io
 import json
 import os
 import time
 
 import keras
 
-from training.atomic import atomic_path, remove_leftovers, write_json
+from .atomic import atomic_path, remove_leftovers, write_json
 
 STATE_FILE = "checkpoint.json"
 
@@ -81,3 +83,14 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 os.remove(os.path.join(self.directory, previous))
             except FileNotFoundError:
                 pass
+
+
+def history_csv(history):
+    """The per-epoch logs as CSV text, one row per completed epoch."""
+    keys = sorted({k for row in history for k in row} - {"epoch"})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["epoch", *keys])
+    for row in history:
+        writer.writerow([row["epoch"], *(row.get(k, "") for k in keys)])
+    return buffer.getvalue()

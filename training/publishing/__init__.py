@@ -1,0 +1,1 @@
+"""Publishing: a run's weights into the zoo (`manifest`), and where they came from (`provenance`)."""

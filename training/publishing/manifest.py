@@ -1,0 +1,107 @@
+"""The weights root's manifest and files, replaced together: a kill at any point leaves a valid pair.
+
+A published file is named by its content, `<dataset>/<model>[.<tag>]-<sha256[:12]>.weights.h5`,
+so a new file never replaces the one the manifest names. Under the root's
+lock, `install` (1) writes the new file atomically beside the old one,
+(2) replaces `manifest.json` atomically with the entry naming the new file,
+(3) deletes the files no entry names (the old one, and what a publish
+killed before step 2 left). Killed before (2): the old manifest and its old
+file, intact. After (2): the new manifest and its new file. A reader never
+sees a manifest whose sha256 names another file than the one on disk.
+"""
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import shutil
+import tempfile
+
+from ..run.atomic import atomic_path, remove_leftovers, write_json
+
+MANIFEST = "manifest.json"
+MANIFEST_FORMAT = 1
+SUFFIX = ".weights.h5"
+
+
+@contextlib.contextmanager
+def root_lock(root):
+    """Holds an exclusive lock on the weights root itself (no lock file left in the package)."""
+    os.makedirs(root, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def sha256_of(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_name(entry):
+    """An entry's weights name: its dataset, then `.tag` if it has a tag."""
+    return entry["dataset"] + (f".{entry['tag']}" if entry.get("tag") else "")
+
+
+def read(root):
+    """The manifest at `root` (`{"format": 1, "weights": []}` when there is none)."""
+    from ..run.rundir import read_json  # pylint: disable=import-outside-toplevel
+
+    manifest = read_json(os.path.join(root, MANIFEST), {"format": MANIFEST_FORMAT, "weights": []})
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("weights"), list):
+        raise ValueError(f"{os.path.join(root, MANIFEST)} is not a weights manifest "
+                         f"(expected an object with a 'weights' list).")
+    return manifest
+
+
+def _stage(save_weights):
+    """Saves the weights into a temporary folder; returns (path, sha256, bytes)."""
+    folder = tempfile.mkdtemp(prefix="publish-")
+    path = os.path.join(folder, "staged" + SUFFIX)
+    save_weights(path)
+    return path, sha256_of(path), os.path.getsize(path)
+
+
+def _unnamed_files(root, manifest):
+    named = {os.path.normpath(w["file"]) for w in manifest["weights"]}
+    for dataset in sorted(os.listdir(root)):
+        folder = os.path.join(root, dataset)
+        if not os.path.isdir(folder):
+            continue
+        remove_leftovers(folder)  # temporaries of a publish killed while writing
+        for name in sorted(os.listdir(folder)):
+            if name.endswith(SUFFIX) and os.path.normpath(os.path.join(dataset, name)) not in named:
+                yield os.path.join(folder, name)
+
+
+def install(root, entry, save_weights):
+    """Publishes `entry` with the file `save_weights(path)` writes, replacing the entry of the same weights name.
+
+    Fills in the entry's `file`, `sha256` and `bytes`; returns the entry.
+    """
+    staged, digest, size = _stage(save_weights)
+    try:
+        with root_lock(root):
+            stem = entry["model"] + (f".{entry['tag']}" if entry.get("tag") else "")
+            relative = os.path.join(entry["dataset"], f"{stem}-{digest[:12]}{SUFFIX}")
+            with atomic_path(os.path.join(root, relative), suffix=SUFFIX) as tmp:  # (1)
+                shutil.copyfile(staged, tmp)
+            entry = {**entry, "file": relative, "sha256": digest, "bytes": size}
+            manifest = read(root)
+            key = (entry["model"], weights_name(entry))
+            manifest["weights"] = sorted(
+                [w for w in manifest["weights"] if (w["model"], weights_name(w)) != key] + [entry],
+                key=lambda w: (w["dataset"], w.get("tag") or "", w["model"]))
+            manifest["format"] = MANIFEST_FORMAT
+            write_json(os.path.join(root, MANIFEST), manifest)  # (2)
+            for path in list(_unnamed_files(root, manifest)):  # (3)
+                os.remove(path)
+    finally:
+        shutil.rmtree(os.path.dirname(staged), ignore_errors=True)
+    return entry

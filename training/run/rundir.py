@@ -1,0 +1,129 @@
+"""A run's directory: what it holds, and the checks made before anything is written to it.
+
+`RUN/config.json` (every setting, the code's commit, library versions),
+`RUN/checkpoints/`, `RUN/history.csv`, `RUN/tensorboard/`, `RUN/train.log`,
+and at the end `RUN/model.keras`, `RUN/saved_model/` and `RUN/results.json`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+
+from .. import settings
+
+LOG_FILE = "train.log"
+CONFIG = "config.json"
+RESULTS = "results.json"
+# What --overwrite discards.
+_RUN_FILES = ("checkpoints", "tensorboard", "saved_model", RESULTS, "history.csv", "model.keras", LOG_FILE)
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+class UsageError(ValueError):
+    """A problem with the command line or the run directory, said plainly."""
+
+
+def read_json(path, default=None):
+    """The JSON in `path`, or `default` if it is missing or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return default
+
+
+def run_finished(run_dir, epochs):
+    """Whether `run_dir/results.json` reports a run of `epochs` epochs."""
+    return (read_json(os.path.join(run_dir, RESULTS)) or {}).get("epochs") == epochs
+
+
+def epochs_on_disk(run_dir):
+    """The epoch that `run_dir/checkpoints/checkpoint.json` names; 0 if there is none."""
+    try:
+        return int((read_json(os.path.join(run_dir, "checkpoints", "checkpoint.json")) or {})["epoch"])
+    except (KeyError, TypeError, ValueError):
+        return 0
+
+
+def _check_writable(out):
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise UsageError(f"--out {out!r} exists and is not a directory.")
+    existing = os.path.abspath(out)
+    while not os.path.exists(existing):  # the folder that would hold it
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise UsageError(f"--out {out!r} is not writable: Not a directory ({existing}).")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise UsageError(f"--out {out!r} is not writable: Permission denied ({existing}).")
+
+
+def _previous_args(out):
+    config_path = os.path.join(out, CONFIG)
+    if not os.path.exists(config_path):
+        return None
+    try:
+        with open(config_path, encoding="utf-8") as f:
+            return json.load(f)["args"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise UsageError(
+            f"{config_path} is not a run's config ({type(error).__name__}: {error}); "
+            f"pass --overwrite to start over, or choose another --out."
+        ) from None
+
+
+def check_run_dir(out, values, resume, overwrite):
+    """Validates --out against --resume/--overwrite, creating nothing; returns the resumed run's settings.
+
+    Resume's rule is `settings.resume_conflicts`: the model, the seed and
+    the recipe stay; --epochs may grow (not under a cosine schedule).
+    """
+    _check_writable(out)
+    previous = _previous_args(out)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite contradict each other: pass one.")
+    if previous and not resume and not overwrite:
+        raise UsageError(
+            f"--out {out!r} already holds a run. Pass --resume to continue it, "
+            f"--overwrite to start over, or choose another --out."
+        )
+    if previous and resume:
+        changed = settings.resume_conflicts(previous, values)
+        if changed:
+            detail = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in changed.items())
+            raise UsageError(f"--resume must keep the settings of the run in {out!r}; these differ: {detail}.")
+        problem = settings.resume_epochs_error(previous, values)
+        if problem:
+            raise UsageError(problem)
+    return previous if resume else None
+
+
+def make_run_dir(out, overwrite):
+    """Creates `out` (checking it is writable); with `overwrite`, discards the run it held."""
+    try:
+        os.makedirs(out, exist_ok=True)
+        probe = os.path.join(out, ".write-test")
+        with open(probe, "w", encoding="utf-8") as f:
+            f.write("ok")
+        os.remove(probe)
+    except OSError as error:
+        raise UsageError(f"--out {out!r} is not writable: {error.strerror or error}.") from None
+    if overwrite:
+        for name in _RUN_FILES:
+            path = os.path.join(out, name)
+            if os.path.isdir(path):
+                shutil.rmtree(path)
+            elif os.path.exists(path):
+                os.remove(path)
+
+
+def git_state(repo=REPO):
+    """`{"commit": HEAD, "dirty": bool}` of the checkout holding this code, or None outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True,
+                              timeout=30)
+        status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
+                                capture_output=True, text=True, check=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}

@@ -1,0 +1,245 @@
+"""Results as data: aggregate run directories into a table and a plot.
+
+`collect(runs_dir)` reads every `results.json` below `runs_dir` (with the
+model overrides and the recipe of its `config.json`); `summarize` groups them
+by (model, overrides, recipe), mean ± std over seeds, and never averages runs
+of different recipes; `training.report.write_report` writes `results.csv`, `results.md` and
+`accuracy_vs_params.png` atomically, the plot titled as the sweep's
+`recipe.json` says unless a title is given.
+
+A run's recipe is `settings.recipe_of` its config.json's `args`: the
+settings of kind "recipe", a setting the config lacks (it predates the
+setting) at the value that meant what the code did then.
+"""
+
+import csv
+import io
+import json
+import math
+import os
+import statistics
+
+from .. import settings
+
+FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "shared_conv", "multi_channel_conv")
+COLUMNS = (
+    "model", "family", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
+    "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean",
+)
+# Added to results.csv only for a folder with model overrides or several recipes.
+EXTRA_COLUMNS = ("label", "model_args", "recipe")
+
+RECIPE_FILE = "recipe.json"
+
+
+def collect(runs_dir):
+    """Every finished run's results.json below `runs_dir`, as dicts.
+
+    Each also gets `model_args` (the model overrides, {} for runs before
+    `--model-arg`) and `recipe` (`recipe_of` its config.json's `args`; None
+    without a config.json), read from the config.json beside it.
+    """
+    found = []
+    for root, dirs, files in os.walk(runs_dir):
+        dirs.sort()
+        if "results.json" in files:
+            with open(os.path.join(root, "results.json"), encoding="utf-8") as f:
+                result = json.load(f)
+            args = None
+            if "config.json" in files:
+                with open(os.path.join(root, "config.json"), encoding="utf-8") as f:
+                    args = json.load(f).get("args")
+            result["model_args"] = dict((args or {}).get("model_args") or {})
+            result["recipe"] = settings.recipe_of(args) if args is not None else None
+            found.append(result)
+    return found
+
+
+def _std(values):
+    return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def _key(value):
+    return json.dumps(value, sort_keys=True)
+
+
+def model_label(model, model_args):
+    """`cnn_small`, or `cnn_small (delta=2, width=2)` with overrides."""
+    if not model_args:
+        return model
+    return f"{model} ({', '.join(f'{k}={v}' for k, v in sorted(model_args.items()))})"
+
+
+def summarize(results):
+    """One row per (model, overrides, recipe): mean and std of test accuracy over seeds.
+
+    Runs of different recipes are never averaged: they make different rows,
+    labelled "model [recipe 2]" when a folder holds several (`recipes(rows)`
+    lists them); with overrides the label names them, "cnn_small (delta=2)".
+    """
+    groups = {}
+    for r in results:
+        key = (r["model"], _key(r.get("model_args") or {}), _key(r.get("recipe")))
+        groups.setdefault(key, []).append(r)
+    recipe_ids = {k: i for i, k in enumerate(sorted({key[2] for key in groups}), start=1)}
+    rows = []
+    for (model, _, recipe_key), runs in groups.items():
+        accuracies = [r["test_accuracy"] for r in runs]
+        vals = [r["best_val_accuracy"] for r in runs if r.get("best_val_accuracy") is not None]
+        label = model_label(model, runs[0].get("model_args"))
+        if len(recipe_ids) > 1:
+            label += f" [recipe {recipe_ids[recipe_key]}]"
+        rows.append(
+            {
+                "model": model,
+                "label": label,
+                "model_args": runs[0].get("model_args") or {},
+                "recipe": runs[0].get("recipe"),
+                "recipe_id": recipe_ids[recipe_key],
+                "family": runs[0]["family"],
+                "trainable_params": runs[0]["trainable_params"],
+                "test_accuracy_mean": statistics.fmean(accuracies),
+                "test_accuracy_std": _std(accuracies),
+                "seeds": len(runs),
+                "epochs": runs[0]["epochs"],
+                "num_train": runs[0]["num_train"],
+                "train_seconds_mean": statistics.fmean(r["wall_time_seconds"] for r in runs),
+                "best_val_accuracy_mean": statistics.fmean(vals) if vals else float("nan"),
+            }
+        )
+    family_rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["trainable_params"], r["model"], r["label"]))
+    return rows
+
+
+def _label(row):
+    return row.get("label", row["model"])
+
+
+def recipes(rows):
+    """`{recipe_id: recipe}` of the rows' recipes (one, in a folder a single sweep wrote)."""
+    return {r.get("recipe_id", 1): r.get("recipe") for r in sorted(rows, key=lambda r: r.get("recipe_id", 1))}
+
+
+def _recipe_notes(rows):
+    """Markdown lines naming what differs between the recipes of `rows` (none for one recipe)."""
+    found = recipes(rows)
+    if len(found) < 2:
+        return []
+    keys = sorted({k for recipe in found.values() for k in (recipe or {})})
+    differ = [k for k in keys if len({_key((recipe or {}).get(k)) for recipe in found.values()}) > 1]
+    lines = ["", "Rows of different recipes are never averaged; they differ in:"]
+    for i, recipe in found.items():
+        detail = ", ".join(f"{k}={(recipe or {}).get(k)!r}" for k in differ) if recipe else "no config.json"
+        lines.append(f"- recipe {i}: {detail}")
+    return lines
+
+
+def pareto_front(rows):
+    """The rows no other row beats with fewer (or as many) parameters."""
+    front, best = [], -math.inf
+    for row in sorted(rows, key=lambda r: (r["trainable_params"], -r["test_accuracy_mean"])):
+        if row["test_accuracy_mean"] > best:
+            front.append(row)
+            best = row["test_accuracy_mean"]
+    return front
+
+
+def to_csv(rows):
+    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes."""
+    extra = any(r.get("model_args") for r in rows) or len(recipes(rows)) > 1
+    columns = COLUMNS + (EXTRA_COLUMNS if extra else ())
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        row = {**row, "label": _label(row), "model_args": _key(row.get("model_args") or {}),
+               "recipe": row.get("recipe_id", 1)}
+        writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in columns})
+    return buffer.getvalue()
+
+
+def to_markdown(rows):
+    front = {_label(r) for r in pareto_front(rows)}
+    lines = [
+        "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        star = " ★" if _label(r) in front else ""
+        spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
+        lines.append(
+            f"| {_label(r)}{star} | {r['family']} | {r['trainable_params']:,} | "
+            f"{r['test_accuracy_mean']:.4f}{spread} | {r['seeds']} | {r['epochs']} | {r['num_train']:,} | "
+            f"{r['train_seconds_mean']:.0f} |"
+        )
+    lines.append("")
+    lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    lines += _recipe_notes(rows)
+    return "\n".join(lines) + "\n"
+
+
+def matched_budgets(rows, budgets):
+    """Each family's best model within each parameter budget, as Markdown.
+
+    "Best" is chosen by validation accuracy (`best_val_accuracy_mean`), never
+    by test accuracy; the cell shows that model's test accuracy and name.
+    The §7.1 question in one table: with the same number of parameters, what
+    does each constraint buy?
+
+    Args:
+        rows: `summarize(...)` rows.
+        budgets: parameter counts, e.g. (10_000, 60_000, 250_000).
+    """
+    families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
+    families += sorted({r["family"] for r in rows} - set(families))
+    lines = [
+        "| budget (parameters) | " + " | ".join(families) + " |",
+        "|---:|" + "---|" * len(families),
+    ]
+    for budget in budgets:
+        cells = []
+        for family in families:
+            within = [r for r in rows if r["family"] == family and r["trainable_params"] <= budget]
+            if not within:
+                cells.append("—")
+                continue
+            best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["trainable_params"]))
+            cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}, {best['trainable_params']:,})")
+        lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: test accuracy of the family's model with the best validation accuracy within the budget."]
+    lines += _recipe_notes(rows)
+    return "\n".join(lines) + "\n"
+
+
+def recipe_title(out_dir):
+    """The plot title the sweep recorded in `OUT/recipe.json` (its `--title`), or None."""
+    path = os.path.join(out_dir, RECIPE_FILE)
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        recipe = json.load(f)
+    return recipe.get("title") or (recipe.get("args") or {}).get("title")
+
+
+def compare(base_dir, variant_dir):
+    """Markdown table of each model's accuracy in two result folders.
+
+    E.g. MNIST-1D against pixel-shuffled MNIST-1D: the drop, in points,
+    that the variant costs each model (the MNIST-1D paper's spatial-prior
+    experiment).
+    """
+    base = {r["label"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
+    variant = {r["label"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
+    lines = [
+        f"| model | family | parameters | {os.path.basename(base_dir.rstrip('/'))} | "
+        f"{os.path.basename(variant_dir.rstrip('/'))} | change (points) |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for name in [m for m in variant if m in base]:
+        b, v = base[name], variant[name]
+        lines.append(
+            f"| {name} | {b['family']} | {b['trainable_params']:,} | {b['test_accuracy_mean']:.4f} | "
+            f"{v['test_accuracy_mean']:.4f} | {100 * (v['test_accuracy_mean'] - b['test_accuracy_mean']):+.1f} |"
+        )
+    return "\n".join(lines) + "\n"
