@@ -63,3 +63,14 @@ def model_arg(text):
     except ValueError:
         parsed = value
     return key, parsed
+
+
+def budgets(text):
+    """Comma-separated parameter counts, `15000,60000` or `1e4,6e4`, as a list of positive ints."""
+    try:
+        values = [int(float(v)) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated positive parameter counts, got {text!r}")
+    return values

@@ -50,6 +50,7 @@ import time
 
 from . import arguments, sweep
 from .run.atomic import atomic_path, write_json, write_text
+from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect
 
 DATASET = "fashion_mnist"
@@ -58,81 +59,7 @@ DEMO_MODELS = "mlp_linear,fc2d_tiny,lc_tiny,sharedconv_base,cnn_small"
 DEMO_EPOCHS = 5
 DEMO_LEARNING_RATE = 0.003
 DEMO_BUDGETS = "15000,60000"
-#: §7.1's order, best first; each group counts as its best family (by validation).
-CHAPTER_ORDER = (
-    ("convolution", ("shared_conv", "multi_channel_conv")),
-    ("locally connected", ("locally_connected",)),
-    ("fully connected", ("mlp", "fully_connected")),
-)
 EVALUATE = "python -m training.evaluate --model {model} --weights " + DATASET
-
-
-def family_bests(rows, key):
-    """Each family's row with the highest `key` (ties: fewer parameters), best first.
-
-    Args:
-        rows: dicts with "model", "family", "params" and `key`.
-        key: the column that chooses, e.g. "validation"; never "test".
-
-    Example:
-
-    >>> [r["model"] for r in family_bests([{"model": "a", "family": "mlp", "params": 9, "validation": 0.8},
-    ...     {"model": "b", "family": "mlp", "params": 9, "validation": 0.9}], "validation")]
-    ['b']
-    """
-    best = {}
-    for row in rows:
-        incumbent = best.get(row["family"])
-        if incumbent is None or (row[key], -row["params"]) > (incumbent[key], -incumbent["params"]):
-            best[row["family"]] = row
-    return sorted(best.values(), key=lambda r: (-r[key], r["params"], r["model"]))
-
-
-def chapter_check(rows, key):
-    """Each §7.1 group's best row by `key`, and whether they fall in the chapter's order.
-
-    Returns:
-        `(groups, verdict)`: `groups` lists `(group, row or None)` in
-        `CHAPTER_ORDER`'s order; `verdict` is True when convolution >
-        locally connected > fully connected strictly by `key`, False when
-        not, None when a group has no row.
-
-    Example:
-
-    >>> rows = [{"model": "c", "family": "multi_channel_conv", "params": 9, "validation": 0.9},
-    ...         {"model": "l", "family": "locally_connected", "params": 9, "validation": 0.8},
-    ...         {"model": "f", "family": "mlp", "params": 9, "validation": 0.7}]
-    >>> chapter_check(rows, "validation")[1]
-    True
-    """
-    bests = family_bests(rows, key)
-    groups = []
-    for group, families in CHAPTER_ORDER:
-        within = [r for r in bests if r["family"] in families]
-        groups.append((group, within[0] if within else None))
-    if any(row is None for _, row in groups):
-        return groups, None
-    values = [row[key] for _, row in groups]
-    return groups, all(a > b for a, b in zip(values, values[1:]))
-
-
-def verdict_line(groups, verdict, key, key_name):
-    """One sentence: the three groups' figures by `key`, best first, and whether that is the chapter's order."""
-    present = sorted((r[key], g, r["model"]) for g, r in groups if r is not None)[::-1]
-    figures = " > ".join(f"{g} {value:.4f} ({model})" for value, g, model in present)
-    if verdict is None:
-        missing = ", ".join(g for g, r in groups if r is None)
-        return f"the chapter's order cannot be checked: no {missing} model (by {key_name}: {figures})"
-    said = "the chapter's order" if verdict else "NOT the chapter's order"
-    return f"by {key_name}: {figures}: {said} (convolution > locally connected > fully connected)"
-
-
-def markdown_table(header, rows, right=()):
-    """`header` and `rows` (lists of cells) as a Markdown table; the columns numbered in `right` right-aligned."""
-    align = ["---:" if i in right else "---" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)
 
 
 def _acc(value):
@@ -313,16 +240,6 @@ def report_published(rows, demo_rows, budgets):
 
 
 # ----------------------------------------------------------------------------- the command line
-def _budgets(text):
-    try:
-        values = [int(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values or any(v <= 0 for v in values):
-        raise argparse.ArgumentTypeError(f"expected comma-separated positive parameter counts, got {text!r}")
-    return values
-
-
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m training.demo",
@@ -342,12 +259,38 @@ def build_parser():
     parser.add_argument("--no-train", dest="train", action="store_false", help="skip part 1 (the short run)")
     parser.add_argument("--published", default="*",
                         help="part 2's published models (wildcards over the manifest); 'none' skips part 2")
-    parser.add_argument("--budgets", type=_budgets, default=_budgets(DEMO_BUDGETS),
+    parser.add_argument("--budgets", type=arguments.budgets, default=arguments.budgets(DEMO_BUDGETS),
                         help="part 2 ranks each family's best published model within each budget")
     parser.add_argument("--weights-dir", default=None,
                         help="the weights root (default: $ZOO_WEIGHTS_DIR, else the package's models/weights)")
     parser.add_argument("--data-dir", default=None, help="where the data files are (see training.train)")
     return parser
+
+
+def short_run(args):
+    """Part 1: the sweep of one model per family, its tables printed; `(exit status, lines, rows)`."""
+    code = sweep.main([
+        "--dataset", DATASET, "--models", args.models, "--epochs", args.epochs,
+        "--learning-rate", args.learning_rate, "--lr-schedule", args.lr_schedule,
+        *(["--max-train-examples", args.max_train_examples] if args.max_train_examples else []),
+        "--validation-fraction", args.validation_fraction, "--out", args.out,
+        *(["--data-dir", args.data_dir] if args.data_dir else []),
+        "--title", f"Fashion-MNIST demo: {_images(args.max_train_examples)}, {args.epochs} epochs, "
+                   f"Adam {args.learning_rate:g} {args.lr_schedule}",
+    ])
+    demo_rows, chosen_by = short_run_rows(args.out)
+    if not demo_rows:
+        return code, [], []
+    lines = report_short_run(demo_rows, chosen_by, args)
+    print("\n" + "\n".join(lines))
+    best, run_dir, target = copy_best(demo_rows, chosen_by, args.out)
+    print(f"\nbest model by {chosen_by}: {best['model']} ({best['validation']:.4f}, test {best['test']:.4f})")
+    print(f"  table:       {args.out}/results.md and results.csv")
+    print(f"  plot:        {args.out}/accuracy_vs_params.png")
+    print(f"  SavedModel:  {target}/  (serve it with tf.saved_model.load; "
+          f"evaluate: python -m training.evaluate {run_dir})")
+    print(f"  runs:        {args.out}/runs/MODEL/seed0/ (config, history, TensorBoard, model.keras)")
+    return code, lines, demo_rows
 
 
 def main(argv=None):
@@ -368,27 +311,9 @@ def main(argv=None):
             return 2
     code, lines, demo_rows = 0, [], []
     if args.train:
-        code = sweep.main([
-            "--dataset", DATASET, "--models", args.models, "--epochs", args.epochs,
-            "--learning-rate", args.learning_rate, "--lr-schedule", args.lr_schedule,
-            *(["--max-train-examples", args.max_train_examples] if args.max_train_examples else []),
-            "--validation-fraction", args.validation_fraction, "--out", args.out,
-            *(["--data-dir", args.data_dir] if args.data_dir else []),
-            "--title", f"Fashion-MNIST demo: {_images(args.max_train_examples)}, {args.epochs} epochs, "
-                       f"Adam {args.learning_rate:g} {args.lr_schedule}",
-        ])
-        demo_rows, chosen_by = short_run_rows(args.out)
+        code, lines, demo_rows = short_run(args)
         if not demo_rows:
             return code or 1
-        lines = report_short_run(demo_rows, chosen_by, args)
-        print("\n" + "\n".join(lines))
-        best, run_dir, target = copy_best(demo_rows, chosen_by, args.out)
-        print(f"\nbest model by {chosen_by}: {best['model']} ({best['validation']:.4f}, test {best['test']:.4f})")
-        print(f"  table:       {args.out}/results.md and results.csv")
-        print(f"  plot:        {args.out}/accuracy_vs_params.png")
-        print(f"  SavedModel:  {target}/  (serve it with tf.saved_model.load; "
-              f"evaluate: python -m training.evaluate {run_dir})")
-        print(f"  runs:        {args.out}/runs/MODEL/seed0/ (config, history, TensorBoard, model.keras)")
     bad = []
     if entries:
         print(f"\nre-computing the test accuracy of {len(entries)} published model(s) from their shipped weights:")

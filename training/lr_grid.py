@@ -175,6 +175,26 @@ def recipe_choice(folders, labels):
     return "\n".join(lines) + "\n"
 
 
+def split_labels(text):
+    """Comma-separated labels, a comma inside parentheses (the overrides) kept in its label.
+
+    Example:
+
+    >>> split_labels("cnn_base, lc_small (delta=2, width=1.5),mlp_small")
+    ['cnn_base', 'lc_small (delta=2, width=1.5)', 'mlp_small']
+    """
+    labels, depth, current = [], 0, []
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "," and depth == 0:
+            labels.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    labels.append("".join(current))
+    return [label.strip() for label in labels if label.strip()]
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m training.lr_grid",
@@ -187,7 +207,7 @@ def main(argv=None):
                         help="comma-separated labels as the report writes them: cnn_base, lc_small (width=1.5)")
     parser.add_argument("--out", default=None, help="also write the Markdown here (atomically)")
     args = parser.parse_args(argv)
-    labels = [label.strip() for label in args.models.split(",") if label.strip()]
+    labels = split_labels(args.models)
     if not labels:
         parser.error(f"--models names no model; received {args.models!r}")
     try:

@@ -10,6 +10,7 @@ The table groups runs by (model, overrides, recipe) and averages over seeds
 
 import os
 
+from . import arguments
 from .run.atomic import write_text
 from .sweeps.plots import plot
 from .sweeps.results import collect, compare, matched_budgets, recipe_title, summarize, to_csv, to_markdown
@@ -45,7 +46,7 @@ def main(argv=None):
     parser.add_argument("--dataset", default=None, help="for the plot's anchors (default: the folder's name)")
     parser.add_argument("--title", default=None, help="the plot's title (default: the sweep's, from OUT/recipe.json)")
     parser.add_argument("--compare", default=None, help="a second results folder: print the change per model")
-    parser.add_argument("--budgets", default=None,
+    parser.add_argument("--budgets", type=arguments.budgets, default=None,
                         help="comma-separated parameter budgets, e.g. 10000,60000,250000: also write "
                              "matched_budgets.md, each family's best model (by validation) within each")
     args = parser.parse_args(argv)
@@ -56,11 +57,7 @@ def main(argv=None):
     rows = write_report(os.path.join(args.results_dir, "runs"), args.results_dir, dataset, args.title)
     print(to_markdown(rows), end="")
     if args.budgets:
-        try:
-            budgets = [int(float(b)) for b in args.budgets.split(",") if b.strip()]
-        except ValueError:
-            parser.error(f"--budgets expects comma-separated parameter counts; received {args.budgets!r}")
-        table = matched_budgets(rows, budgets)
+        table = matched_budgets(rows, args.budgets)
         write_text(os.path.join(args.results_dir, "matched_budgets.md"), table)
         print("\n" + table, end="")
     return 0

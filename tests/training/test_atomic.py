@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from training.atomic import atomic_path, remove_leftovers, write_json, write_text
+from training.run.atomic import atomic_path, remove_leftovers, write_json, write_text
 
 
 class Crash(Exception):
@@ -111,7 +111,7 @@ def test_remove_leftovers_removes_only_temporaries(tmp_path):
 
 KILL_BETWEEN_RENAMES = """
 import os, sys
-from training.atomic import atomic_path
+from training.run.atomic import atomic_path
 renames = []
 real_replace = os.replace
 def replace(src, dst):
@@ -136,7 +136,7 @@ def test_a_kill_between_the_two_renames_of_a_directory_is_undone(tmp_path):
     done = cli.python(KILL_BETWEEN_RENAMES, path)
     assert done.returncode == 9, done.stderr
     assert not path.exists()  # killed between the renames
-    assert any(name.endswith(".tmp.old") for name in os.listdir(tmp_path))
+    assert any(name.endswith(".aside") for name in os.listdir(tmp_path))
     removed = remove_leftovers(tmp_path)
     assert (path / "saved_model.pb").read_text() == "old", removed
     assert os.listdir(tmp_path) == ["saved_model"]  # the new, unfinished copy is gone

@@ -7,7 +7,7 @@ import pytest
 import tensorflow as tf
 
 from tests.training.idx_files import example_ids, fake_fashion_mnist
-from training import sources, variants
+from training.data import sources, variants
 from training.data import DatasetSpec, load_dataset, measure_throughput
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.training.idx_files import fake_fashion_mnist, idx_bytes, write_idx
-from training import idx, sources
+from training.data import idx, sources
 
 
 @pytest.fixture(params=[True, False], ids=["gzip", "plain"])

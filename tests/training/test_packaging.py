@@ -97,7 +97,7 @@ REAL_LINES = [
 
 
 def test_noise_filter_drops_the_start_up_lines_and_nothing_else():
-    from training.console import is_noise
+    from training.run.console import is_noise
 
     assert [is_noise(line) for line in NOISE_LINES] == [True] * 4
     assert [is_noise(line) for line in REAL_LINES] == [False] * 3
@@ -105,7 +105,7 @@ def test_noise_filter_drops_the_start_up_lines_and_nothing_else():
 
 FILTERED = """
 import os
-from training import console
+from training.run import console
 with console._stderr_filtered():
     os.write(2, ("\\n".join(__import__("json").loads(os.environ["LINES"])) + "\\n").encode())
 """

@@ -7,6 +7,7 @@ import pytest
 
 from tests.training import cli
 from training import report, shift
+from training.sweeps import results, plots
 
 
 def _row(model, family, params, test, val):
@@ -22,7 +23,7 @@ def test_matched_budgets_choose_by_validation_never_by_test():
         _row("huge", "mlp", 50_000, 0.99, 0.99),
         _row("conv", "multi_channel_conv", 5_000, 0.91, 0.92),
     ]
-    table = report.matched_budgets(rows, [2_000, 10_000, 100_000])
+    table = results.matched_budgets(rows, [2_000, 10_000, 100_000])
     lines = table.splitlines()
     assert lines[0] == "| budget (parameters) | mlp | multi_channel_conv |"
     assert lines[2] == "| ≤ 2,000 | 0.7000 (small, 1,000) | — |"
@@ -39,7 +40,7 @@ def test_report_cli_rejects_bad_budgets(tmp_path, capsys):
 
 
 def test_shift_images_moves_content_and_zero_fills():
-    from training.variants import shift_images
+    from training.data.variants import shift_images
 
     x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1) + 1
     shifted = shift_images(x, 2)
@@ -118,24 +119,24 @@ def test_runs_of_one_recipe_average_whatever_ran_them(tmp_path):
     _write_run(runs, "cnn_small", seed=0, accuracy=0.90, lr_schedule="constant")  # stated
     _write_run(runs, "cnn_small", seed=1, accuracy=0.92, jit_compile=True, strategy="mirrored",
                steps_per_execution=4, data_dir="/data", model_args={})  # older config: no lr_schedule
-    rows = report.summarize(report.collect(runs))
+    rows = results.summarize(results.collect(runs))
     assert [(r["label"], r["seeds"]) for r in rows] == [("cnn_small", 2)]
     assert rows[0]["test_accuracy_mean"] == pytest.approx(0.91)
-    assert report.to_csv(rows).splitlines()[0] == ",".join(report.COLUMNS)
+    assert results.to_csv(rows).splitlines()[0] == ",".join(results.COLUMNS)
 
 
 def test_runs_of_different_recipes_are_never_averaged(tmp_path):
     runs = tmp_path / "runs"
     _write_run(runs, "cnn_small", seed=0, accuracy=0.90)
     _write_run(runs, "cnn_small_long", model="cnn_small", seed=0, accuracy=0.95, epochs=40, augment=True)
-    rows = report.summarize(report.collect(runs))
+    rows = results.summarize(results.collect(runs))
     assert sorted((r["label"], r["seeds"], r["test_accuracy_mean"]) for r in rows) == [
         ("cnn_small [recipe 1]", 1, 0.90), ("cnn_small [recipe 2]", 1, 0.95)]
-    table = report.to_markdown(rows)
+    table = results.to_markdown(rows)
     assert "| cnn_small [recipe 2] ★ |" in table
     assert "Rows of different recipes are never averaged; they differ in:" in table
     assert "- recipe 1: augment=False, epochs=20" in table and "- recipe 2: augment=True, epochs=40" in table
-    assert report.to_csv(rows).splitlines()[0].endswith(",label,model_args,recipe")
+    assert results.to_csv(rows).splitlines()[0].endswith(",label,model_args,recipe")
 
 
 def test_model_overrides_make_their_own_rows(tmp_path):
@@ -143,10 +144,10 @@ def test_model_overrides_make_their_own_rows(tmp_path):
     _write_run(runs, "cnn_small", seed=0, accuracy=0.90)
     for seed in (0, 1):
         _write_run(runs, "cnn_small-width2", seed=seed, accuracy=0.93, model_args={"width": 2, "delta": 2})
-    rows = report.summarize(report.collect(runs))
+    rows = results.summarize(results.collect(runs))
     assert [(r["label"], r["seeds"]) for r in rows] == [("cnn_small", 1), ("cnn_small (delta=2, width=2)", 2)]
-    assert "| cnn_small (delta=2, width=2) ★ | multi_channel_conv | 20,490 | 0.9300 ± 0.0000 | 2 |" in report.to_markdown(rows)
-    assert '"{""delta"": 2, ""width"": 2}"' in report.to_csv(rows)
+    assert "| cnn_small (delta=2, width=2) ★ | multi_channel_conv | 20,490 | 0.9300 ± 0.0000 | 2 |" in results.to_markdown(rows)
+    assert '"{""delta"": 2, ""width"": 2}"' in results.to_csv(rows)
 
 
 def test_report_keeps_the_sweeps_title(tmp_path, monkeypatch):
@@ -195,4 +196,4 @@ def test_committed_results_folders_regenerate_unchanged(tmp_path):
         if os.path.exists(os.path.join(source, folder, "matched_budgets.md")):
             with open(os.path.join(source, folder, "matched_budgets.md"), encoding="utf-8") as f:
                 committed = f.read()
-            assert report.matched_budgets(rows, [5_000, 10_000, 15_000, 60_000, 300_000, 1_400_000]) == committed
+            assert results.matched_budgets(rows, [5_000, 10_000, 15_000, 60_000, 300_000, 1_400_000]) == committed

@@ -177,7 +177,7 @@ def test_a_stopped_run_says_how_to_continue_and_continues(tmp_path, signum):
     ({"chief": ["a:1"], "worker": ["b:1"], "evaluator": ["c:1"]}, [("chief", 0)]),
 ])
 def test_exactly_one_writer_whatever_the_cluster(cluster, writers):
-    from training.distribute import is_writer
+    from training.run.distribute import is_writer
 
     tasks = [(kind, index) for kind, hosts in cluster.items() for index in range(len(hosts))]
     found = [task for task in tasks
@@ -188,7 +188,7 @@ def test_exactly_one_writer_whatever_the_cluster(cluster, writers):
 def test_datasets_are_sharded_by_data_explicitly():
     import tensorflow as tf
 
-    from training.distribute import shard_by_data
+    from training.run.distribute import shard_by_data
 
     dataset = shard_by_data(tf.data.Dataset.range(4).batch(2))
     assert dataset.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
@@ -198,18 +198,18 @@ def test_datasets_are_sharded_by_data_explicitly():
 # ------------------------------------------------------------ determinism on GPUs
 def test_an_op_without_a_deterministic_kernel_names_the_flag():
     """What TensorFlow raises on a GPU (none here): a one-line UsageError naming --no-deterministic."""
-    import argparse
-
     import tensorflow as tf
 
     error = tf.errors.UnimplementedError(
         None, None, "A deterministic GPU implementation of SparseSoftmaxXentWithLogits is not currently available.")
-    with pytest.raises(train_module.UsageError, match=r"Pass --no-deterministic to allow non-deterministic ops"):
-        with train_module._determinism_explained(argparse.Namespace(deterministic=True), tf):
+    from training.run import fit, rundir
+
+    with pytest.raises(rundir.UsageError, match=r"Pass --no-deterministic to allow non-deterministic ops"):
+        with fit.determinism_explained({"deterministic": True}):
             raise error
     with pytest.raises(tf.errors.UnimplementedError):  # without determinism asked for: the error itself
-        with train_module._determinism_explained(argparse.Namespace(deterministic=False), tf):
+        with fit.determinism_explained({"deterministic": False}):
             raise error
     with pytest.raises(tf.errors.InvalidArgumentError):  # other errors pass through
-        with train_module._determinism_explained(argparse.Namespace(deterministic=True), tf):
+        with fit.determinism_explained({"deterministic": True}):
             raise tf.errors.InvalidArgumentError(None, None, "logits and labels must have the same shape")

@@ -20,7 +20,9 @@ import sys
 import pytest
 
 from tests.training import cli
-from training import sweep
+from training import settings, sweep
+from training.run import rundir
+from training.sweeps import scheduler
 from training import train as train_module
 
 pytestmark = pytest.mark.tensorflow_only
@@ -95,22 +97,31 @@ def test_model_args_name_their_runs_stably():
     assert sweep.model_slug({"width": "1"}) != sweep.model_slug({"width": 1})
 
 
+def _values(argv):
+    args = sweep.build_parser().parse_args([str(a) for a in argv])
+    return settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="sweep")})
+
+
+def _child_command(values, model, seed, run_dir):
+    return scheduler.Sweep(values, "o", []).command(scheduler.Run(1, 1, model, seed, run_dir))
+
+
 def test_every_training_flag_reaches_training_train():
     argv = ["--out", "o", "--dataset", "cifar10", "--epochs", 3, "--batch-size", 7, "--learning-rate", 0.5,
             "--lr-schedule", "cosine", "--max-train-examples", 9, "--validation-fraction", 0, "--augment",
             "--pixel-shuffle", "--mixed-precision", "mixed_bfloat16", "--jit-compile", "false",
-            "--steps-per-execution", 4, "--strategy", "mirrored", "--no-deterministic",
+            "--steps-per-execution", 4, "--strategy", "mirrored", "--no-deterministic", "--shift", 2,
+            "--logical-cpus", 3, "--flip", "--label-smoothing", 0.1, "--weight-decay", 0.05,
             "--model-arg", "width=64", "--model-arg", 'padding_mode="circular"', "--data-dir", "/data"]
-    args = sweep.build_parser().parse_args([str(a) for a in argv])
-    args.model_args = train_module.model_args_dict(args.model_args)
-    command = sweep.train_command(args, "cnn_small", 2, "o/runs/cnn_small/seed2")
+    values = _values(argv)
+    command = _child_command(values, "cnn_small", 2, "o/runs/cnn_small/seed2")
     assert command[:3] == [sys.executable, "-m", "training.train"]
-    trained = train_module.build_parser().parse_args(command[3:])
-    trained.model_args = train_module.model_args_dict(trained.model_args)
-    for key in sweep.RECIPE_KEYS + ("data_dir",):
-        assert getattr(trained, key) == getattr(args, key), key
-    assert (trained.model, trained.seed, trained.out) == ("cnn_small", 2, "o/runs/cnn_small/seed2")
-    assert trained.model_args == {"width": 64, "padding_mode": "circular"}
+    trained = vars(train_module.build_parser().parse_args(command[3:]))
+    trained = settings.normalized(trained)
+    for setting in settings.settings(command="sweep"):
+        assert trained[setting.name] == values[setting.name], setting.name
+    assert (trained["model"], trained["seed"], trained["out"]) == ("cnn_small", 2, "o/runs/cnn_small/seed2")
+    assert trained["model_args"] == {"width": 64, "padding_mode": "circular"}
 
 
 def test_a_tfds_dataset_takes_every_image_model():
@@ -120,40 +131,29 @@ def test_a_tfds_dataset_takes_every_image_model():
 
 @pytest.mark.parametrize("gpus, expected", [(["0", "1"], ["0", "1", "0", "1", "0"]), (["3"], ["3"] * 5)])
 def test_job_j_sees_gpu_j_mod_g(gpus, expected):
-    assert [sweep.job_environment(j, gpus, {})["CUDA_VISIBLE_DEVICES"] for j in range(5)] == expected
+    assert [scheduler.job_environment(j, gpus, {})["CUDA_VISIBLE_DEVICES"] for j in range(5)] == expected
 
 
 def test_without_gpus_jobs_keep_the_environment():
-    assert sweep.job_environment(3, [], {"A": "1"}) == {"A": "1"}
+    assert scheduler.job_environment(3, [], {"A": "1"}) == {"A": "1"}
     assert sweep.visible_gpus({"CUDA_VISIBLE_DEVICES": "2,5"}) == ["2", "5"]
     assert sweep.visible_gpus({"CUDA_VISIBLE_DEVICES": ""}) == []
 
 
 def test_a_folder_refuses_another_recipe(tmp_path):
-    args = sweep.build_parser().parse_args(["--out", str(tmp_path), "--title", "first"])
-    args.model_args = {}
-    sweep.check_recipe(tmp_path, sweep.recipe_of(args))
+    values = _values(["--out", tmp_path])
+    scheduler.claim_recipe(tmp_path, values, "first")
     recipe = cli.read_json(tmp_path / "recipe.json")
-    assert recipe["epochs"] == 10 and recipe["title"] == "first" and recipe["model_args"] == {}
-    args.epochs, args.model_args = 20, {"width": 3}
-    with pytest.raises(train_module.UsageError, match=r"these settings differ: epochs: 10 in recipe.json, 20 now, "
-                                                      r"model_args: \{\} in recipe.json, \{'width': 3\} now"):
-        sweep.check_recipe(tmp_path, sweep.recipe_of(args))
-    args.epochs, args.model_args, args.title = 10, {}, "second"  # the title is recorded, not compared
-    args.jit_compile, args.steps_per_execution = True, 8  # how a worker executes may differ
-    sweep.check_recipe(tmp_path, sweep.recipe_of(args))
+    assert recipe["epochs"] == 10 and recipe["title"] == "first"
+    other = _values(["--out", tmp_path, "--epochs", 20, "--flip"])
+    with pytest.raises(rundir.UsageError, match=r"these settings differ: epochs: 10 in recipe.json, 20 now, "
+                                                r"flip: False in recipe.json, True now"):
+        scheduler.claim_recipe(tmp_path, other, None)
+    # The title is recorded, not compared; how a worker executes, and the model overrides, may differ.
+    same = _values(["--out", tmp_path, "--jit-compile", "true", "--steps-per-execution", 8, "--model-arg", "width=2"])
+    scheduler.claim_recipe(tmp_path, same, "second")
     recipe = cli.read_json(tmp_path / "recipe.json")
-    assert recipe["title"] == "second" and recipe["jit_compile"] == "auto" and recipe["steps_per_execution"] == 1
-
-
-@pytest.mark.parametrize("dataset, message", [
-    ("fashion_mnst", "Unknown dataset. Received: name='fashion_mnst'"),
-    ("imdb_reviews", "not image classification"),
-])
-def test_an_unknown_dataset_is_refused_before_anything_is_written(tmp_path, capsys, dataset, message):
-    out = tmp_path / "out"
-    code = sweep.main(["--dataset", dataset, "--out", out])
-    assert code == 2 and message in capsys.readouterr().err and not out.exists()
+    assert recipe["title"] == "second" and recipe["jit_compile"] == "auto"
 
 
 def test_missing_data_dir_is_refused_before_anything_is_written(tmp_path, capsys):
@@ -285,26 +285,20 @@ def test_kubernetes_example_runs_one_shard_per_index():
 
 
 def test_a_recipe_json_from_before_a_setting_reads_as_its_default(tmp_path):
-    args = sweep.build_parser().parse_args(["--out", str(tmp_path)])
-    args.model_args = {}
-    old = {k: v for k, v in sweep.recipe_of(args).items() if k not in ("flip", "label_smoothing", "weight_decay")}
+    values = _values(["--out", tmp_path])
+    old = {k: v for k, v in settings.recipe_of(values).items() if k not in ("flip", "label_smoothing", "weight_decay")}
     (tmp_path / "recipe.json").write_text(json.dumps(old))
-    sweep.check_recipe(tmp_path, sweep.recipe_of(args))  # accepted: the defaults are what it meant
-    args.flip, args.label_smoothing = True, 0.1
-    with pytest.raises(train_module.UsageError, match=r"flip: False in recipe.json, True now, "
-                                                      r"label_smoothing: 0.0 in recipe.json, 0.1 now"):
-        sweep.check_recipe(tmp_path, sweep.recipe_of(args))
+    scheduler.claim_recipe(tmp_path, values, None)  # accepted: the defaults are what it meant
+    with pytest.raises(rundir.UsageError, match=r"flip: False in recipe.json, True now, "
+                                                r"label_smoothing: 0.0 in recipe.json, 0.1 now"):
+        scheduler.claim_recipe(tmp_path, _values(["--out", tmp_path, "--flip", "--label-smoothing", 0.1]), None)
 
 
 def test_recipe_settings_reach_the_train_command(tmp_path):
-    args = sweep.build_parser().parse_args(["--out", str(tmp_path), "--flip", "--label-smoothing", "0.1",
-                                            "--weight-decay", "0.05"])
-    args.model_args = {}
-    command = sweep.train_command(args, "cnn_small", 0, str(tmp_path / "run"))
+    values = _values(["--out", tmp_path, "--flip", "--label-smoothing", "0.1", "--weight-decay", "0.05"])
+    command = _child_command(values, "cnn_small", 0, str(tmp_path / "run"))
     assert "--flip" in command
     assert command[command.index("--label-smoothing") + 1] == "0.1"
     assert command[command.index("--weight-decay") + 1] == "0.05"
-    plain = sweep.build_parser().parse_args(["--out", str(tmp_path)])
-    plain.model_args = {}
-    command = sweep.train_command(plain, "cnn_small", 0, str(tmp_path / "run"))
-    assert not {"--flip", "--label-smoothing", "--weight-decay"} & set(command)
+    command = _child_command(_values(["--out", tmp_path]), "cnn_small", 0, str(tmp_path / "run"))
+    assert "--flip" not in command and command[command.index("--weight-decay") + 1] == "0.0"

@@ -85,6 +85,9 @@ def test_one_epoch_run_writes_every_file(one_epoch_run):
     config = cli.read_json(run_dir / "config.json")
     every_setting = set(vars(train_module.build_parser().parse_args(["--model", "m"]))) - {"resume", "overwrite", "verbose"}
     assert set(config["args"]) == every_setting
+    assert config["git"]["commit"] == subprocess.run(["git", "rev-parse", "HEAD"], cwd=cli.REPO, capture_output=True,
+                                                     text=True, check=True).stdout.strip()
+    assert isinstance(config["git"]["dirty"], bool)
     assert config["args"]["model"] == "cnn_small" and config["args"]["seed"] == 1 and config["args"]["epochs"] == 1
     assert config["versions"] == {
         "python": config["versions"]["python"], "tensorflow": tf.__version__, "keras": keras.__version__,
@@ -284,8 +287,8 @@ def test_kills_at_random_instants_leave_a_loadable_checkpoint(uninterrupted_run,
 
 def test_resume_removes_what_a_kill_left_and_no_more(tmp_path):
     """Unit test of what `AtomicCheckpoint` clears when it continues a state."""
-    from training.atomic import write_json
-    from training.checkpoints import AtomicCheckpoint, load_state
+    from training.run.atomic import write_json
+    from training.run.checkpoints import AtomicCheckpoint, load_state
 
     directory = tmp_path / "checkpoints"
     directory.mkdir()
@@ -497,7 +500,7 @@ RECIPE = ("--model", "mlp_small", "--dataset", "digits", "--batch-size", 64, "--
 def test_label_smoothing_weight_decay_and_flip_resume_exactly(tmp_path):
     import keras
 
-    from training.losses import SmoothedSparseCategoricalCrossentropy
+    from training.run.losses import SmoothedSparseCategoricalCrossentropy
 
     whole, split = tmp_path / "whole", tmp_path / "split"
     cli.check(cli.train(whole, *RECIPE, "--epochs", 2))
@@ -512,7 +515,7 @@ def test_label_smoothing_weight_decay_and_flip_resume_exactly(tmp_path):
 
 
 def test_smoothed_loss_equals_the_equation():
-    from training.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
+    from training.run.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
 
     rng = np.random.default_rng(0)
     logits, labels, s = rng.normal(size=(6, 4)).astype(np.float32), np.array([0, 1, 2, 3, 1, 0]), 0.2

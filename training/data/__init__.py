@@ -6,11 +6,21 @@
 - `variants`: what a recipe does to them (pixel shuffle, test-time shift,
   random translations and flips).
 - `pipeline`: `load_dataset(name, ...)`, batched train/validation/test
-  pipelines and a `DatasetSpec`; `python -m training.data` measures them.
+  pipelines and a `DatasetSpec`; `throughput` (`python -m training.data`)
+  measures them.
 """
 
-from .pipeline import DatasetSpec, Splits, load_dataset, measure_throughput
 from .sources import DATASETS, DatasetNotFoundError, check_data_dir, check_dataset, list_datasets, load_arrays
+
+_PIPELINE = ("DatasetSpec", "Splits", "load_dataset", "measure_throughput")
+
+
+def __getattr__(name):  # the pipeline imports TensorFlow: only when asked for (gpu_check runs without it)
+    if name in _PIPELINE:
+        from . import pipeline, throughput  # pylint: disable=import-outside-toplevel
+
+        return getattr(throughput if name == "measure_throughput" else pipeline, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "DATASETS",

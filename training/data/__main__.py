@@ -1,8 +1,8 @@
-"""`python -m training.data`: how many examples per second each pipeline delivers."""
+"""`python -m training.data`: the dataset's spec and how many examples per second each pipeline delivers."""
 
 import sys
 
-from .pipeline import main
+from .throughput import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,9 +1,9 @@
 """One function, `load_dataset`, returns ready `tf.data` pipelines.
 
-    python -m training.data --dataset fashion_mnist --batch-size 128
-
-prints the dataset's spec and how many examples per second each pipeline
-delivers, to show that the input pipeline is not what limits training.
+`python -m training.data --dataset fashion_mnist --batch-size 128` prints
+the dataset's spec and how many examples per second each pipeline delivers
+(`training/data/__main__.py`), to show that the input pipeline is not what
+limits training.
 
 The pipeline: images decoded and normalized once, in numpy, and cached in
 memory for the process (`load_arrays`); a validation split carved from the
@@ -24,9 +24,7 @@ delivers several times the examples/s that even a small MLP trains at there;
 `python -m training.data` measures it on the machine at hand.
 """
 
-import argparse
 import dataclasses
-import time
 import typing
 
 import numpy as np
@@ -43,7 +41,6 @@ __all__ = [
     "list_datasets",
     "load_arrays",
     "load_dataset",
-    "measure_throughput",
 ]
 
 #: The largest random translation of `augment=True`, in pixels.
@@ -287,71 +284,3 @@ def _train_pipeline(x, y, *, batch_size, seed, augment, flip=False, first_epoch,
 def _batched(x, y, batch_size):
     dataset = tf.data.Dataset.from_tensor_slices((x, y))
     return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
-
-
-def measure_throughput(dataset, batches=None):
-    """Examples per second that iterating `dataset` delivers.
-
-    The clock includes starting the iterator (filling the shuffle buffer,
-    as at the start of every training epoch), so a full pass is honest.
-
-    Args:
-        dataset: a `tf.data.Dataset` of `(images, labels)` batches.
-        batches: how many batches to time; `None` (default) for a full pass.
-
-    Returns:
-        Examples per second, a float.
-
-    Raises:
-        ValueError: if `batches` < 1 or the dataset yields no batch.
-
-    Example:
-
-    >>> splits, spec = load_dataset("digits")
-    >>> measure_throughput(splits.train) > 0
-    True
-    """
-    batches = _check_int(batches, "batches", 1, allow_none=True)
-    examples = count = 0
-    start = time.perf_counter()
-    for images, _ in dataset:
-        examples += int(images.shape[0])
-        count += 1
-        if batches is not None and count >= batches:
-            break
-    elapsed = time.perf_counter() - start
-    if count == 0:
-        raise ValueError("`dataset` yielded no batch: nothing to time.")
-    return examples / elapsed
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(
-        prog="python -m training.data",
-        description="Load a dataset and time its input pipelines (examples/s, one full pass each).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument("--dataset", default="fashion_mnist",
-                        help=f"one of {list_datasets()} or a TFDS name")
-    parser.add_argument("--data-dir", default=None, help="where to look first for the data")
-    parser.add_argument("--batch-size", type=int, default=128, help="examples per batch")
-    parser.add_argument("--epochs", type=int, default=2, help="full passes timed over train")
-    parser.add_argument("--augment", action="store_true", help="random translation on train")
-    parser.add_argument("--flip", action="store_true", help="random horizontal flips on train")
-    parser.add_argument("--pixel-shuffle", action="store_true",
-                        help="one fixed permutation of the pixels, all splits")
-    parser.add_argument("--shift", type=int, default=0, help="test-time shift in pixels")
-    args = parser.parse_args(argv)
-    start = time.perf_counter()
-    splits, spec = load_dataset(
-        args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
-        augment=args.augment, flip=args.flip, pixel_shuffle=args.pixel_shuffle, shift=args.shift,
-    )
-    print(f"loaded in {time.perf_counter() - start:.1f} s: {spec}")
-    for epoch in range(args.epochs):
-        print(f"train epoch {epoch + 1}: {measure_throughput(splits.train):,.0f} examples/s")
-    for split in ("validation", "test"):
-        if getattr(splits, split) is not None:
-            print(f"{split}: {measure_throughput(getattr(splits, split)):,.0f} examples/s")
-
-

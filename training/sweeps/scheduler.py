@@ -99,6 +99,14 @@ def claim_recipe(out, values, title):
         write_json(path, {**settings.recipe_of(values), **execution, "title": title})
 
 
+def job_environment(job, gpus, environ=None):
+    """The environment of job `job`: only GPU `gpus[job % len(gpus)]` visible (unchanged without GPUs)."""
+    env = dict(os.environ if environ is None else environ)
+    if gpus:
+        env["CUDA_VISIBLE_DEVICES"] = gpus[job % len(gpus)]
+    return env
+
+
 def tail(path, lines=TAIL_LINES):
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -137,9 +145,7 @@ class Sweep:
     def _launch(self, run, slot):
         command = self.command(run)
         log_path = os.path.abspath(os.path.join(run.run_dir, rundir.LOG_FILE))
-        env = dict(os.environ, **{LOG_CAPTURED_ENV: log_path})
-        if self.gpus:
-            env["CUDA_VISIBLE_DEVICES"] = self.gpus[slot % len(self.gpus)]
+        env = {**job_environment(slot, self.gpus), LOG_CAPTURED_ENV: log_path}
         with open(log_path, "a", encoding="utf-8") as log:
             log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: {shlex.join(command)}\n")
             log.flush()
