@@ -9,6 +9,15 @@
     20490
     >>> trained = models.create_model("cnn_bn_50k", weights="fashion_mnist")  # once published
 
+Predictions on real images, as `keras.applications` does them:
+
+    >>> x = models.preprocess(["shoe.png", "boot.jpg"], "fashion_mnist")  # (2, 28, 28, 1)
+    >>> models.decode_predictions(trained(x, training=False), "fashion_mnist", top=3)
+    >>> models.class_names("fashion_mnist")[9]
+    'Ankle boot'
+
+or from a shell: `python -m models.predict --model cnn_bn_50k shoe.png boot.jpg`.
+
 Families: "mlp" (no spatial structure), "fully_connected" (eq. 7.1.1),
 "locally_connected" (locality without sharing), "shared_conv" (sharing and
 locality per channel, eq. 7.1.3; `sharedconv_global` without locality,
@@ -16,6 +25,15 @@ eq. 7.1.2), "multi_channel_conv" (eq. 7.1.7). Models whose name has "1d"
 take sequences (MNIST-1D); the others take images. Each family's knobs
 (`model_entry(name).options`) are `create_model`'s overrides.
 """
+
+import os as _os
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"] or _os.path.basename(_sys.argv[0] if _sys.argv else "").startswith("czoo-"):
+    # `python -m models.TOOL` or a `czoo-*` console script is starting: a quiet TensorFlow (models._console)
+    from models._console import quiet_tensorflow as _quiet_tensorflow
+
+    _quiet_tensorflow()
 
 from models import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from models._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
@@ -25,15 +43,22 @@ from models._weights import (
     published_weights,
     weights_dir,
 )
+from models.datasets import class_names, dataset_info
+from models.preprocessing import NotAnImageError, decode_predictions, preprocess
 
 __all__ = [
     "ModelEntry",
+    "NotAnImageError",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
+    "class_names",
     "count_params",
     "create_model",
+    "dataset_info",
+    "decode_predictions",
     "list_models",
     "model_entry",
+    "preprocess",
     "published_weights",
     "register_model",
     "weights_dir",
