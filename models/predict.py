@@ -51,6 +51,10 @@ def _positive_int(text):
     return value
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown; the example's lines kept as written."""
+
+
 def build_parser():
     """The command line of `python -m models.predict` (`czoo-predict`)."""
     prog = _prog()
@@ -60,7 +64,7 @@ def build_parser():
                     "the top classes of each file, with their probabilities. Writes nothing.",
         epilog=f"example: {prog} --model {DEFAULT_MODEL} --weights {DEFAULT_WEIGHTS} shoe.png boot.jpg --top 3\n"
                "(`python -m models` lists the models; `models.published_weights()` the weights.)",
-        formatter_class=lambda prog: argparse.ArgumentDefaultsHelpFormatter(prog, width=100),
+        formatter_class=_HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ... anything Pillow reads)")
     parser.add_argument("--model", default=DEFAULT_MODEL, help="a model with published weights")
