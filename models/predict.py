@@ -34,6 +34,8 @@ DEFAULT_MODEL = "cnn_bn_50k"
 DEFAULT_WEIGHTS = "fashion_mnist"
 EXIT_ERROR = 2
 _INVERT = {"auto": "auto", "true": True, "false": False}
+# The library's words for the arguments, and the command line's.
+_ARGUMENT_NAMES = (("Invalid value for argument `images`: ", ""), ("argument `weights`", "--weights"))
 
 
 def _prog():
@@ -72,7 +74,7 @@ def build_parser():
         "--weights", default=DEFAULT_WEIGHTS,
         help="the published weights to load: a dataset, or a dataset and tag such as fashion_mnist.frontier",
     )
-    parser.add_argument("--top", type=_positive_int, default=3, help="how many classes to show per file")
+    parser.add_argument("--top", type=_positive_int, default=3, metavar="N", help="how many classes to show per file")
     parser.add_argument(
         "--invert", choices=sorted(_INVERT), default="auto",
         help="make a dark object on a light background light on dark, as the training images are: "
@@ -147,6 +149,8 @@ def main(argv=None):
         predictions = predict_files(args.files, args.model, args.weights, args.top, _INVERT[args.invert])
     except (ValueError, OSError) as error:  # WeightsError and NotAnImageError are ValueErrors
         message = " ".join(str(error).split()) if str(error) else type(error).__name__
+        for library, command_line in _ARGUMENT_NAMES:  # as the command line names them
+            message = message.replace(library, command_line)
         print(f"{parser.prog}: error: {message}", file=sys.stderr)
         return EXIT_ERROR
     print(format_predictions(predictions))

@@ -297,7 +297,7 @@ def _grayscale(array, label):
 
 
 def _border_mean(gray):
-    rows, columns = gray.shape
+    rows, _ = gray.shape
     ring = [gray[0], gray[-1]] + ([gray[1:-1, 0], gray[1:-1, -1]] if rows > 2 else [])
     return float(np.concatenate(ring).mean())
 

@@ -323,7 +323,7 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     line = _one_line_error(capsys, [str(tmp_path / "missing.png")])
     assert line.endswith(f"error: No such file: {str(tmp_path / 'missing.png')!r}")
     line = _one_line_error(capsys, ["--model", "sharedconv_global", str(image)])
-    assert "No published weights 'fashion_mnist' for model 'sharedconv_global'" in line
+    assert "No published weights 'fashion_mnist' for model 'sharedconv_global' (--weights)" in line
     line = _one_line_error(capsys, ["--model", "cnn_bn_50k", "--weights", "imagenet", str(image)])
     assert "Unknown weights" in line and "'imagenet'" in line
     line = _one_line_error(capsys, ["--model", "cnn1d_base", "--weights", "mnist1d", str(image)])
@@ -387,7 +387,7 @@ def test_cli_error_end_to_end(tmp_path):
     done = _cli(["notes.png"], tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [
-        "python -m models.predict: error: Invalid value for argument `images`: 'notes.png' is not an image "
+        "python -m models.predict: error: 'notes.png' is not an image "
         "(Pillow does not recognize its format)."
     ]
     assert _listing(tmp_path) == before
