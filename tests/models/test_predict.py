@@ -218,6 +218,18 @@ def test_light_backgrounds_are_inverted_by_auto():
     assert INVERT_THRESHOLD == 0.5
 
 
+def test_files_are_read_as_viewers_show_them(tmp_path):
+    pixels = np.zeros((20, 40), np.uint8)  # stored landscape, a light bar on the left
+    pixels[:, :8] = 200
+    exif = Image.Exif()
+    exif[0x0112] = 6  # EXIF orientation: rotate 90° clockwise to display
+    Image.fromarray(pixels).save(tmp_path / "rotated.png", exif=exif)
+    shown = np.rot90(pixels, k=-1)  # (40, 20): the bar on top
+    np.testing.assert_array_equal(
+        models.preprocess(tmp_path / "rotated.png", "fashion_mnist"), models.preprocess(shown, "fashion_mnist")
+    )
+
+
 def test_a_list_mixes_files_pil_images_and_arrays(tmp_path):
     _garment(mode="RGB").save(tmp_path / "one.png")
     out = models.preprocess([tmp_path / "one.png", _garment(60, 30), np.zeros((28, 28))], "fashion_mnist")
