@@ -9,6 +9,15 @@
     20490
     >>> trained = models.create_model("cnn_bn_50k", weights="fashion_mnist")  # once published
 
+Predictions on real images, as `keras.applications` does them:
+
+    >>> x = models.preprocess(["shoe.png", "boot.jpg"], "fashion_mnist")  # (2, 28, 28, 1)
+    >>> models.decode_predictions(trained(x, training=False), "fashion_mnist", top=3)
+    >>> models.class_names("fashion_mnist")[9]
+    'Ankle boot'
+
+or from a shell: `python -m models.predict --model cnn_bn_50k shoe.png boot.jpg`.
+
 Families: "mlp" (no spatial structure), "fully_connected" (eq. 7.1.1),
 "locally_connected" (locality without sharing), "shared_conv" (sharing and
 locality per channel, eq. 7.1.3; `sharedconv_global` without locality,
@@ -22,6 +31,8 @@ if __name__ == "models":  # a checkout's top-level name: the same modules as con
 
     _alias("models", "constrained_zoo.models")
 
+import constrained_layers  # noqa: F401 (first: TensorFlow starts quietly, constrained_layers/quiet.py)
+
 from . import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
 from ._weights import (
@@ -30,15 +41,22 @@ from ._weights import (
     published_weights,
     weights_dir,
 )
+from .datasets import class_names, dataset_info
+from .preprocessing import NotAnImageError, decode_predictions, preprocess
 
 __all__ = [
     "ModelEntry",
+    "NotAnImageError",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
+    "class_names",
     "count_params",
     "create_model",
+    "dataset_info",
+    "decode_predictions",
     "list_models",
     "model_entry",
+    "preprocess",
     "published_weights",
     "register_model",
     "weights_dir",

@@ -23,6 +23,8 @@ import random
 
 import numpy as np
 
+from constrained_zoo.models.datasets import FASHION_MNIST_CLASS_NAMES
+
 from . import idx
 
 __all__ = [
@@ -43,10 +45,6 @@ DATASETS = {
     "mnist1d": "MNIST-1D (Greydanus 2020), length-40 sequences, 4,000 train / 1,000 test (generated)",
 }
 
-FASHION_MNIST_CLASS_NAMES = (
-    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
-)
 FASHION_MNIST_ENV = "FASHION_MNIST_DIR"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
 KERAS_CACHE_DIR = "~/.keras/datasets/fashion-mnist"
