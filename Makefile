@@ -31,7 +31,7 @@ test-slow: setup data  ## the slow tests only (minutes)
 gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)
 	$(PY) -m training.gpu_check $(GPU_CHECK_ARGS)
 
-bench: setup data  ## the benchmarks of BENCHMARKS.md (15-30 min; BENCH_ARGS=--quick for about a minute)
+bench: setup data  ## the benchmarks of BENCHMARKS.md (about 36 min in BENCHMARKS.md's run on 2 cores; BENCH_ARGS=--quick for about a minute)
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
 setup: $(STAMP)  ## create or reuse .venv and install the project with its test extras

@@ -1,6 +1,6 @@
 """Speed and memory of the constrained layers against Keras's and tf-keras's.
 
-    python -m benchmarks            # the full run (about 15-30 minutes on 2 cores)
+    python -m benchmarks            # the full run (36 minutes on 2 cores in BENCHMARKS.md's run)
     python -m benchmarks --quick    # about a minute: fewer cases and repeats
     python -m benchmarks --help
 
@@ -9,7 +9,7 @@ after warm-up), the ratio to the case's reference implementation, and the
 peak memory of a step (measured in a subprocess per implementation), then
 the goals of BENCHMARKS.md, each with the measured number and PASS/MISS.
 
-A *step* is one training step of the layer alone, as the issue defines it:
+A *step* is one training step of the layer alone:
 the forward pass, then the gradients of Σ y·g (g a fixed random tensor) for
 the layer's weights and for the input, in one `tf.function` (TensorFlow
 graph mode, no XLA unless `--jit`). Every implementation of a case runs in

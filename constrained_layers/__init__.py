@@ -28,7 +28,7 @@ LocallyConnected2D = LocallyConnected
 SharedConv2D = SharedConv
 MultiChannelConv2D = MultiChannelConv
 
-__version__ = "0.1.0"
+__version__ = "0.4.0.dev0"
 
 __all__ = [
     "FullyConnected1D",

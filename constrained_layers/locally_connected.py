@@ -31,9 +31,10 @@ through kh·kw strided-slice gradients. The fast path instead:
 
 The same code runs on JAX (under XLA). On TensorFlow, one training step of
 the layer alone measured 2.1-2.9× MultiChannelConv of the same shape (4.3×
-with 32 channels at batch 32), 6-18× faster than tf-keras's fastest
-implementation and with 5-20× less peak memory than its implementation=1;
-BENCHMARKS.md has the table and what else was tried.
+with 32 channels at batch 32), 5.9-17.9× faster than tf-keras's fastest
+implementation and with 4.6-31× less peak step memory than its
+implementation=1 (3.2-13× less than its fastest); BENCHMARKS.md has the
+table and what else was tried.
 """
 
 import functools

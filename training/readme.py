@@ -1,7 +1,11 @@
-"""The README's tables, generated from the code and the results folders.
+"""The documentation's tables, generated from the code and the results folders.
 
-    python -m training.readme           # exit 1 and a diff if README.md differs from what the code and results give
-    python -m training.readme --write   # rewrite the generated blocks of README.md (atomically)
+    python -m training.readme           # exit 1 and a diff if a document differs from what the code and results give
+    python -m training.readme --write   # rewrite the generated blocks of every document (atomically)
+    python -m training.readme --readme PATH [--write]   # one file only, paths relative to its folder
+
+The documents and the blocks each must hold are `DOCUMENTS` (README.md and
+docs/*.md, paths relative to the repository's root).
 
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
@@ -14,23 +18,34 @@ A generated block is the text between a marker line and the next
     <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
+    <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
 
-Paths are relative to the README's folder. Everything outside the blocks
-(the prose) is left as it is. `tests/training/test_readme.py` fails when the
-README drifts from the code or the results: after a sweep, a re-run or a
-change of a model, run `python -m training.readme --write`.
+Everything outside the blocks (the prose) is left as it is.
+`tests/training/test_readme.py` fails when a document drifts from the code
+or the results: after a sweep, a re-run or a change of a model, run
+`python -m training.readme --write`.
 """
 
 import argparse
+import contextlib
 import difflib
+import io
 import os
 import re
+import runpy
 import sys
 
 from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
+#: Each document with generated blocks (relative to REPO) and the kinds of block it must hold.
+DOCUMENTS = {
+    "README.md": ("budgets",),
+    "docs/layers.md": ("command",),
+    "docs/zoo.md": ("zoo", "weights"),
+    "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift"),
+}
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
 
@@ -127,8 +142,28 @@ def _recipes(root, folders, labels):
     return lr_grid.recipe_choice([os.path.join(root, folder) for folder in folders.split(",")], labels.split(","))
 
 
+def _command(root, *argv):
+    """What `python -m MODULE ARGS...` prints, run in this process (from `root`)."""
+    if len(argv) < 3 or argv[:2] != ("python", "-m"):
+        raise ReadmeError(f"a command is 'python -m MODULE ARGS...'; received {' '.join(argv)!r}")
+    out, argv_before, cwd = io.StringIO(), sys.argv, os.getcwd()
+    try:
+        os.chdir(root)
+        sys.argv = [argv[2], *argv[3:]]
+        with contextlib.redirect_stdout(out):
+            runpy.run_module(argv[2], run_name="__main__", alter_sys=True)
+    except SystemExit as exit:
+        if exit.code not in (None, 0):
+            raise ReadmeError(f"{' '.join(argv)!r} exited with {exit.code}") from None
+    finally:
+        sys.argv = argv_before
+        os.chdir(cwd)
+    return out.getvalue()
+
+
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
-         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2)}
+         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
+         "command": (_command, None)}
 
 
 def generate_block(spec, root=REPO):
@@ -137,7 +172,7 @@ def generate_block(spec, root=REPO):
     if kind not in KINDS:
         raise ReadmeError(f"unknown kind {kind!r} (known: {', '.join(KINDS)})")
     fn, arity = KINDS[kind]
-    if len(args) != arity:
+    if arity is not None and len(args) != arity:
         raise ReadmeError(f"{kind!r} takes {arity} argument(s); received {args}")
     return fn(root, *args)
 
@@ -173,34 +208,56 @@ def render(text, root=REPO):
     return "".join(out)
 
 
+def missing_kinds(text, kinds):
+    """The kinds of `kinds` that no marker of `text` names (a block that must not vanish)."""
+    found = {match["spec"].split()[0] for match in map(BEGIN.match, text.splitlines()) if match}
+    return [kind for kind in kinds if kind not in found]
+
+
+def _check_or_write(path, root, write, kinds=()):
+    """0 when `path` is current (or was rewritten), 1 when stale (a diff printed), 2 on an error."""
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    missing = missing_kinds(text, kinds)
+    if missing:
+        print(f"error: {path}: no generated block of kind {', '.join(missing)} (training.readme.DOCUMENTS)",
+              file=sys.stderr)
+        return 2
+    try:
+        fresh = render(text, root)
+    except ReadmeError as error:
+        print(f"error: {path}: {error}", file=sys.stderr)
+        return 2
+    if fresh == text:
+        print(f"{path}: the generated tables are up to date")
+        return 0
+    if write:
+        write_text(path, fresh)
+        print(f"rewrote the generated tables of {path}")
+        return 0
+    sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
+                                               path, "generated"))
+    print(f"{path} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
+    return 1
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m training.readme",
-        description="Check (default) or rewrite (--write) the README's generated tables: the zoo, published "
-                    "weights, results, comparisons, matched budgets and the shift experiment.",
+        description="Check (default) or rewrite (--write) the generated tables of README.md and docs/*.md: the "
+                    "zoo, published weights, results, comparisons, matched budgets, the shift experiment and "
+                    "pasted command outputs.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--readme", default=README, help="the README to check or rewrite")
+    parser.add_argument("--readme", default=None,
+                        help="one document to check or rewrite, paths relative to its folder (default: every "
+                             "document of training.readme.DOCUMENTS, paths relative to the repository)")
     parser.add_argument("--write", action="store_true", help="rewrite the generated blocks instead of checking them")
     args = parser.parse_args(argv)
-    with open(args.readme, encoding="utf-8") as f:
-        text = f.read()
-    try:
-        fresh = render(text, os.path.dirname(os.path.abspath(args.readme)))
-    except ReadmeError as error:
-        print(f"error: {args.readme}: {error}", file=sys.stderr)
-        return 2
-    if fresh == text:
-        print(f"{args.readme}: the generated tables are up to date")
-        return 0
-    if args.write:
-        write_text(args.readme, fresh)
-        print(f"rewrote the generated tables of {args.readme}")
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
-                                               args.readme, "generated"))
-    print(f"{args.readme} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
-    return 1
+    if args.readme is not None:
+        return _check_or_write(args.readme, os.path.dirname(os.path.abspath(args.readme)), args.write)
+    codes = [_check_or_write(os.path.join(REPO, name), REPO, args.write, kinds) for name, kinds in DOCUMENTS.items()]
+    return max(codes)
 
 
 if __name__ == "__main__":

@@ -31,12 +31,21 @@ def _toy_results(root):
         "best_val_accuracy": 0.91, "epochs": 2, "num_train": 1000, "wall_time_seconds": 3.0, "seed": 0}))
 
 
-def test_the_readme_is_what_the_code_and_results_give():
-    """Fails when README.md's generated tables differ from the code or results/: run python -m training.readme --write."""
-    with open(readme.README, encoding="utf-8") as f:
+@pytest.mark.parametrize("name", sorted(readme.DOCUMENTS))
+def test_the_documents_are_what_the_code_and_results_give(name):
+    """Fails when a document's generated tables differ from the code or results/: run python -m training.readme --write."""
+    with open(os.path.join(readme.REPO, name), encoding="utf-8") as f:
         text = f.read()
-    assert text.count("<!-- generated: ") >= 7
-    assert readme.render(text) == text, "README.md is stale: run python -m training.readme --write"
+    assert readme.missing_kinds(text, readme.DOCUMENTS[name]) == []
+    assert readme.render(text) == text, f"{name} is stale: run python -m training.readme --write"
+
+
+def test_a_command_block_is_the_commands_output(tmp_path):
+    text = "<!-- generated: command python -m constrained_layers.params --height 4 --width 4 --delta 1 -->\n<!-- /generated -->\n"
+    fresh = readme.render(text, tmp_path)
+    assert "Parameters for a 4×4×1 input, 1 output channel(s), Δ = 1" in fresh
+    with pytest.raises(readme.ReadmeError, match="exited with 2"):
+        readme.render("<!-- generated: command python -m constrained_layers.params --delta -1 -->\n<!-- /generated -->\n")
 
 
 def test_render_replaces_only_the_blocks(tmp_path):
@@ -77,8 +86,8 @@ def test_bad_markers_are_named(tmp_path, text, match):
 
 
 def test_the_zoo_listing_has_todays_parameter_counts():
-    # Stale before issue #12 (9,254 and 49,586, with old heads); generated since.
-    with open(os.path.join(cli.REPO, "README.md"), encoding="utf-8") as f:
+    # Stale once (9,254 and 49,586, with old heads); generated since.
+    with open(os.path.join(cli.REPO, "docs", "zoo.md"), encoding="utf-8") as f:
         text = f.read()
     assert "| cnn_bn_10k | multi_channel_conv | fashion_mnist, digits | 9,106 |" in text
     assert "| cnn_bn_50k | multi_channel_conv | fashion_mnist, digits | 45,274 |" in text
