@@ -23,7 +23,9 @@ import json
 import math
 import os
 import statistics
+import textwrap
 
+from training import identical, labels
 from training.atomic import atomic_path, write_text
 
 # Published reference points, drawn on the plot for comparison. These are
@@ -193,27 +195,33 @@ def pareto_front(rows):
 
 
 def to_csv(rows):
-    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes."""
+    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes.
+
+    A `same_as` column is added when a row's model computes the same
+    function as another (`training.identical`).
+    """
     extra = any(r.get("model_args") for r in rows) or len(recipes(rows)) > 1
-    columns = COLUMNS + (EXTRA_COLUMNS if extra else ())
+    twins = identical.marks(rows)
+    columns = COLUMNS + (EXTRA_COLUMNS if extra else ()) + (("same_as",) if twins else ())
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         row = {**row, "label": _label(row), "model_args": _key(row.get("model_args") or {}),
-               "recipe": row.get("recipe_id", 1)}
+               "recipe": row.get("recipe_id", 1), "same_as": twins.get(_label(row), "")}
         writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in columns})
     return buffer.getvalue()
 
 
 def to_markdown(rows):
     front = {_label(r) for r in pareto_front(rows)}
+    twins = identical.marks(rows)
     lines = [
         "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        star = " ★" if _label(r) in front else ""
+        star = (" ★" if _label(r) in front else "") + (f" {identical.MARK} {twins[_label(r)]}" if _label(r) in twins else "")
         spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
         lines.append(
             f"| {_label(r)}{star} | {r['family']} | {r['trainable_params']:,} | "
@@ -222,6 +230,7 @@ def to_markdown(rows):
         )
     lines.append("")
     lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    lines += identical.footnotes(rows)
     lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
 
@@ -259,20 +268,20 @@ def matched_budgets(rows, budgets):
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, dataset, path, title=None):
-    """Test accuracy against parameters (log axis), per family, with anchors.
+def figure(rows, dataset, title=None):
+    """The plot of `plot`, as a `matplotlib.figure.Figure` (on an Agg canvas), not saved.
 
-    Every model is a point (with its std over seeds); each family's line
-    joins its own Pareto frontier, the best the family reaches at each
-    budget, so that a family holding several designs (LeNet-5 beside the
-    zoo's CNNs) is still one curve.
+    Labels are placed by `training.labels` (none overlaps another, a marker,
+    an error bar or the legend, and all stay inside the axes); its
+    annotations are `fig.axes[0].texts`.
     """
-    import matplotlib
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(8, 5))
+    fig = Figure(figsize=(8, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    texts, points, colors, candidates, obstacles, lines, leaders = [], [], [], [], [], [], []
     for family in FAMILY_ORDER:
         members = [r for r in rows if r["family"] == family]
         if not members:
@@ -287,33 +296,84 @@ def plot(rows, dataset, path, title=None):
         best = pareto_front(members)
         ax.plot([r["trainable_params"] for r in best], [r["test_accuracy_mean"] for r in best],
                 "-", color=color, label=family)
+        lines.append([(r["trainable_params"], r["test_accuracy_mean"]) for r in best])
         for r in members:
-            ax.annotate(_label(r), (r["trainable_params"], r["test_accuracy_mean"]), fontsize=7,
-                        xytext=(3, 3), textcoords="offset points")
+            texts.append(identical.plot_label(r))
+            points.append((r["trainable_params"], r["test_accuracy_mean"]))
+            colors.append("black")
     front = pareto_front(rows)
     if front:
         ax.step([r["trainable_params"] for r in front], [r["test_accuracy_mean"] for r in front],
                 where="post", color="black", linestyle="--", linewidth=1, label="Pareto frontier")
+        steps = [(front[0]["trainable_params"], front[0]["test_accuracy_mean"])]
+        for a, b in zip(front, front[1:]):
+            steps += [(b["trainable_params"], a["test_accuracy_mean"]), (b["trainable_params"], b["test_accuracy_mean"])]
+        lines.append(steps)
+    stars, captions = [], []
     for anchor in ANCHORS.get(dataset, []):
         if anchor["params"]:
             ax.scatter([anchor["params"]], [anchor["accuracy"]], marker="*", s=150, color="gold",
                        edgecolor="black", zorder=5)
-            ax.annotate(anchor["label"], (anchor["params"], anchor["accuracy"]), fontsize=7,
-                        xytext=(-8, 6), textcoords="offset points", ha="right")
+            stars.append((anchor["params"], anchor["accuracy"]))
+            captions.append((anchor["label"], (anchor["params"], anchor["accuracy"]), "star"))
         else:
             ax.axhline(anchor["accuracy"], color="gray", linestyle=":", linewidth=1)
-            ax.text(0.01, anchor["accuracy"], f" {anchor['label']}", fontsize=7, color="dimgray",
-                    transform=ax.get_yaxis_transform(), va="bottom")
+            captions.append((f" {anchor['label']}", anchor["accuracy"], "line"))
     ax.set_xscale("log")
     ax.set_xlabel("trainable parameters")
     ax.set_ylabel("test accuracy")
-    ax.set_title(title or f"{dataset}: what each constraint buys per parameter")
+    ax.set_title(textwrap.fill(title or f"{dataset}: what each constraint buys per parameter", 90))
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.margins(x=0.08, y=0.08)
+    legend = ax.legend(fontsize=8, loc="best")
     fig.tight_layout()
+    fig.canvas.draw()
+    # In display pixels from here on: the layout is final.
+    px = 1.0 / 72 * fig.dpi
+    to_px = ax.transData.transform
+    obstacles.append(tuple(legend.get_window_extent().extents))
+    for r in rows:
+        x, y = to_px((r["trainable_params"], r["test_accuracy_mean"]))
+        _, low = to_px((r["trainable_params"], r["test_accuracy_mean"] - r["test_accuracy_std"]))
+        _, high = to_px((r["trainable_params"], r["test_accuracy_mean"] + r["test_accuracy_std"]))
+        obstacles.append(labels.point_box((x, y), 4 * px))  # the marker, 6 points wide
+        obstacles.append((x - 3 * px, low - 1, x + 3 * px, high + 1))  # the error bar and its caps
+    for star in stars:
+        obstacles.append(labels.point_box(to_px(star), 7 * px))
+    segments = [s for line in lines for s in labels.polyline([to_px(p) for p in line])]
+    near = labels.around(5 * px)
+    left = ax.get_xlim()[0]
+    for text, where, kind in captions:  # the public references first: the longest labels
+        if kind == "star":
+            options = labels.around(8 * px)
+            point = where
+        else:  # along its line, above or below, from the left edge
+            point = (left, where)
+            options = [(dx, dy, "left", va, 0 if dx == 2 else 1) for dx in range(2, 400, 20)
+                       for dy, va in ((1, "bottom"), (-1, "top"))]
+        texts.insert(0, text)
+        points.insert(0, point)
+        colors.insert(0, "dimgray")
+        candidates.insert(0, options)
+        leaders.insert(0, kind == "star")
+    leaders += [True] * (len(texts) - len(leaders))
+    candidates += [near] * (len(texts) - len(candidates))
+    labels.annotate(ax, texts, points, candidates, obstacles, segments, colors=colors, leaders=leaders)
+    return fig
+
+
+def plot(rows, dataset, path, title=None):
+    """Test accuracy against parameters (log axis), per family, with anchors; saved to `path`.
+
+    Every model is a point (with its std over seeds); each family's line
+    joins its own Pareto frontier, the best the family reaches at each
+    budget, so that a family holding several designs (LeNet-5 beside the
+    zoo's CNNs) is still one curve. A model that computes the same function
+    as another is labelled so ("fc1d_small (same function as mlp_1d_small)").
+    """
+    fig = figure(rows, dataset, title)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
-    plt.close(fig)
 
 
 def recipe_title(out_dir):
