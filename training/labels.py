@@ -242,7 +242,7 @@ def annotate(ax, texts, points, candidates, obstacles=(), segments=(), colors=No
     anchors = [tuple(float(v) for v in ax.transData.transform(p)) for p in points]
     sizes = []
     for text in texts:
-        probe = ax.text(0, 0, text, fontsize=fontsize)
+        probe = ax.text(0, 0, text, fontsize=fontsize, transform=ax.transAxes)
         extent = probe.get_window_extent(renderer)
         sizes.append((extent.width, extent.height))
         probe.remove()

@@ -228,7 +228,7 @@ def figure(rows, shifts, title=None):
     renderer = fig.canvas.get_renderer()
     sizes = []
     for text in texts:
-        probe = ax.text(0, 0, text, fontsize=7)
+        probe = ax.text(0, 0, text, fontsize=7, transform=ax.transAxes)
         extent = probe.get_window_extent(renderer)
         sizes.append((extent.width, extent.height))
         probe.remove()
