@@ -32,6 +32,9 @@ class ModelEntry:
         builder: the function that builds it.
         description: the builder's docstring's first line.
         options: the overrides `create_model` passes to the builder.
+        same_as: the name of another model that computes the same function
+            with the same parameters (without overrides), or None: a results
+            table marks the two as one model trained twice, not two designs.
     """
 
     name: str
@@ -41,6 +44,7 @@ class ModelEntry:
     builder: object
     description: str
     options: tuple = ()
+    same_as: str = None
 
 
 DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
@@ -59,7 +63,7 @@ FAMILY_OPTIONS = {
 }
 
 
-def register_model(family, rank=2, datasets=None, options=None):
+def register_model(family, rank=2, datasets=None, options=None, same_as=None):
     """Registers a builder `fn(input_shape, num_classes, **overrides) -> keras.Model`.
 
     Args:
@@ -69,6 +73,9 @@ def register_model(family, rank=2, datasets=None, options=None):
             digits for images, MNIST-1D for sequences.
         options: the overrides the builder takes; default: its family's
             (`FAMILY_OPTIONS`).
+        same_as: a model computing the same function, e.g. a fully
+            connected layer of one filter is a `Dense` layer on the
+            flattened input; `ModelEntry.same_as`.
 
     Example:
 
@@ -85,7 +92,7 @@ def register_model(family, rank=2, datasets=None, options=None):
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelEntry(
             name, family, rank, tuple(datasets or DEFAULT_DATASETS[rank]), fn, doc[0] if doc else "",
-            tuple(sorted(options if options is not None else FAMILY_OPTIONS.get(family, ()))),
+            tuple(sorted(options if options is not None else FAMILY_OPTIONS.get(family, ()))), same_as,
         )
         return fn
 

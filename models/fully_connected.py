@@ -49,7 +49,7 @@ def fc2d_tiny(input_shape=IMAGE_SHAPE, num_classes=10, **overrides):
     return build_fully_connected("fc2d_tiny", input_shape, num_classes, [(4, 4)], **overrides)
 
 
-@register_model(family="fully_connected")
+@register_model(family="fully_connected", same_as="mlp_small")
 def fc2d_small(input_shape=IMAGE_SHAPE, num_classes=10, **overrides):
     """One 8×8 hidden image."""
     return build_fully_connected("fc2d_small", input_shape, num_classes, [(8, 8)], **overrides)
@@ -79,7 +79,7 @@ def fc1d_large(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     return build_fully_connected("fc1d_large", input_shape, num_classes, [200, 200], **overrides)
 
 
-@register_model(family="fully_connected", rank=1)
+@register_model(family="fully_connected", rank=1, same_as="mlp_1d_small")
 def fc1d_small(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """Two hidden sequences of length 100 (MNIST-1D's MLP, on a grid)."""
     return build_fully_connected("fc1d_small", input_shape, num_classes, [100, 100], **overrides)

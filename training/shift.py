@@ -7,8 +7,9 @@ loads every finished run's `saved_model` below `RESULTS/runs/` with
 the run's own test split shifted right by each number of pixels
 (`training.variants.shift_images`: zero fill, no wrap), and writes, atomically,
 `RESULTS/shift.csv` (one row per run and shift), `RESULTS/shift.md` (mean
-over seeds, one row per model) and `RESULTS/accuracy_vs_shift.png` (one line
-per model, one colour per family).
+over seeds, one row per model) and `RESULTS/accuracy_vs_shift.png` (per
+family, the mean over its models in a band from its lowest to its highest
+model).
 
 Each run's accuracies are also kept next to its `results.json`, in
 `shift.json` (`{"shift_accuracy": {"0": ..., "1": ...}}`), and are reused:
@@ -158,32 +159,115 @@ def to_markdown(rows, shifts):
     return "\n".join(lines) + "\n"
 
 
-def plot(rows, shifts, path, title=None):
-    import matplotlib
+def family_curves(rows, shifts):
+    """Each family's curve: the mean over its models of their accuracy at each shift, and the min and max.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Returns `[(family, models, mean, low, high)]` in `FAMILY_ORDER`, the
+    last three lists aligned with `shifts`; a model counts once whatever
+    its number of seeds (its accuracy is already the mean over them).
 
-    fig, ax = plt.subplots(figsize=(8, 5.5))
-    labelled = set()
-    for r in rows:
-        family = r["family"]
-        ax.plot(
-            shifts, [r["accuracy"][s] for s in shifts], marker="o", markersize=3, linewidth=1.2,
-            color=FAMILY_COLORS.get(family, "black"), label=None if family in labelled else family,
-        )
-        labelled.add(family)
-        ax.annotate(r["model"], (shifts[-1], r["accuracy"][shifts[-1]]), fontsize=6, xytext=(3, 0),
-                    textcoords="offset points", va="center")
+    Example:
+
+    >>> rows = [{"model": m, "family": "mlp", "accuracy": {0: a, 2: b}} for m, a, b in (("x", 0.8, 0.4), ("y", 0.9, 0.6))]
+    >>> family_curves(rows, [0, 2])
+    [('mlp', ['x', 'y'], [0.85, 0.5], [0.8, 0.4], [0.9, 0.6])]
+    """
+    curves = []
+    families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
+    families += sorted({r["family"] for r in rows} - set(families))
+    for family in families:
+        members = [r for r in rows if r["family"] == family]
+        at = [[r["accuracy"][s] for r in members] for s in shifts]
+        curves.append((family, [r["model"] for r in members], [round(statistics.fmean(a), 10) for a in at],
+                       [min(a) for a in at], [max(a) for a in at]))
+    return curves
+
+
+def figure(rows, shifts, title=None):
+    """The plot of `plot`, as a `matplotlib.figure.Figure` (on an Agg canvas), not saved.
+
+    One line per family, the mean over its models, in a band from the
+    lowest to the highest of its models: with twenty models, single lines
+    and their labels pile up where every family ends, near chance, while
+    the families differ clearly. Each family is labelled at the line's end
+    (`training/sweeps/labels.py`, no two labels overlapping); a family of one model
+    is named with it. The models' own numbers are in `shift.md`.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    fig = Figure(figsize=(8, 5.5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    curves = family_curves(rows, shifts)
+    texts, ends, colors, segments = [], [], [], []
+    for family, models, mean, low, high in curves:
+        color = FAMILY_COLORS.get(family, "black")
+        if len(models) > 1:
+            ax.fill_between(shifts, low, high, color=color, alpha=0.15, linewidth=0)
+        ax.plot(shifts, mean, marker="o", markersize=4, linewidth=2, color=color)
+        texts.append(f"{family} ({len(models)} models)" if len(models) > 1 else f"{family}: {models[0]}")
+        ends.append((shifts[-1], mean[-1]))
+        colors.append(color)
+        segments.append(list(zip(shifts, mean)))
     ax.set_xlabel("test-time shift (pixels, to the right)")
     ax.set_ylabel("test accuracy")
     ax.set_title(title or "Accuracy against a test-time shift, per family")
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="lower left", fontsize=8)
+    handles = [Line2D([], [], color="0.3", linewidth=2, marker="o", markersize=4,
+                      label="a family: mean over its models (each the mean over its seeds)")]
+    if any(len(models) > 1 for _, models, *_ in curves):
+        handles.append(Patch(color="0.3", alpha=0.15, label="band: from its lowest to its highest model"))
+    legend = ax.legend(handles=handles, loc="lower left", fontsize=8)
     fig.tight_layout()
+    fig.canvas.draw()
+    _label_families(fig, ax, legend, shifts, texts, ends, colors, segments)
+    return fig
+
+
+def _label_families(fig, ax, legend, shifts, texts, ends, colors, segments):
+    """Each family's label in a column right of the lines' ends, none overlapping (`labels`)."""
+    from .sweeps import labels  # pylint: disable=import-outside-toplevel
+
+    # Room on the right for the labels: the widest, and a gap, past the last shift.
+    renderer = fig.canvas.get_renderer()
+    sizes = []
+    for text in texts:
+        probe = ax.text(0, 0, text, fontsize=7, transform=ax.transAxes)
+        extent = probe.get_window_extent(renderer)
+        sizes.append((extent.width, extent.height))
+        probe.remove()
+    left, right = ax.get_xlim()
+    share = min(0.6, (max(w for w, _ in sizes) + 32) / ax.get_window_extent(renderer).width)
+    ax.set_xlim(left, (shifts[-1] - left * share) / (1 - share))
+    ax.set_xticks(shifts)
+    fig.canvas.draw()
+    px = fig.dpi / 72
+    to_px = ax.transData.transform
+    obstacles = [tuple(legend.get_window_extent().extents)]
+    obstacles += [labels.point_box(to_px(p), 3 * px) for line in segments for p in line]
+    lines = [s for line in segments for s in labels.polyline([to_px(p) for p in line])]
+    # A column right of the lines' ends, in the order of the ends (`labels.stack`); should a
+    # label not fit there, it moves up or down from its end.
+    frame = ax.get_window_extent(renderer)
+    ys = [to_px(end)[1] for end in ends]
+    centres = labels.stack(ys, [h + 2 for _, h in sizes], frame.y0 + 3, frame.y1 - 3)
+    candidates = [
+        [(18 * px, round(c - y, 3), "left", "center", 0 if abs(c - y) < 1 else 1)]
+        + [(18 * px, dy, "left", "center", 2 + abs(dy) // 4) for dy in (0, *[sign * k * 4 for k in range(1, 60)
+                                                                          for sign in (1, -1)])]
+        for c, y in zip(centres, ys)
+    ]
+    labels.annotate(ax, texts, ends, candidates, obstacles, lines, colors=colors)
+
+
+def plot(rows, shifts, path, title=None):
+    """Accuracy against the test-time shift, one band per family (`figure`), saved to `path`."""
+    fig = figure(rows, shifts, title)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120, format="png")
-    plt.close(fig)
 
 
 def _parse_shifts(text):

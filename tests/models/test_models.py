@@ -100,3 +100,22 @@ def test_lenet5_matches_d2l():
     # 400·120+120, 120·84+84, 84·10+10.
     expected = (25 * 6 + 6) + (25 * 6 * 16 + 16) + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 10 + 10)
     assert models.create_model("lenet5").count_params() == expected
+
+
+@pytest.mark.parametrize("name", [n for n in models.list_models() if models.model_entry(n).same_as])
+def test_same_as_computes_the_same_function(name):
+    """A declared `same_as` pair: same family of weights, and the same outputs once weights move across."""
+    entry = models.model_entry(name)
+    other = models.model_entry(entry.same_as)
+    assert (other.rank, other.datasets, other.same_as) == (entry.rank, entry.datasets, None)
+    input_shape = _first_shape(name)
+    model = models.create_model(name, input_shape=input_shape)
+    twin = models.create_model(entry.same_as, input_shape=input_shape)
+    assert model.count_params() == twin.count_params()
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal(w.shape).astype("float32") for w in model.weights]
+    model.set_weights(weights)
+    twin.set_weights([w.reshape(t.shape) for w, t in zip(weights, twin.weights)])
+    x = rng.random((4, *input_shape), dtype=np.float32)
+    np.testing.assert_allclose(keras.ops.convert_to_numpy(model(x)), keras.ops.convert_to_numpy(twin(x)),
+                               rtol=1e-5, atol=1e-4)

@@ -20,6 +20,7 @@ import os
 import statistics
 
 from .. import settings
+from . import identical
 
 FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "shared_conv", "multi_channel_conv")
 COLUMNS = (
@@ -146,27 +147,33 @@ def pareto_front(rows):
 
 
 def to_csv(rows):
-    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes."""
+    """The rows as CSV: `COLUMNS`, plus `EXTRA_COLUMNS` when there are overrides or several recipes.
+
+    A `same_as` column is added when a row's model computes the same
+    function as another (`training.identical`).
+    """
     extra = any(r.get("model_args") for r in rows) or len(recipes(rows)) > 1
-    columns = COLUMNS + (EXTRA_COLUMNS if extra else ())
+    twins = identical.marks(rows)
+    columns = COLUMNS + (EXTRA_COLUMNS if extra else ()) + (("same_as",) if twins else ())
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
         row = {**row, "label": _label(row), "model_args": _key(row.get("model_args") or {}),
-               "recipe": row.get("recipe_id", 1)}
+               "recipe": row.get("recipe_id", 1), "same_as": twins.get(_label(row), "")}
         writer.writerow({k: (f"{row[k]:.6g}" if isinstance(row[k], float) else row[k]) for k in columns})
     return buffer.getvalue()
 
 
 def to_markdown(rows):
     front = {_label(r) for r in pareto_front(rows)}
+    twins = identical.marks(rows)
     lines = [
         "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
-        star = " ★" if _label(r) in front else ""
+        star = (" ★" if _label(r) in front else "") + (f" {identical.MARK} {twins[_label(r)]}" if _label(r) in twins else "")
         spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
         lines.append(
             f"| {_label(r)}{star} | {r['family']} | {r['trainable_params']:,} | "
@@ -175,6 +182,7 @@ def to_markdown(rows):
         )
     lines.append("")
     lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    lines += identical.footnotes(rows)
     lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
 
