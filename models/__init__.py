@@ -15,13 +15,19 @@ locality per channel, eq. 7.1.3; `sharedconv_global` without locality,
 eq. 7.1.2), "multi_channel_conv" (eq. 7.1.7). Models whose name has "1d"
 take sequences (MNIST-1D); the others take images. Each family's knobs
 (`model_entry(name).options`) are `create_model`'s overrides.
+
+Published weights: `create_model(name, weights=...)` loads them, checked;
+`models.weights` reads, checks and writes the manifest and its files
+(publishing and evaluating use it).
 """
 
 from models import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
+from models import weights  # noqa: F401 (the public weights module: publishing, evaluating)
 from models._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
-from models._weights import (
+from models.weights import (
     WEIGHTS_DIR_ENV,
     WeightsError,
+    architecture_fingerprint,
     published_weights,
     weights_dir,
 )
@@ -30,6 +36,7 @@ __all__ = [
     "ModelEntry",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
+    "architecture_fingerprint",
     "count_params",
     "create_model",
     "list_models",
