@@ -48,6 +48,19 @@ from constrained_layers.locally_connected import LocallyConnected1D as NativeLoc
 __all__ = ["LocallyConnected1D", "LocallyConnected2D", "custom_objects", "to_native"]
 
 IMPLEMENTATIONS = (1, 2, 3)
+#: The keywords tf-keras's LocallyConnected1D/2D take besides `filters`,
+#: `kernel_size`, `strides`, `padding`, `data_format` and `implementation`:
+#: their own, then its base `Layer`'s that Keras 3's `Layer` takes too.
+TF_KERAS_KEYWORDS = (
+    "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
+    "activity_regularizer", "kernel_constraint", "bias_constraint",
+    "name", "dtype", "trainable", "autocast", "input_shape", "input_dim",
+)
+#: tf-keras's base `Layer` takes these as well; Keras 3's `Layer` decides
+#: (it refuses them, naming them).
+TF_KERAS_ONLY_KEYWORDS = ("batch_input_shape", "batch_size", "weights", "dynamic")
+#: The native layers' arguments that tf-keras's do not have.
+NATIVE_ONLY_KEYWORDS = ("delta", "padding_mode", "convolution", "dilation_rate")
 
 
 # --------------------------------------------------------------- index tables
@@ -128,6 +141,16 @@ class BaseLocallyConnectedCompat(BaseLocallyConnected):
 
     def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
                  implementation=1, **kwargs):
+        for key, value in kwargs.items():
+            if key not in TF_KERAS_KEYWORDS + TF_KERAS_ONLY_KEYWORDS:
+                # As tf-keras (a TypeError), so nothing is accepted that its config would not keep.
+                native = "LocallyConnected" if rank == 2 else "LocallyConnected1D"
+                hint = (f" The native `constrained_layers.{native}` takes `{key}`."
+                        if key in NATIVE_ONLY_KEYWORDS else "")
+                raise TypeError(
+                    f"Keyword argument not understood: `{key}`. Received: {key}={value!r}. "
+                    f"`compat.LocallyConnected{rank}D` takes tf-keras's arguments only.{hint}"
+                )
         if not (_validation._is_int(implementation) and implementation in IMPLEMENTATIONS):
             raise ValueError(
                 f"Invalid value for argument `implementation`. Expected one of "
@@ -190,10 +213,13 @@ class BaseLocallyConnectedCompat(BaseLocallyConnected):
         return ops.transpose(bias, (*range(1, self.rank + 1), 0))
 
     def get_config(self):
-        """tf-keras's keys, no others."""
+        """tf-keras's keys, no others (and `autocast` when it is False, which tf-keras takes)."""
         config = super().get_config()
-        for key in ("delta", "padding_mode", "convolution", "dilation_rate", "autocast"):
+        for key in NATIVE_ONLY_KEYWORDS:  # their defaults: the constructor takes no other value
             config.pop(key, None)
+        config.pop("autocast", None)
+        if not self.autocast:
+            config["autocast"] = False
         config["implementation"] = self.implementation
         return config
 
@@ -234,6 +260,9 @@ _DOC = """tf-keras's `LocallyConnected{rank}D`, for loading old models into Kera
     Raises:
         ValueError: an invalid argument (named, with the value received);
             padding="same" with implementation=1, as tf-keras.
+        TypeError: a keyword tf-keras's layer does not take (as tf-keras),
+            such as the native layer's `delta`, `padding_mode`,
+            `convolution` and `dilation_rate`, which its config would lose.
 
     Example:
 

@@ -24,6 +24,10 @@ locality per channel, eq. 7.1.3; `sharedconv_global` without locality,
 eq. 7.1.2), "multi_channel_conv" (eq. 7.1.7). Models whose name has "1d"
 take sequences (MNIST-1D); the others take images. Each family's knobs
 (`model_entry(name).options`) are `create_model`'s overrides.
+
+Published weights: `create_model(name, weights=...)` loads them, checked;
+`models.weights` reads, checks and writes the manifest and its files
+(publishing and evaluating use it).
 """
 
 if __name__ == "models":  # a checkout's top-level name: the same modules as constrained_zoo.models
@@ -35,9 +39,11 @@ import constrained_layers  # noqa: F401 (first: TensorFlow starts quietly, const
 
 from . import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
-from ._weights import (
+from . import weights  # noqa: F401 (the public weights module: publishing, evaluating)
+from .weights import (
     WEIGHTS_DIR_ENV,
     WeightsError,
+    architecture_fingerprint,
     published_weights,
     weights_dir,
 )
@@ -49,6 +55,7 @@ __all__ = [
     "NotAnImageError",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
+    "architecture_fingerprint",
     "class_names",
     "count_params",
     "create_model",

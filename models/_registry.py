@@ -5,7 +5,8 @@ name; `create_model(name, input_shape=..., num_classes=..., **overrides)`
 calls it (overrides that are None are dropped, so the defaults apply; an
 override the model does not take is an error naming the accepted ones),
 `create_model(name, weights="fashion_mnist")` loads published weights
-(`models/_weights.py`), `count_params(name, **overrides)` predicts a
+(`models/weights.py`, which this module uses and which knows nothing of
+the registry), `count_params(name, **overrides)` predicts a
 configuration's size, and `list_models(pattern)` returns the sorted names
 matching a wildcard.
 """
@@ -15,6 +16,8 @@ import difflib
 import fnmatch
 import math
 import warnings
+
+from . import weights as _published
 
 _REGISTRY = {}
 
@@ -147,7 +150,7 @@ def _check_overrides(entry, overrides):
     return overrides
 
 
-def create_model(name, input_shape=None, num_classes=None, weights=None, **overrides):
+def create_model(name, input_shape=None, num_classes=None, weights=None, weights_dir=None, **overrides):
     """Builds the registered model `name` (uncompiled), named after it.
 
     Args:
@@ -159,7 +162,12 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, **overr
         weights: None (random initialization, the default) or the dataset
             whose published weights to load, e.g. `"fashion_mnist"` or
             `"mnist1d"` (see `models.published_weights()`). The file's
-            sha256 and the architecture are checked before loading.
+            sha256, the parameter counts, the architecture's fingerprint
+            and the weights' shapes are checked before loading. Overrides
+            apply over the weights' own and must build their architecture
+            (an override equal to its default does).
+        weights_dir: where published weights are (default:
+            `models.weights_dir()`: `$ZOO_WEIGHTS_DIR`, else the package's).
         **overrides: the knobs of the model's family (`model_entry(name).options`):
             `delta` or `kernel_size`, `padding_mode`, `convolution`,
             `implementation`, `width` (a multiplier of every hidden width)
@@ -175,7 +183,8 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, **overr
             model does not take (the message lists those it does), or
             weights that cannot be loaded (unknown dataset, none published
             for this model, a corrupted file, another architecture, or an
-            `input_shape`/`num_classes` other than the weights').
+            `input_shape`/`num_classes` other than the weights'): a
+            `models.WeightsError`.
 
     Example:
 
@@ -188,9 +197,9 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, **overr
     entry = model_entry(name)
     overrides = _check_overrides(entry, overrides)
     if weights is not None:
-        from . import _weights
-
-        return _weights.load_published(entry, weights, input_shape, num_classes, overrides)
+        record = _published.find_published(name, weights, weights_dir)
+        model = create_model(name, **_published.build_arguments(record, input_shape, num_classes, overrides))
+        return _published.load_into(model, record, weights_dir, overrides)
     kwargs = {k: v for k, v in dict(overrides, input_shape=input_shape, num_classes=num_classes).items() if v is not None}
     if "input_shape" in kwargs and len(kwargs["input_shape"]) != entry.rank + 1:
         layout = "(length, channels)" if entry.rank == 1 else "(height, width, channels)"

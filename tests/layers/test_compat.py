@@ -11,9 +11,12 @@ under either Keras 3 backend), compared as numpy arrays, atol = rtol = 1e-5:
 - the gradient with respect to the kernel, in tf-keras's layout;
 - tf-keras models (Sequential and functional) saved to .h5 by tf-keras
   load with `keras.models.load_model(h5, custom_objects=...)`;
-- the config has tf-keras's keys; arguments are validated the Keras way.
+- the config has tf-keras's keys, and everything the layers accept survives
+  it; arguments are validated the Keras way, and a keyword tf-keras refuses
+  (the native layers' `dilation_rate`, `padding_mode`, ...) is refused.
 """
 
+import inspect
 import itertools
 
 import keras
@@ -246,6 +249,83 @@ def test_config_has_tf_keras_keys_and_round_trips(rank):
     assert type(layer).from_config(config).get_config() == config
     restored = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(layer))
     assert type(restored) is type(layer) and restored.get_config() == config
+
+
+#: A value other than the default for every argument the layers take (the
+#: Keras base `Layer`'s `input_shape`/`input_dim` apart: see below).
+EVERY_ARGUMENT = dict(
+    filters=3, kernel_size=2, strides=2, padding="same", data_format="channels_first", activation="relu",
+    use_bias=False, kernel_initializer="he_normal", bias_initializer="ones", kernel_regularizer="l2",
+    bias_regularizer="l1", activity_regularizer="l1", kernel_constraint="non_neg", bias_constraint="unit_norm",
+    implementation=2, name="lc", dtype="float64", trainable=False, autocast=False,
+)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_everything_accepted_survives_the_config(rank):
+    cls = getattr(compat, f"LocallyConnected{rank}D")
+    explicit = set(inspect.signature(cls.__init__).parameters) - {"self", "kwargs"}
+    tf_explicit = set(inspect.signature(getattr(tf_keras.layers, f"LocallyConnected{rank}D").__init__).parameters)
+    assert explicit == tf_explicit - {"self", "kwargs"}
+    assert set(EVERY_ARGUMENT) | {"input_shape", "input_dim"} == explicit | set(compat.TF_KERAS_KEYWORDS)
+
+    layer = cls(**EVERY_ARGUMENT)
+    config = layer.get_config()
+    restored = cls.from_config(config)
+    assert restored.get_config() == config
+    for key, value in EVERY_ARGUMENT.items():
+        if key in ("kernel_size", "strides"):
+            value = (value,) * rank
+        elif key == "activation":
+            value = keras.activations.get(value)
+        elif key.endswith(("initializer", "regularizer", "constraint")):
+            value = type(getattr(keras, key.rpartition("_")[2] + "s").get(value))
+        elif key == "dtype":
+            value, key = "float64", "dtype_policy"
+        actual = getattr(restored, key)
+        if key.endswith(("initializer", "regularizer", "constraint")):
+            actual = type(actual)
+        elif key == "dtype_policy":
+            actual = actual.name
+        assert actual == value, key
+    shape = (None, CHANNELS, *SPATIAL[rank])
+    layer.build(shape)
+    restored.build(shape)
+    assert [w.shape for w in restored.weights] == [w.shape for w in layer.weights]
+
+    # `input_shape` is kept by a Sequential model (as an Input), as for Keras's own layers (`input_dim=n`
+    # is Keras's `input_shape=(n,)`, a rank these layers refuse).
+    model = keras.Sequential([cls(2, 1, data_format="channels_last", input_shape=(*SPATIAL[rank], 1))])
+    assert keras.Sequential.from_config(model.get_config()).input_shape == (None, *SPATIAL[rank], 1)
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+@pytest.mark.parametrize("kwargs", [dict(dilation_rate=2), dict(padding_mode="circular"), dict(delta=1),
+                                    dict(convolution=True), dict(padding_mode="zeros"), dict(color="red")],
+                         ids=lambda kwargs: next(iter(kwargs)))
+def test_a_keyword_tf_keras_refuses_is_refused(rank, kwargs):
+    (key, value), = kwargs.items()
+    with pytest.raises(TypeError) as theirs:
+        getattr(tf_keras.layers, f"LocallyConnected{rank}D")(2, 3, **kwargs)
+    assert theirs.value.args == ("Keyword argument not understood:", key)
+    message = (f"Keyword argument not understood: `{key}`. Received: {key}={value!r}. "
+               f"`compat.LocallyConnected{rank}D` takes tf-keras's arguments only.")
+    if key != "color":
+        message += f" The native `constrained_layers.{'LocallyConnected' if rank == 2 else 'LocallyConnected1D'}` takes `{key}`."
+    with pytest.raises(TypeError) as ours:
+        getattr(compat, f"LocallyConnected{rank}D")(2, 3, **kwargs)
+    assert str(ours.value) == message
+
+
+def test_a_native_keyword_is_not_lost_on_save():
+    # The compat config is tf-keras's, which has no `dilation_rate`: refused, where the native layer keeps it.
+    with pytest.raises(TypeError, match="`dilation_rate`. Received: dilation_rate=2"):
+        compat.LocallyConnected2D(2, 3, dilation_rate=2)
+    native = cl.LocallyConnected(2, 3, dilation_rate=2, padding="valid")
+    native.build((None, 8, 8, 1))
+    restored = cl.LocallyConnected.from_config(native.get_config())
+    restored.build((None, 8, 8, 1))
+    assert tuple(native.kernel.shape) == tuple(restored.kernel.shape) == (16, 9, 2)
 
 
 def test_defaults_are_tf_keras_defaults():

@@ -1,0 +1,108 @@
+"""`models/` imports in one direction: no module of it imports itself back, and none imports `training`.
+
+The graph is read from the source with `ast` (every `import`, including those
+inside functions), so a cycle hidden in a function body counts too. A node is
+a module of `models` (`models` itself is `models/__init__.py`); importing
+`models.x` is an edge to `models.x` only (Python's own import of the parent
+package first is not an edge, or every submodule would form a cycle with
+`__init__`).
+"""
+
+import ast
+import pathlib
+
+import pytest
+
+import models
+
+PACKAGE = pathlib.Path(models.__file__).parent
+
+
+def _modules():
+    """{module name: path} for every `.py` file of the package."""
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return found
+
+
+def _imports(name, path, modules):
+    """The modules of `modules` that `name` (at `path`) imports, and every module it imports at all."""
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    edges, everything = set(), set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
+        if isinstance(node, ast.Import):
+            targets = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            # `from a import b`: b is a module of a, or a name defined in a.
+            targets = [f"{base}.{alias.name}" if f"{base}.{alias.name}" in modules else base for alias in node.names]
+        else:
+            continue
+        everything.update(targets)
+        edges.update(t for t in targets if t in modules and t != name)
+    return edges, everything
+
+
+def _graph():
+    modules = _modules()
+    return {name: _imports(name, path, modules) for name, path in modules.items()}
+
+
+def _cycle(graph):
+    """One import cycle as a list of modules (first == last), or None."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for target in sorted(graph[node]):
+            if state.get(target) == "open":
+                return stack[stack.index(target):] + [target]
+            if target not in state:
+                found = visit(target)
+                if found:
+                    return found
+        stack.pop()
+        state[node] = "done"
+        return None
+
+    for node in sorted(graph):
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return None
+
+
+def test_the_graph_is_read():
+    graph = {name: edges for name, (edges, _) in _graph().items()}
+    assert "models.weights" in graph["models._registry"]  # the registry uses the weights module
+    assert {"models._registry", "models.weights"} <= graph["models"]
+
+
+def test_models_has_no_import_cycle():
+    graph = {name: edges for name, (edges, _) in _graph().items()}
+    cycle = _cycle(graph)
+    assert cycle is None, f"import cycle in models/: {' -> '.join(cycle)}"
+
+
+def test_the_cycle_finder_finds_one():
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) is None
+
+
+@pytest.mark.parametrize("name", ["models.weights"])
+def test_the_weights_module_builds_no_model(name):
+    _, imported = _graph()[name]
+    assert not {m for m in imported if m == "models" or m.startswith("models.")}, imported
+
+
+def test_models_knows_nothing_of_training():
+    offenders = {name: sorted(m for m in imported if m.split(".")[0] == "training")
+                 for name, (_, imported) in _graph().items()}
+    assert not {name: found for name, found in offenders.items() if found}
