@@ -301,9 +301,9 @@ def main(argv=None):
     start = time.perf_counter()
     entries = []
     if args.published.strip().lower() != "none":
-        from constrained_zoo.models import _weights  # pylint: disable=import-outside-toplevel
+        from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
-        everything = _weights.published_weights(DATASET, args.weights_dir)
+        everything = models.published_weights(DATASET, args.weights_dir)
         entries = select_published(everything, args.published)
         if everything and not entries:
             print(f"error: --published {args.published!r} matches no published {DATASET} model; published: "

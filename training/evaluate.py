@@ -124,10 +124,10 @@ def evaluate_published(name, dataset, weights_dir=None, data_dir=None):
         models.WeightsError: the weights cannot be loaded (named).
     """
     from constrained_zoo import models
-    from constrained_zoo.models import _weights
+    from constrained_zoo.models import weights
 
-    entry = _weights.find_published(name, dataset, weights_dir)
-    model = _weights.load_published(models.model_entry(name), dataset, root=weights_dir)
+    entry = weights.find_published(name, dataset, weights_dir)
+    model = models.create_model(name, weights=dataset, weights_dir=weights_dir)
     correct, total = count_correct(model, entry["evaluation"], data_dir=data_dir)
     return correct, total, entry
 

@@ -34,6 +34,8 @@ import re
 import sys
 
 from . import settings
+from constrained_zoo.models import weights
+
 from .publishing import manifest
 from .run import rundir
 
@@ -134,6 +136,8 @@ def entry_of(run_dir, config, results, model, counts, commit, tag):
     """The manifest entry of a run (without its file, sha256 and bytes)."""
     import math  # pylint: disable=import-outside-toplevel
 
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
     args = config["args"]
     correct, total, evaluation = counts
     commit, source, dirty = provenance(config, commit)
@@ -147,7 +151,7 @@ def entry_of(run_dir, config, results, model, counts, commit, tag):
         "best_validation_accuracy": results.get("best_val_accuracy"),
         "overrides": dict(args.get("model_args") or {}),
         "input_shape": list(config["data"]["input_shape"]), "num_classes": int(config["data"]["num_classes"]),
-        "params": int(model.count_params()),
+        "params": int(model.count_params()), "architecture": models.architecture_fingerprint(model),
         "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "evaluation": evaluation, "epochs": results.get("epochs"),
         "run": os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path,
@@ -221,7 +225,7 @@ def main(argv=None):
     except ValueError as error:  # PublishError, an unknown model or override
         print(f"error: {error}", file=sys.stderr)
         return 2
-    name = manifest.weights_name(entry)
+    name = weights.weights_name(entry)
     print(f"published {entry['model']} as weights {name!r}: test accuracy {entry['test_accuracy']:.4f} "
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
           f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m training.evaluate "

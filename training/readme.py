@@ -61,9 +61,9 @@ def _zoo(root):
 
 
 def _weights(root):
-    from constrained_zoo.models import _weights
+    from constrained_zoo.models import weights
 
-    entries = _weights.published_weights()
+    entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
                 "`python -m training.publish RUN_DIR` has written them.\n")
@@ -78,7 +78,7 @@ def _weights(root):
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
         lines.append(
-            f"| {w['model']} | {_weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
+            f"| {w['model']} | {weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
             f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | `{w['command']}` |"
         )
     return "\n".join(lines) + "\n"

@@ -12,15 +12,15 @@ sees a manifest whose sha256 names another file than the one on disk.
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import shutil
 import tempfile
 
-from ..run.atomic import atomic_path, remove_leftovers, write_json
+from constrained_zoo.models import manifest as written
+from constrained_zoo.models import weights
 
-MANIFEST = "manifest.json"
-MANIFEST_FORMAT = 1
+from ..run.atomic import atomic_path, remove_leftovers
+
 SUFFIX = ".weights.h5"
 
 
@@ -36,36 +36,12 @@ def root_lock(root):
         os.close(fd)
 
 
-def sha256_of(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def weights_name(entry):
-    """An entry's weights name: its dataset, then `.tag` if it has a tag."""
-    return entry["dataset"] + (f".{entry['tag']}" if entry.get("tag") else "")
-
-
-def read(root):
-    """The manifest at `root` (`{"format": 1, "weights": []}` when there is none)."""
-    from ..run.rundir import read_json  # pylint: disable=import-outside-toplevel
-
-    manifest = read_json(os.path.join(root, MANIFEST), {"format": MANIFEST_FORMAT, "weights": []})
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("weights"), list):
-        raise ValueError(f"{os.path.join(root, MANIFEST)} is not a weights manifest "
-                         f"(expected an object with a 'weights' list).")
-    return manifest
-
-
 def _stage(save_weights):
     """Saves the weights into a temporary folder; returns (path, sha256, bytes)."""
     folder = tempfile.mkdtemp(prefix="publish-")
     path = os.path.join(folder, "staged" + SUFFIX)
     save_weights(path)
-    return path, sha256_of(path), os.path.getsize(path)
+    return path, weights.sha256_of(path), os.path.getsize(path)
 
 
 def _unnamed_files(root, manifest):
@@ -93,13 +69,8 @@ def install(root, entry, save_weights):
             with atomic_path(os.path.join(root, relative), suffix=SUFFIX) as tmp:  # (1)
                 shutil.copyfile(staged, tmp)
             entry = {**entry, "file": relative, "sha256": digest, "bytes": size}
-            manifest = read(root)
-            key = (entry["model"], weights_name(entry))
-            manifest["weights"] = sorted(
-                [w for w in manifest["weights"] if (w["model"], weights_name(w)) != key] + [entry],
-                key=lambda w: (w["dataset"], w.get("tag") or "", w["model"]))
-            manifest["format"] = MANIFEST_FORMAT
-            write_json(os.path.join(root, MANIFEST), manifest)  # (2)
+            manifest = written.updated_manifest(weights.read_manifest(root), entry)
+            written.write_manifest(manifest, root)  # (2)
             for path in list(_unnamed_files(root, manifest)):  # (3)
                 os.remove(path)
     finally:
