@@ -8,7 +8,8 @@ validates), clear errors, and `call` = op, bias, activation.
 `WindowedLayer` adds the window (kernel size or Δ), strides, padding,
 dilation, boundary mode and kernel flipping shared by the three local
 families. `TranslationInvariantLayer` adds the shared kernel and the choice
-of direct or FFT computation of `SharedConv` and `MultiChannelConv`.
+of direct or FFT computation of `SharedConv` and `MultiChannelConv` (and of
+the R shared kernels of `LowRankLocallyConnected`).
 """
 
 import itertools
@@ -546,7 +547,17 @@ class TranslationInvariantLayer(WindowedLayer):
         return choice
 
     def _apply_kernel(self, inputs):
-        kernel = self._oriented(self.kernel, tuple(range(self.rank)))  # (*K, C, 1 or F)
+        return self._correlate(inputs, self.kernel)  # (B, *out, C|F)
+
+    def _correlate(self, inputs, kernel):
+        """`inputs` (channels-last) correlated with one shared `kernel`.
+
+        The layer's boundary, strides, dilation, flip and implementation
+        applied to `kernel` of shape (*K, C, 1) (depthwise) or (*K, C, F'):
+        `LowRankLocallyConnected` runs its R kernels through here as one of
+        R·F channels.
+        """
+        kernel = self._oriented(kernel, tuple(range(self.rank)))  # (*K, C, 1 or F')
         input_shape = tuple(inputs.shape)
         if self._implementation_for(input_shape) == "fft":
             amounts = self._padding_amounts(input_shape)

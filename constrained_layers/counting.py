@@ -11,6 +11,7 @@ import math
 
 from constrained_layers.fully_connected import FullyConnected1D, FullyConnected2D
 from constrained_layers.locally_connected import LocallyConnected, LocallyConnected1D
+from constrained_layers.low_rank import LowRankLocallyConnected, LowRankLocallyConnected1D
 from constrained_layers.multi_channel_conv import MultiChannelConv, MultiChannelConv1D
 from constrained_layers.shared_conv import SharedConv, SharedConv1D
 
@@ -21,6 +22,8 @@ LAYERS = {
         FullyConnected2D,
         LocallyConnected,
         LocallyConnected1D,
+        LowRankLocallyConnected,
+        LowRankLocallyConnected1D,
         SharedConv,
         SharedConv1D,
         MultiChannelConv,
@@ -28,7 +31,12 @@ LAYERS = {
     )
 }
 # The 2D aliases exported by the package, by name.
-LAYERS.update(LocallyConnected2D=LocallyConnected, SharedConv2D=SharedConv, MultiChannelConv2D=MultiChannelConv)
+LAYERS.update(
+    LocallyConnected2D=LocallyConnected,
+    LowRankLocallyConnected2D=LowRankLocallyConnected,
+    SharedConv2D=SharedConv,
+    MultiChannelConv2D=MultiChannelConv,
+)
 
 
 def _resolve(layer):

@@ -19,7 +19,9 @@ Predictions on real images, as `keras.applications` does them:
 or from a shell: `python -m models.predict --model cnn_bn_50k shoe.png boot.jpg`.
 
 Families: "mlp" (no spatial structure), "fully_connected" (eq. 7.1.1),
-"locally_connected" (locality without sharing), "shared_conv" (sharing and
+"locally_connected" (locality without sharing), "low_rank_locally_connected"
+(locality, each position's kernel a combination of R shared kernels: between
+no sharing and the convolution), "shared_conv" (sharing and
 locality per channel, eq. 7.1.3; `sharedconv_global` without locality,
 eq. 7.1.2), "multi_channel_conv" (eq. 7.1.7). Models whose name has "1d"
 take sequences (MNIST-1D); the others take images. Each family's knobs
@@ -37,7 +39,7 @@ if __name__ == "models":  # a checkout's top-level name: the same modules as con
 
 import constrained_layers  # noqa: F401 (first: TensorFlow starts quietly, constrained_layers/quiet.py)
 
-from . import fully_connected, locally_connected, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
+from . import fully_connected, locally_connected, low_rank, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
 from . import weights  # noqa: F401 (the public weights module: publishing, evaluating)
 from .weights import (

@@ -9,6 +9,7 @@ import constrained_layers as cl
 
 FULLY_CONNECTED = {1: cl.FullyConnected1D, 2: cl.FullyConnected2D}
 LOCALLY_CONNECTED = {1: cl.LocallyConnected1D, 2: cl.LocallyConnected}
+LOW_RANK_LOCALLY_CONNECTED = {1: cl.LowRankLocallyConnected1D, 2: cl.LowRankLocallyConnected}
 SHARED_CONV = {1: cl.SharedConv1D, 2: cl.SharedConv}
 MULTI_CHANNEL_CONV = {1: cl.MultiChannelConv1D, 2: cl.MultiChannelConv}
 

@@ -29,7 +29,8 @@ class ModelEntry:
     Attributes:
         name: the builder's name, also the name of the built `keras.Model`.
         family: the constraint the model studies ("mlp", "fully_connected",
-            "locally_connected", "shared_conv", "multi_channel_conv").
+            "locally_connected", "low_rank_locally_connected", "shared_conv",
+            "multi_channel_conv").
         rank: 2 for images (batch, H, W, C), 1 for sequences (batch, L, C).
         datasets: the datasets the model is meant for (and tested on).
         builder: the function that builds it.
@@ -54,13 +55,15 @@ DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
 
 # The knobs that make sense for each family: the window (`delta` or Keras's
 # `kernel_size`) and the layers' `padding_mode`, `convolution` and
-# `implementation` where the family has them, a `width` multiplier of every
+# `implementation` where the family has them (and `num_kernels`, the R
+# shared kernels of the low-rank layers), a `width` multiplier of every
 # hidden width, and `dropout` before the classifier.
 _WINDOWED = ("delta", "kernel_size", "padding_mode", "convolution")
 FAMILY_OPTIONS = {
     "mlp": ("width", "dropout"),
     "fully_connected": ("width", "dropout"),
     "locally_connected": (*_WINDOWED, "width", "dropout"),
+    "low_rank_locally_connected": (*_WINDOWED, "num_kernels", "implementation", "width", "dropout"),
     "shared_conv": (*_WINDOWED, "implementation", "width", "dropout"),
     "multi_channel_conv": (*_WINDOWED, "implementation", "width", "dropout"),
 }
@@ -170,7 +173,8 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, weights
             `models.weights_dir()`: `$ZOO_WEIGHTS_DIR`, else the package's).
         **overrides: the knobs of the model's family (`model_entry(name).options`):
             `delta` or `kernel_size`, `padding_mode`, `convolution`,
-            `implementation`, `width` (a multiplier of every hidden width)
+            `implementation`, `num_kernels` (the low-rank layers' R),
+            `width` (a multiplier of every hidden width)
             and `dropout` (before the classifier). Those set to None are
             dropped, so the defaults apply.
 

@@ -9,8 +9,9 @@ Channels last; every function is rank-generic (1D sequences, 2D images).
     locally connected    H[i,j,d] = U[i,j,d] + Σ_{a,b,c} V[i,j,a,b,c,d] · X[i·s+a, j·s+b, c]
     shared conv          H[i,j,c] = u_c      + Σ_{a,b}   V[a,b,c,0]    · X[i·s+a, j·s+b, c]
     multi-channel conv   H[i,j,d] = u_d      + Σ_{a,b,c} V[a,b,c,d]    · X[i·s+a, j·s+b, c]
+    low-rank local       H[i,j,d] = Σ_r w[i,j,r] (u[r,d] + Σ_{a,b,c} V_r[a,b,c,d] · X[i·s+a·δ, j·s+b·δ, c])
 
-where X is the input padded for the boundary and, with `convolution=True`,
+where X is the input padded for the boundary (δ the dilation rate) and, with `convolution=True`,
 V[a,b] is replaced by V[kh-1-a, kw-1-b] (the kernel flipped along its spatial
 axes; for odd kernels that is the true convolution Σ V[a,b] X[i-a, j-b]).
 
@@ -187,5 +188,45 @@ def multi_channel_conv(x, kernel, bias=None, strides=1, padding="same", padding_
         for a in itertools.product(*map(range, window)):
             pixel = tuple(ii * s + aa for ii, s, aa in zip(i, strides, a))
             total = total + xp[(slice(None), *pixel)] @ kernel[_tap(a, window, convolution)]  # (B, C) @ (C, F)
+        y[(slice(None), *i)] = total
+    return y
+
+
+def low_rank_locally_connected(
+    x, kernel, mixing, bias=None, strides=1, padding="same", padding_mode="zeros", convolution=False,
+    dilation_rate=1,
+):
+    """Low-rank local connectivity: at position p the kernel Σ_r w[p,r] V_r, the bias Σ_r w[p,r] u_r.
+
+    Forms each position's kernel and bias from the equation, then applies
+    it as `locally_connected` does (the layer never forms them).
+
+    Args:
+        x: input (B, *spatial, C).
+        kernel: (*window, C, R, F): V_r = kernel[..., r, :].
+        mixing: (*out_spatial, R): w.
+        bias: (R, F) or None.
+        dilation_rate: spacing δ between the window's taps.
+
+    Returns:
+        (B, *out_spatial, F), float64.
+    """
+    rank = x.ndim - 2
+    window = kernel.shape[:rank]
+    strides = _as_tuple(strides, rank)
+    dilation = _as_tuple(dilation_rate, rank)
+    extent = tuple(d * (k - 1) + 1 for k, d in zip(window, dilation))
+    out_spatial = tuple(output_length(n, k, s, padding) for n, k, s in zip(x.shape[1:-1], extent, strides))
+    assert mixing.shape[:-1] == out_spatial, (mixing.shape, out_spatial)
+    xp = pad(x, extent, strides, padding, padding_mode)
+    filters = kernel.shape[-1]
+    y = np.zeros((x.shape[0], *out_spatial, filters))
+    for i in itertools.product(*map(range, out_spatial)):  # position p = (i, j)
+        w = mixing[i].astype(np.float64)  # (R,)
+        v = np.tensordot(kernel.astype(np.float64), w, axes=([rank + 1], [0]))  # Σ_r w[p,r] V_r: (*window, C, F)
+        total = np.zeros((x.shape[0], filters)) if bias is None else np.tile(w @ bias, (x.shape[0], 1))
+        for a in itertools.product(*map(range, window)):  # window offset (a, b)
+            pixel = tuple(ii * s + aa * d for ii, s, aa, d in zip(i, strides, a, dilation))
+            total = total + xp[(slice(None), *pixel)] @ v[_tap(a, window, convolution)]  # (B, C) @ (C, F)
         y[(slice(None), *i)] = total
     return y

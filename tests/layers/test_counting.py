@@ -22,6 +22,8 @@ from constrained_layers import (
     FullyConnected2D,
     LocallyConnected,
     LocallyConnected1D,
+    LowRankLocallyConnected,
+    LowRankLocallyConnected1D,
     MultiChannelConv,
     MultiChannelConv1D,
     SharedConv,
@@ -58,6 +60,24 @@ CONFIGS = [
      (3 * 2) * (2 * 3) * 3 * 2 + (3 * 2) * 2),  # H' = (6-2)//2+1 = 3, W' = (7-3)//3+1 = 2
     (LocallyConnected, (6, 7, 1), {"filters": 1, "delta": 1, "strides": 2, "use_bias": False},
      (3 * 4) * 9 * 1 * 1),  # H' = ceil(6/2), W' = ceil(7/2)
+    # LowRankLocallyConnected1D, R shared kernels mixed per position:
+    # k·C·R·F (kernels) + R·F (biases) + L'·R (mixing weights).
+    (LowRankLocallyConnected1D, (9, 2), {"filters": 3, "delta": 1, "num_kernels": 4},
+     3 * 2 * 4 * 3 + 4 * 3 + 9 * 4),
+    (LowRankLocallyConnected1D, (9, 2), {"filters": 2, "kernel_size": 4, "strides": 2, "num_kernels": 1},
+     4 * 2 * 1 * 2 + 1 * 2 + 5 * 1),  # L' = ceil(9/2)
+    (LowRankLocallyConnected1D, (9, 1),
+     {"filters": 2, "delta": 2, "padding": "valid", "use_bias": False, "num_kernels": 3},
+     5 * 1 * 3 * 2 + 5 * 3),  # k = 5, L' = 9 - 5 + 1
+    # LowRankLocallyConnected: kh·kw·C·R·F + R·F + P·R.
+    (LowRankLocallyConnected, (6, 7, 2), {"filters": 3, "delta": 1, "num_kernels": 2},
+     9 * 2 * 2 * 3 + 2 * 3 + 42 * 2),  # P = 6·7
+    (LowRankLocallyConnected, (6, 7, 3),
+     {"filters": 2, "kernel_size": (2, 3), "strides": (2, 3), "padding": "valid", "num_kernels": 5},
+     (2 * 3) * 3 * 5 * 2 + 5 * 2 + (3 * 2) * 5),  # H' = 3, W' = 2
+    (LowRankLocallyConnected, (6, 7, 1), {"filters": 4, "delta": 1, "dilation_rate": 2, "num_kernels": 3,
+                                          "data_format": "channels_last"},
+     9 * 1 * 3 * 4 + 3 * 4 + 42 * 3),
     # SharedConv1D, eq. (7.1.3) per channel: k·C + C.
     (SharedConv1D, (9, 3), {"delta": 2}, 5 * 3 + 3),
     (SharedConv1D, (9, 3), {}, (2 * 9 - 1) * 3 + 3),  # whole input, eq. (7.1.2)

@@ -22,21 +22,28 @@ from constrained_layers import (
     FullyConnected2D,
     LocallyConnected,
     LocallyConnected1D,
+    LowRankLocallyConnected,
+    LowRankLocallyConnected1D,
     MultiChannelConv,
     MultiChannelConv1D,
     SharedConv,
     SharedConv1D,
 )
 
-WINDOWED = [LocallyConnected, LocallyConnected1D, SharedConv, SharedConv1D, MultiChannelConv, MultiChannelConv1D]
+LOW_RANK = [LowRankLocallyConnected, LowRankLocallyConnected1D]
+WINDOWED = [LocallyConnected, LocallyConnected1D, SharedConv, SharedConv1D, MultiChannelConv, MultiChannelConv1D,
+            *LOW_RANK]
 WITH_FILTERS = [FullyConnected1D, FullyConnected2D, LocallyConnected, LocallyConnected1D, MultiChannelConv,
-                MultiChannelConv1D]
+                MultiChannelConv1D, *LOW_RANK]
 
 
 def make(layer_cls, **kwargs):
-    """Builds `layer_cls` with `filters=2` where it takes filters."""
+    """Builds `layer_cls` with `filters=2` where it takes filters (and
+    `num_kernels=2` for the low-rank layers)."""
     if layer_cls in WITH_FILTERS and "filters" not in kwargs:
         kwargs["filters"] = 2
+    if layer_cls in LOW_RANK and "num_kernels" not in kwargs:
+        kwargs["num_kernels"] = 2
     return layer_cls(**kwargs)
 
 
@@ -76,8 +83,10 @@ def test_delta_and_kernel_size_together(layer_cls):
         make(layer_cls, delta=1, kernel_size=3)
 
 
-@pytest.mark.parametrize("layer_cls", [LocallyConnected, LocallyConnected1D, MultiChannelConv, MultiChannelConv1D],
-                         ids=ids([LocallyConnected, LocallyConnected1D, MultiChannelConv, MultiChannelConv1D]))
+@pytest.mark.parametrize("layer_cls", [LocallyConnected, LocallyConnected1D, MultiChannelConv, MultiChannelConv1D,
+                                       *LOW_RANK],
+                         ids=ids([LocallyConnected, LocallyConnected1D, MultiChannelConv, MultiChannelConv1D,
+                                  *LOW_RANK]))
 def test_neither_delta_nor_kernel_size(layer_cls):
     with pytest.raises(ValueError, match=r"Pass exactly one of `delta` .* and `kernel_size`\. "
                                          r"Received: delta=None, kernel_size=None"):
@@ -361,6 +370,11 @@ def test_padding_wider_than_an_input_of_unknown_size_is_named_at_run_time(mode, 
         (FullyConnected1D(2), (2, 5, 5, 3), "`FullyConnected1D` expects inputs of rank 3"),
         (SharedConv1D(delta=1), (2, 5, 5, 3), "`SharedConv1D` expects inputs of rank 3"),
         (LocallyConnected(2, delta=1), (2, 5, 3), "`LocallyConnected` expects inputs of rank 4"),
+        (LowRankLocallyConnected(2, delta=1, num_kernels=2), (2, 5, 3),
+         "`LowRankLocallyConnected` expects inputs of rank 4, (batch, height, width, channels). "
+         "Received: input_shape=(2, 5, 3)"),
+        (LowRankLocallyConnected1D(2, delta=1, num_kernels=2), (2, 5, 5, 3),
+         "`LowRankLocallyConnected1D` expects inputs of rank 3"),
     ],
 )
 def test_wrong_rank(layer, input_shape, message):
@@ -378,6 +392,9 @@ def test_wrong_rank(layer, input_shape, message):
         (FullyConnected1D(2), (None, None, 3)),
         (LocallyConnected1D(2, delta=1), (None, None, 3)),
         (SharedConv1D(), (None, None, 3)),
+        # The mixing weights: one row per output position.
+        (LowRankLocallyConnected(2, delta=1, num_kernels=2), (None, 8, None, 3)),
+        (LowRankLocallyConnected1D(2, delta=1, num_kernels=2), (None, None, 3)),
     ],
     ids=lambda v: type(v).__name__ if isinstance(v, keras.layers.Layer) else str(v),
 )
@@ -434,6 +451,8 @@ def test_unknown_channels():
         # Layers whose weights depend on the spatial size pin it too.
         (LocallyConnected(2, delta=1, kernel_initializer="zeros"), (1, 5, 6, 1), (1, 5, 7, 1),
          "expected axis 2 of input shape to have value 6, but received input with shape (1, 5, 7, 1)"),
+        (LowRankLocallyConnected1D(2, delta=1, num_kernels=2, kernel_initializer="zeros"), (1, 6, 1), (1, 7, 1),
+         "expected axis 1 of input shape to have value 6, but received input with shape (1, 7, 1)"),
     ],
 )
 def test_different_input_than_built_with(layer, built_shape, bad_shape, message):
@@ -494,6 +513,7 @@ def test_count_params_unknown_name_lists_the_known_ones():
     assert "Unknown layer for argument `layer`" in message
     assert "Received: layer='Conv2D'" in message
     for name in ("FullyConnected1D", "FullyConnected2D", "LocallyConnected", "LocallyConnected1D",
+                 "LowRankLocallyConnected", "LowRankLocallyConnected1D", "LowRankLocallyConnected2D",
                  "SharedConv", "SharedConv1D", "MultiChannelConv", "MultiChannelConv1D"):
         assert repr(name) in message
 

@@ -1,6 +1,6 @@
 """Every layer trains under XLA: `model.compile(..., jit_compile=True)`.
 
-For each of the eight public layers, and for SharedConv / MultiChannelConv
+For each of the ten public layers, and for SharedConv / MultiChannelConv
 (1D and 2D) on the FFT path, with a boundary other than zeros and with
 `convolution=True`: a tiny model (the layer, Flatten, Dense(1)) compiled
 with `jit_compile=True` runs one `fit` step, and
@@ -37,6 +37,11 @@ CASES = [
     case(cl.LocallyConnected1D, {"filters": 2, "delta": 1, "padding_mode": "reflect", "convolution": True}, (2, 7, 2)),
     case(cl.LocallyConnected, {"filters": 2, "kernel_size": (2, 3), "strides": 2, "padding_mode": "symmetric"},
          (2, 5, 6, 2)),
+    # One convolution to R·filters channels, then the per-position mixing.
+    case(cl.LowRankLocallyConnected1D, {"filters": 2, "delta": 1, "num_kernels": 3, "padding_mode": "reflect"},
+         (2, 7, 2)),
+    case(cl.LowRankLocallyConnected,
+         {"filters": 2, "kernel_size": (2, 3), "strides": 2, "num_kernels": 2, "convolution": True}, (2, 5, 6, 2)),
     # The direct op: zeros (the op pads) and explicit boundaries.
     case(cl.SharedConv1D, {"delta": 1, "padding_mode": "circular"}, (2, 7, 2)),
     case(cl.SharedConv, {"delta": 1}, (2, 5, 6, 2)),
@@ -93,6 +98,7 @@ def test_cases_cover_every_layer_and_path():
     layers = {p.values[0] for p in CASES}
     assert layers == {
         cl.FullyConnected1D, cl.FullyConnected2D, cl.LocallyConnected1D, cl.LocallyConnected,
+        cl.LowRankLocallyConnected1D, cl.LowRankLocallyConnected,
         cl.SharedConv1D, cl.SharedConv, cl.MultiChannelConv1D, cl.MultiChannelConv,
     }
     fft = {p.values[0] for p in CASES if p.values[1].get("implementation") == "fft"}

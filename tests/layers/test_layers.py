@@ -26,6 +26,8 @@ from constrained_layers import (
     FullyConnected2D,
     LocallyConnected,
     LocallyConnected1D,
+    LowRankLocallyConnected,
+    LowRankLocallyConnected1D,
     MultiChannelConv,
     MultiChannelConv1D,
     SharedConv,
@@ -86,6 +88,28 @@ CASES = [
          (2, 5, 6, 2), (2, 3, 3, 2), {"kernel": (9, 18, 2)}, losses=1),
     case(LocallyConnected, {"filters": 1, "kernel_size": 2, "padding_mode": "circular"},
          (2, 4, 4, 3), (2, 4, 4, 1), {"kernel": (16, 12, 1), "bias": (4, 4, 1)}),
+    # LowRankLocallyConnected1D: kernel (k, C, R, filters); bias (R, filters); mixing (L', R).
+    case(LowRankLocallyConnected1D, {"filters": 3, "delta": 1, "num_kernels": 2}, (2, 7, 2), (2, 7, 3),
+         {"kernel": (3, 2, 2, 3), "bias": (2, 3), "mixing": (7, 2)}, primary=True),
+    case(LowRankLocallyConnected1D,
+         {"filters": 2, "kernel_size": 4, "strides": 2, "padding": "causal", "dilation_rate": 1, "num_kernels": 3,
+          "padding_mode": "reflect", "convolution": True},
+         (2, 7, 2), (2, 4, 2), {"kernel": (4, 2, 3, 2), "bias": (3, 2), "mixing": (4, 3)}),
+    case(LowRankLocallyConnected1D,
+         {"filters": 2, "kernel_size": 3, "padding": "valid", "use_bias": False, "num_kernels": 1,
+          "implementation": "fft", "data_format": "channels_first"},
+         (2, 2, 7), (2, 2, 5), {"kernel": (3, 2, 1, 2), "mixing": (5, 1)}),
+    # LowRankLocallyConnected: kernel (kh, kw, C, R, filters); bias (R, filters); mixing (H', W', R).
+    case(LowRankLocallyConnected, {"filters": 3, "delta": 1, "num_kernels": 4}, (2, 5, 6, 2), (2, 5, 6, 3),
+         {"kernel": (3, 3, 2, 4, 3), "bias": (4, 3), "mixing": (5, 6, 4)}, primary=True),
+    case(LowRankLocallyConnected,
+         {"filters": 2, "kernel_size": (2, 3), "strides": 2, "dilation_rate": (1, 2), "padding_mode": "symmetric",
+          "num_kernels": 2, "activation": "relu", "kernel_regularizer": "l2", "mixing_regularizer": "l1"},
+         (2, 5, 6, 2), (2, 3, 3, 2), {"kernel": (2, 3, 2, 2, 2), "bias": (2, 2), "mixing": (3, 3, 2)}, losses=2),
+    case(LowRankLocallyConnected,
+         {"filters": 2, "delta": 1, "padding": "valid", "padding_mode": "circular", "use_bias": False,
+          "num_kernels": 3, "mixing_initializer": "ones", "data_format": "channels_first"},
+         (2, 1, 5, 6), (2, 2, 3, 4), {"kernel": (3, 3, 1, 3, 2), "mixing": (3, 4, 3)}),
     # SharedConv1D: kernel (k, C, 1); bias (C,).
     case(SharedConv1D, {"delta": 1}, (2, 7, 3), (2, 7, 3),
          {"kernel": (3, 3, 1), "bias": (3,)}, primary=True),
@@ -164,7 +188,7 @@ def test_every_public_layer_is_covered():
         for name in constrained_layers.__all__
         if isinstance(getattr(constrained_layers, name), type)
     }
-    assert len(public_classes) == 8  # the 2D aliases name the same classes
+    assert len(public_classes) == 10  # the 2D aliases name the same classes
     covered = {p.values[0].__name__ for p in CASES}
     assert public_classes == covered
 
@@ -208,6 +232,11 @@ def empirical_std(layer, input_shape):
                      id="LocallyConnected"),
         pytest.param(LocallyConnected1D(filters=6, kernel_size=4), (None, 64, 5), 4 * 5, 4 * 6,
                      id="LocallyConnected1D"),
+        # Each of the R shared kernels has the convolution's fans (not R times either).
+        pytest.param(LowRankLocallyConnected(filters=8, delta=1, num_kernels=4), (None, 16, 16, 4),
+                     3 * 3 * 4, 3 * 3 * 8, id="LowRankLocallyConnected"),
+        pytest.param(LowRankLocallyConnected1D(filters=6, kernel_size=4, num_kernels=3), (None, 64, 5),
+                     4 * 5, 4 * 6, id="LowRankLocallyConnected1D"),
         # As Dense on the flattened input: fan_in = H·W·C, fan_out = H'·W'·filters.
         pytest.param(FullyConnected2D(filters=2), (None, 6, 6, 3), 6 * 6 * 3, 6 * 6 * 2,
                      id="FullyConnected2D"),

@@ -4,8 +4,8 @@
   shifting the input shifts the output, exactly; with zero padding only away
   from the border.
 - Locality: with half-width Δ an output depends on exactly the (2Δ+1)-wide
-  window of input pixels around it (LocallyConnected, SharedConv,
-  MultiChannelConv); the fully connected layer and SharedConv's whole-image
+  window of input pixels around it (LocallyConnected,
+  LowRankLocallyConnected, SharedConv, MultiChannelConv); the fully connected layer and SharedConv's whole-image
   kernel depend on every pixel.
 - Exercise 1: a Δ = 0 convolution is a Dense layer applied to each pixel.
 - Exercise 6: `convolution=True` is scipy's convolution (and so commutative),
@@ -38,12 +38,15 @@ def _layer(name, rank, **kwargs):
     """A constrained layer by family name and rank, with random-ready init."""
     classes = {
         "LocallyConnected": (cl.LocallyConnected1D, cl.LocallyConnected),
+        "LowRankLocallyConnected": (cl.LowRankLocallyConnected1D, cl.LowRankLocallyConnected),
         "SharedConv": (cl.SharedConv1D, cl.SharedConv),
         "MultiChannelConv": (cl.MultiChannelConv1D, cl.MultiChannelConv),
         "FullyConnected": (cl.FullyConnected1D, cl.FullyConnected2D),
     }
     if name != "SharedConv":
         kwargs["filters"] = FILTERS
+    if name == "LowRankLocallyConnected":
+        kwargs["num_kernels"] = 3
     return classes[name][rank - 1](**kwargs, **helpers.FAST_INIT)
 
 
@@ -119,7 +122,7 @@ def _window_mask(spatial, deltas):
 
 LOCAL = [
     (name, rank, delta, mode)
-    for name in ("LocallyConnected", "SharedConv", "MultiChannelConv")
+    for name in ("LocallyConnected", "LowRankLocallyConnected", "SharedConv", "MultiChannelConv")
     for rank, delta in ((1, 2), (2, (2, 1)), (2, 0))
     for mode in ("zeros", "reflect")
 ]

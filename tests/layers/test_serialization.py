@@ -1,6 +1,6 @@
 """Saving and loading models built from the constrained layers.
 
-(a) A functional model of all four 2D layers (and one of the four 1D layers),
+(a) A functional model of all five 2D layers (and one of the five 1D layers),
     with non-default arguments, survives a `.keras` round trip: same config,
     same weights, same outputs.
 (b) TensorFlow only: `model.export` writes a SavedModel that a fresh Python
@@ -22,6 +22,8 @@ from constrained_layers import (
     FullyConnected2D,
     LocallyConnected,
     LocallyConnected1D,
+    LowRankLocallyConnected,
+    LowRankLocallyConnected1D,
     MultiChannelConv,
     MultiChannelConv1D,
     SharedConv,
@@ -37,7 +39,7 @@ INPUT_1D = (12, 2)
 
 
 def model_2d():
-    """(B, 8, 8, 2) -> (B, 2, 2, 2) through all four 2D layers."""
+    """(B, 8, 8, 2) -> (B, 2, 2, 2) through all five 2D layers."""
     inputs = keras.Input(INPUT_2D)
     x = MultiChannelConv(4, delta=1, padding_mode="reflect", convolution=True, activation="relu",
                          name="conv", **Z)(inputs)  # (B, 8, 8, 4)
@@ -46,19 +48,23 @@ def model_2d():
     x = SharedConv(padding_mode="symmetric", activation="tanh", name="shared_whole", **Z)(x)  # (B, 4, 4, 4)
     x = LocallyConnected(3, delta=(1, 0), padding_mode="symmetric", convolution=True,
                          activation="tanh", kernel_regularizer="l2", name="local", **Z)(x)  # (B, 4, 4, 3)
+    x = LowRankLocallyConnected(3, delta=1, num_kernels=2, padding_mode="reflect", convolution=True,
+                                mixing_regularizer="l2", name="low_rank", **Z)(x)  # (B, 4, 4, 3)
     outputs = FullyConnected2D(2, output_size=(2, 2), activation="sigmoid", use_bias=True,
                                max_params=1000, name="dense", **Z)(x)  # (B, 2, 2, 2)
     return keras.Model(inputs, outputs, name="all_2d")
 
 
 def model_1d():
-    """(B, 12, 2) -> (B, 3, 2) through all four 1D layers."""
+    """(B, 12, 2) -> (B, 3, 2) through all five 1D layers."""
     inputs = keras.Input(INPUT_1D)
     x = MultiChannelConv1D(3, kernel_size=4, padding_mode="circular", activation="relu",
                            name="conv", **Z)(inputs)  # (B, 12, 3)
     x = SharedConv1D(delta=2, padding_mode="reflect", convolution=True, name="shared", **Z)(x)  # (B, 12, 3)
     x = LocallyConnected1D(2, delta=1, strides=2, padding_mode="circular", convolution=True,
                            activation="elu", name="local", **Z)(x)  # (B, 6, 2)
+    x = LowRankLocallyConnected1D(2, kernel_size=3, strides=2, num_kernels=3, padding_mode="symmetric",
+                                  implementation="fft", name="low_rank", **Z)(x)  # (B, 3, 2)
     outputs = FullyConnected1D(2, output_size=3, use_bias=False, name="dense", **Z)(x)  # (B, 3, 2)
     return keras.Model(inputs, outputs, name="all_1d")
 
@@ -113,6 +119,9 @@ def test_keras_file_keeps_the_non_default_arguments(tmp_path):
     model_2d().save(path)
     loaded = keras.saving.load_model(path)
     conv, shared, whole, local, dense = (loaded.get_layer(n) for n in ("conv", "shared", "shared_whole", "local", "dense"))
+    low_rank = loaded.get_layer("low_rank")
+    assert (low_rank.num_kernels, low_rank.padding_mode, low_rank.convolution) == (2, "reflect", True)
+    assert low_rank.mixing_regularizer is not None and tuple(low_rank.mixing.shape) == (4, 4, 2)
     assert (conv.padding_mode, conv.convolution, conv.kernel_size) == ("reflect", True, (3, 3))
     assert (shared.padding_mode, shared.strides, shared.kernel_size) == ("circular", (2, 2), (2, 3))
     assert whole.kernel_size is None and tuple(whole.kernel.shape) == (7, 7, 4, 1)

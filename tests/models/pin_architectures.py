@@ -7,7 +7,9 @@ for every registered model and every dataset it is meant for, its total and
 trainable parameter counts and every layer's (name, class, parameter count).
 The published tables and weights depend on these; `test_architectures.py`
 checks that the default of every model still builds exactly this. Re-run it
-only for a deliberate change of a default architecture (and say so).
+only for a deliberate change of a default architecture (and say so). A
+newly registered model is pinned by the same command: its entry is added,
+and the diff must show no other change.
 """
 
 import json

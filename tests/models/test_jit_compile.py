@@ -9,8 +9,7 @@ Cost, measured on a 2-core CPU (one process): the whole zoo, 41 models up to
 1.3M parameters, takes about 60 s on TensorFlow and about 190 s on JAX (where
 building a model dominates: every initializer compiles for every new kernel
 shape). So the default run (`make test`) keeps the smallest model of each
-family for each input rank (`SMALLEST`, 10 models: about 13 s on
-TensorFlow, 20 s on JAX), and the others are marked `slow` (`make
+family for each input rank (`SMALLEST`, 12 models), and the others are marked `slow` (`make
 test-slow`). A model registered later is tested too, as slow, until it is
 the smallest of its family; `test_smallest_is_the_smallest_of_each_family`
 (slow: it builds every model) keeps `SMALLEST` honest.
@@ -34,6 +33,7 @@ SMALLEST = frozenset(
         "cnn1d_tiny", "cnn_tiny",  # multi_channel_conv
         "fc1d_tiny", "fc2d_tiny",  # fully_connected
         "lc1d_tiny", "lc_tiny",  # locally_connected
+        "lrlc1d_r8_10k", "lrlc_r2_10k",  # low_rank_locally_connected
         "mlp_1d_tiny", "mlp_linear",  # mlp
         "sharedconv1d_tiny", "sharedconv_tiny",  # shared_conv
     }

@@ -38,9 +38,9 @@ def test_default_architecture_is_unchanged(name):
 # zoo makes (reflect needs maps wider than the window).
 NON_DEFAULT = {
     "delta": 3, "padding_mode": "symmetric", "convolution": True, "implementation": "direct",
-    "width": 1.5, "dropout": 0.25,
+    "width": 1.5, "dropout": 0.25, "num_kernels": 3,
 }
-LAYER_KNOBS = ("padding_mode", "convolution", "implementation")
+LAYER_KNOBS = ("padding_mode", "convolution", "implementation", "num_kernels")
 
 
 def _trainable(model):
