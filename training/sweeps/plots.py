@@ -24,6 +24,7 @@ FAMILY_COLORS = {
     "mlp": "#7f7f7f",
     "fully_connected": "#d62728",
     "locally_connected": "#ff7f0e",
+    "low_rank_locally_connected": "#9467bd",
     "shared_conv": "#2ca02c",
     "multi_channel_conv": "#1f77b4",
 }

@@ -22,7 +22,8 @@ import statistics
 from .. import settings
 from . import identical
 
-FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "shared_conv", "multi_channel_conv")
+FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "low_rank_locally_connected", "shared_conv",
+                "multi_channel_conv")
 COLUMNS = (
     "model", "family", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
     "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean",
