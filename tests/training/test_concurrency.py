@@ -186,3 +186,61 @@ def test_a_kill_between_the_renames_of_a_swap_with_a_suffix_keeps_the_complete_c
     assert atomic.remove_leftovers(tmp_path) == [f"{os.path.basename(aside)} -> model.keras", os.path.basename(tmp)]
     assert (target / "weights").read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["model.keras"]
+
+
+# ------------------------------------------------------------ publishing
+def _valid_pairs(root):
+    """Every manifest entry's file exists with the manifest's sha256: `{model: file}`."""
+    from constrained_zoo.models import weights
+
+    found = {}
+    for entry in weights.read_manifest(str(root))["weights"]:
+        path = os.path.join(root, entry["file"])
+        assert os.path.isfile(path) and weights.sha256_of(path) == entry["sha256"], entry
+        found[entry["model"]] = entry["file"]
+    return found
+
+
+class Killed(BaseException):
+    pass
+
+
+def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, monkeypatch):
+    from training.publishing import manifest
+
+    def saver(content):
+        def save(path):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(content)
+        return save
+
+    entry = {"model": "cnn_tiny", "dataset": "digits"}
+    old = _valid_pairs(tmp_path) or manifest.install(str(tmp_path), entry, saver("old weights"))["file"]
+    replace, calls = os.replace, []
+    monkeypatch.setattr(os, "replace", lambda src, dst: (calls.append(dst), replace(src, dst)))
+    manifest.install(str(tmp_path), entry, saver("counting"))
+    steps = len(calls)  # the renames one publish makes
+    assert steps >= 2
+    new_files = set()
+    for kill_at in range(steps):
+        monkeypatch.setattr(os, "replace", replace)
+        before = _valid_pairs(tmp_path)["cnn_tiny"]
+        count = []
+
+        def replace_or_die(src, dst, kill_at=kill_at, count=count):
+            if len(count) == kill_at:
+                raise Killed()
+            count.append(dst)
+            return replace(src, dst)
+
+        monkeypatch.setattr(os, "replace", replace_or_die)
+        with pytest.raises(Killed):
+            manifest.install(str(tmp_path), entry, saver(f"new weights {kill_at}"))
+        monkeypatch.setattr(os, "replace", replace)
+        after = _valid_pairs(tmp_path)["cnn_tiny"]  # valid whatever the step
+        assert after == before or after not in new_files | {old}
+        new_files.add(after)
+    final = manifest.install(str(tmp_path), entry, saver("final weights"))
+    assert _valid_pairs(tmp_path) == {"cnn_tiny": final["file"]}
+    # Files no entry names (an old pair's, a killed publish's) are gone after a publish.
+    assert sorted(os.listdir(tmp_path / "digits")) == [os.path.basename(final["file"])]
