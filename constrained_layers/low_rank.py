@@ -15,7 +15,7 @@ is the locally connected layer.
 How it is computed. Never kernel by kernel: the R kernels run as one
 convolution to R·F channels (the shared convolution of `MultiChannelConv`,
 with its boundary modes, strides, dilation, flip and FFT), and each output
-position then combines its R results with its own weights, an einsum over r.
+position then combines its R results with its own weights, a sum over r.
 That is R times a convolution's multiply-adds, plus P·R·F for the
 combination.
 """
@@ -29,8 +29,6 @@ from constrained_layers import _validation
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
 from constrained_layers._fft import IMPLEMENTATION_ARG
 from constrained_layers.base import TranslationInvariantLayer
-
-_SPATIAL_LETTERS = "ijk"
 
 #: The arguments the low-rank layers add, documented once for both ranks.
 LOW_RANK_ARGS = """
@@ -105,10 +103,14 @@ class BaseLowRankLocallyConnected(TranslationInvariantLayer):
             constraint=self.mixing_constraint,
         )
 
-    def _mix(self, values, subscripts):
-        """Σ_r w[p, r] · values[..., p, r, ...]: each position's combination."""
-        spatial = _SPATIAL_LETTERS[: self.rank]
-        return ops.einsum(subscripts.format(s=spatial), values, self.mixing)
+    def _mix(self, values):
+        """Σ_r w[p, r] · values[..., p, r, :]: each position's combination.
+
+        `values` is (B, *out, R, F) (the R kernels' outputs) or (R, F) (the
+        biases). A broadcast multiply and a sum over r: measured faster than
+        the equivalent einsum in a TensorFlow training step, the same on JAX.
+        """
+        return ops.sum(ops.multiply(values, ops.expand_dims(self.mixing, -1)), axis=-2)  # (B, *out, F) or (*out, F)
 
     def _apply_kernel(self, inputs):
         channels = inputs.shape[-1]
@@ -116,10 +118,10 @@ class BaseLowRankLocallyConnected(TranslationInvariantLayer):
         kernels = ops.reshape(self.kernel, (*window, channels, self.num_kernels * self.filters))  # (*K, C, R·F)
         y = self._correlate(inputs, kernels)  # (B, *out, R·F): the R kernels' outputs
         y = ops.reshape(y, (-1, *y.shape[1:-1], self.num_kernels, self.filters))  # (B, *out, R, F)
-        return self._mix(y, "b{s}rf,{s}r->b{s}f")  # (B, *out, F)
+        return self._mix(y)  # (B, *out, F)
 
     def _call_bias(self):
-        return ops.einsum("rf,{s}r->{s}f".format(s=_SPATIAL_LETTERS[: self.rank]), self.bias, self.mixing)  # (*out, F)
+        return self._mix(self.bias)  # Σ_r w[p, r] · u_r: (*out, F)
 
     def get_config(self):
         config = super().get_config()
