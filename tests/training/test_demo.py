@@ -15,7 +15,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from models import _weights
+from models import weights as _weights
 from tests.training import cli
 from training import demo
 

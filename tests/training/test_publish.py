@@ -8,6 +8,7 @@ the package's manifest too, so each shipped file is re-checked by `make test`.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,7 @@ import pytest
 import keras
 
 import models
-from models import _weights
+from models import weights as _weights
 from tests.training import cli
 from training import evaluate, publish
 
@@ -62,8 +63,9 @@ def test_publish_writes_the_weights_and_a_complete_manifest_entry(published):
     manifest = cli.read_json(root / "manifest.json")
     assert manifest["format"] == 1 and [(w["model"], w["dataset"]) for w in manifest["weights"]] == [("cnn_tiny", "digits")]
     entry = manifest["weights"][0]
-    path = root / "digits" / "cnn_tiny.weights.h5"
-    assert entry["file"] == "digits/cnn_tiny.weights.h5"
+    assert re.fullmatch(r"digits/cnn_tiny-[0-9a-f]{12}\.weights\.h5", entry["file"])  # named by its content
+    path = root / entry["file"]
+    assert entry["sha256"].startswith(path.name.split("-")[1][:12])
     assert entry["sha256"] == _weights.sha256_of(path) and entry["bytes"] == path.stat().st_size
     results = cli.read_json(run_dir / "results.json")
     assert entry["seed"] == 3 and entry["epochs"] == 1 and entry["overrides"] == {}
@@ -73,10 +75,13 @@ def test_publish_writes_the_weights_and_a_complete_manifest_entry(published):
     assert entry["validation_accuracy"] == pytest.approx(cli.read_history(run_dir)[-1]["val_accuracy"])
     assert entry["command"] == ("python -m training.train --model cnn_tiny --dataset digits --epochs 1 --batch-size 128 "
                                 "--learning-rate 0.001 --seed 3 --max-train-examples 200")
-    assert len(entry["commit"]) == 40 and entry["commit_source"].startswith("HEAD of the publishing checkout")
+    config = cli.read_json(run_dir / "config.json")
+    assert entry["commit"] == config["git"]["commit"] and entry["commit_dirty"] == config["git"]["dirty"]
+    assert entry["commit_source"].startswith("the run's config.json")  # train recorded it
+    assert entry["architecture"] == models.architecture_fingerprint(models.create_model("cnn_tiny", input_shape=(8, 8, 1)))
     assert entry["input_shape"] == [8, 8, 1] and entry["num_classes"] == 10 and entry["trainable_params"] == 666
     assert sorted(os.listdir(root)) == ["digits", "manifest.json"]  # no temporary, no lock file
-    assert os.listdir(root / "digits") == ["cnn_tiny.weights.h5"]
+    assert os.listdir(root / "digits") == [path.name]
 
 
 def test_published_weights_load_as_the_run_trained_them(published, monkeypatch):
@@ -174,7 +179,8 @@ def test_a_tag_publishes_another_recipe_beside_the_tables(published, tmp_path, m
     other = tmp_path / "weights"
     shutil.copytree(root, other)
     entry = publish.publish(run_dir, weights_dir=other, tag="frontier")
-    assert entry["tag"] == "frontier" and entry["file"] == "digits/cnn_tiny.frontier.weights.h5"
+    assert entry["tag"] == "frontier"
+    assert re.fullmatch(r"digits/cnn_tiny\.frontier-[0-9a-f]{12}\.weights\.h5", entry["file"])
     manifest = cli.read_json(other / "manifest.json")
     assert [_weights.weights_name(w) for w in manifest["weights"]] == ["digits", "digits.frontier"]
     assert [w["model"] for w in _weights.published_weights("digits", root=other)] == ["cnn_tiny"]

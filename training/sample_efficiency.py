@@ -1,0 +1,158 @@
+"""What each constraint buys in data: `python -m training.sample_efficiency`.
+
+    python -m training.sample_efficiency --dataset mnist1d --budget 10000 \\
+        --models mlp_1d_small,lc1d_small,lrlc1d_r4_10k,sharedconv1d_base,cnn1d_base \\
+        --sizes 500,1000,2000,3600 --steps 2160 --batch-size 100 --rates 0.003,0.01 --seeds 3 \\
+        --out results/sample_efficiency/mnist1d_10k
+
+trains each model, scaled to the budget, on growing subsets of the
+training split for the same number of optimizer steps, its learning rate
+chosen on validation per size; then writes `OUT/sample_efficiency.md`,
+`.csv` and `accuracy_vs_examples.png`. The protocol is
+`training/sweeps/sample_efficiency.py`'s docstring. Every run is a
+`python -m training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
+resumes where it stopped when the same command runs again.
+"""
+
+import argparse
+import csv
+import io
+import os
+import sys
+
+from . import arguments, sweep
+from .run.atomic import atomic_path, write_text
+from .sweeps import sample_efficiency as study
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m training.sample_efficiency",
+        description="Test accuracy against the number of training examples, each model at a parameter budget.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--dataset", default="mnist1d")
+    parser.add_argument("--models", required=True, help="comma-separated model names, one per family")
+    parser.add_argument("--budget", type=arguments.positive_int, default=None,
+                        help="scale each model's width to this many parameters (default: the models as they are)")
+    parser.add_argument("--sizes", type=arguments.budgets, required=True, help="training-set sizes, e.g. 500,1000")
+    parser.add_argument("--steps", type=arguments.positive_int, required=True, help="optimizer steps at every size")
+    parser.add_argument("--batch-size", type=arguments.positive_int, default=128)
+    parser.add_argument("--rates", default="0.001,0.003", help="the learning-rate grid, comma-separated")
+    parser.add_argument("--seeds", type=arguments.positive_int, default=3, help="seeds at the chosen rate")
+    parser.add_argument("--targets", default="0.6,0.7,0.8,0.9", help="accuracies for 'examples needed'")
+    parser.add_argument("--pixel-shuffle", action="store_true", help="the control: one fixed permutation of the pixels")
+    parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="runs trained at once")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--report-only", action="store_true", help="train nothing: tables and plot from the runs there")
+    return parser
+
+
+def _floats(text, flag):
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise SystemExit(f"error: {flag} expects comma-separated numbers; received {text!r}")
+    return values
+
+
+def widths(args):
+    """`{model: width or None}`: each model's width at the budget (None: as it is)."""
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
+    found = {}
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        entry = models.model_entry(name)
+        found[name] = (study.match_width(name, args.budget, models.count_params)[0]
+                       if args.budget and "width" in entry.options else None)
+    return found
+
+
+def _sweep(args, model, width, size, rate, seeds):
+    argv = ["--dataset", args.dataset, "--models", model, "--seeds", seeds,
+            "--epochs", study.epochs_for(size, args.steps, args.batch_size), "--batch-size", args.batch_size,
+            "--max-train-examples", size, "--learning-rate", rate, "--jobs", args.jobs,
+            "--out", study.folder(args.out, size, rate)]
+    argv += ["--model-arg", f"width={width}"] if width is not None else []
+    argv += ["--pixel-shuffle"] if args.pixel_shuffle else []
+    return sweep.main([str(a) for a in argv])
+
+
+def train(args, rates):
+    """Phase 1: every rate, seed 0; phase 2: each (model, size)'s chosen rate, every seed. Exit status."""
+    scaled = widths(args)
+    for size in args.sizes:
+        for rate in rates:
+            for model, width in scaled.items():
+                code = _sweep(args, model, width, size, rate, 1)
+                if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
+                    return code
+    for (model, size), rate in study.choose_rates(args.out, args.sizes, rates).items():
+        code = _sweep(args, model, scaled[model], size, rate, args.seeds)
+        if code not in (0, 1):
+            return code
+    return 0
+
+
+def to_csv(table):
+    buffer = io.StringIO()
+    columns = ("model", "family", "params", "size", "rate", "test", "std", "low", "high", "seeds", "validation")
+    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(table)
+    return buffer.getvalue()
+
+
+def plot(table, path, title):
+    """Accuracy against examples (log axis): one line per model, its seeds' range as a band."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=import-outside-toplevel
+    from matplotlib.figure import Figure  # pylint: disable=import-outside-toplevel
+
+    from .sweeps.plots import FAMILY_COLORS  # pylint: disable=import-outside-toplevel
+
+    fig = Figure(figsize=(8, 5))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    for model in dict.fromkeys(r["model"] for r in table):
+        mine = [r for r in table if r["model"] == model]
+        color = FAMILY_COLORS.get(mine[0]["family"], "black")
+        sizes = [r["size"] for r in mine]
+        ax.fill_between(sizes, [r["low"] for r in mine], [r["high"] for r in mine], color=color, alpha=0.15,
+                        linewidth=0)
+        ax.plot(sizes, [r["test"] for r in mine], marker="o", color=color,
+                label=f"{model} ({mine[0]['family']}, {mine[0]['params']:,})")
+    ax.set_xscale("log")
+    ax.set_xlabel("training examples")
+    ax.set_ylabel("test accuracy (mean over seeds; band: lowest to highest seed)")
+    ax.set_title(title)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    with atomic_path(path, suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=120)
+
+
+def main(argv=None):
+    args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
+    rates, targets = _floats(args.rates, "--rates"), _floats(args.targets, "--targets")
+    if not args.report_only:
+        code = train(args, rates)
+        if code not in (0, 1):
+            return code
+    table = study.rows(args.out, study.choose_rates(args.out, args.sizes, rates))
+    if not table:
+        print(f"error: no finished runs in {args.out}", file=sys.stderr)
+        return 2
+    text = study.markdown(table, targets)
+    write_text(os.path.join(args.out, "sample_efficiency.md"), text)
+    write_text(os.path.join(args.out, "sample_efficiency.csv"), to_csv(table))
+    control = " (pixel-shuffled)" if args.pixel_shuffle else ""
+    plot(table, os.path.join(args.out, "accuracy_vs_examples.png"),
+         f"{args.dataset}{control}: test accuracy against training examples, {args.steps:,} steps at every size")
+    print(text, end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

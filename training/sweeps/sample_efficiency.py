@@ -1,0 +1,151 @@
+"""What each constraint buys in data: test accuracy against the number of training examples.
+
+The protocol, fixed before any result was looked at:
+
+- Matched budgets: each model is scaled by its family's `width` to the
+  parameter count nearest the budget (`match_width`, over `WIDTHS`).
+- The same number of optimizer steps at every size: a subset of n examples
+  trains for `epochs_for(n) = ceil(steps / ceil(n / batch_size))` epochs,
+  so a small subset is seen more often, not for less time. The subset is
+  the first n of the seed's permutation left after the validation split
+  (`--max-train-examples`); the validation split and the test split are
+  the same at every size.
+- The learning rate of each (model, size) is the one of the grid with the
+  best validation accuracy of seed 0 (`choose_rates`); the test split
+  chooses nothing. That rate's runs then take every seed.
+- Reported: mean ± std of the test accuracy over the seeds; the smallest
+  size at which a family's mean reaches each target accuracy
+  (`examples_needed`); and, per size, whether the chapter's order holds,
+  fully connected < locally connected < convolution, and the gap between
+  convolution and fully connected in points (`verdicts`).
+"""
+
+import math
+import os
+import statistics
+
+from .chapter import CHAPTER_ORDER
+from .results import FAMILY_ORDER, collect
+
+#: The width multipliers a model may be scaled by to meet a budget.
+WIDTHS = tuple(round(0.1 * k, 2) for k in range(2, 41))
+
+
+def match_width(name, budget, count_params):
+    """`(width, params)`: the width in `WIDTHS` whose model is nearest `budget` parameters (ties: smaller)."""
+    sizes = [(abs(count_params(name, width=w) - budget), count_params(name, width=w), w) for w in WIDTHS]
+    _, params, width = min(sizes)
+    return width, params
+
+
+def epochs_for(size, steps, batch_size):
+    """Epochs of a `size`-example subset that make `steps` optimizer steps (at least that many)."""
+    return math.ceil(steps / math.ceil(size / batch_size))
+
+
+def folder(out, size, rate):
+    """Where the runs of one (size, learning rate) go."""
+    return os.path.join(out, f"n{size}", f"lr{rate:g}")
+
+
+def choose_rates(out, sizes, rates):
+    """`{(model, size): rate}`: per model and size, the rate whose seed-0 run validates best.
+
+    A model whose seed-0 run is missing at some rate is left out (its grid
+    is not complete).
+    """
+    validation = {}
+    for size in sizes:
+        for rate in rates:
+            for run in collect(os.path.join(folder(out, size, rate), "runs")):
+                if run["seed"] == 0 and run.get("best_val_accuracy") is not None:
+                    validation.setdefault((run["model"], size), {})[rate] = run["best_val_accuracy"]
+    return {key: max(rates, key=lambda r: (by_rate[r], -rates.index(r)))
+            for key, by_rate in validation.items() if set(by_rate) == set(rates)}
+
+
+def rows(out, chosen):
+    """One row per (model, size) at its chosen rate: test accuracy over the seeds."""
+    found = []
+    for (model, size), rate in sorted(chosen.items()):
+        runs = [r for r in collect(os.path.join(folder(out, size, rate), "runs")) if r["model"] == model]
+        if not runs:
+            continue
+        accuracies = [r["test_accuracy"] for r in runs]
+        found.append({
+            "model": model, "family": runs[0]["family"], "params": runs[0]["trainable_params"], "size": size,
+            "rate": rate, "test": statistics.fmean(accuracies),
+            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+            "low": min(accuracies), "high": max(accuracies), "seeds": len(runs),
+            "validation": statistics.fmean(r["best_val_accuracy"] for r in runs),
+        })
+    order = {f: i for i, f in enumerate(FAMILY_ORDER)}
+    return sorted(found, key=lambda r: (order.get(r["family"], 99), r["model"], r["size"]))
+
+
+def examples_needed(table, targets):
+    """`{model: {target: smallest size whose mean test accuracy reaches it, or None}}`."""
+    needed = {}
+    for row in table:
+        reached = needed.setdefault(row["model"], {t: None for t in targets})
+        for target in targets:
+            if row["test"] >= target and (reached[target] is None or row["size"] < reached[target]):
+                reached[target] = row["size"]
+    return needed
+
+
+def verdicts(table):
+    """Per size: `(size, {group: (accuracy, model)}, holds, gap)`, the chapter's order by mean test accuracy.
+
+    Each group counts as its best model at that size (one model per family
+    is trained, so nothing is selected on test beyond naming the group's
+    best). `holds` is None when a group is missing; `gap` is convolution
+    minus fully connected, in points.
+    """
+    found = []
+    for size in sorted({r["size"] for r in table}):
+        groups = {}
+        for group, families in CHAPTER_ORDER:
+            candidates = [r for r in table if r["size"] == size and r["family"] in families]
+            if candidates:
+                best = max(candidates, key=lambda r: r["test"])
+                groups[group] = (best["test"], best["model"])
+        if len(groups) < len(CHAPTER_ORDER):
+            found.append((size, groups, None, None))
+            continue
+        values = [groups[g][0] for g, _ in CHAPTER_ORDER]  # convolution, locally connected, fully connected
+        holds = all(a > b for a, b in zip(values, values[1:]))
+        found.append((size, groups, holds, 100 * (values[0] - values[-1])))
+    return found
+
+
+def markdown(table, targets):
+    """The tables: accuracy per (model, size), examples needed per target, the chapter's order per size."""
+    sizes = sorted({r["size"] for r in table})
+    models = list(dict.fromkeys(r["model"] for r in table))
+    cell = {(r["model"], r["size"]): r for r in table}
+    lines = ["| model | family | parameters | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
+             "|---|---|---:|" + "---:|" * len(sizes)]
+    for model in models:
+        first = next(r for r in table if r["model"] == model)
+        cells = [f"{cell[model, s]['test']:.4f} ± {cell[model, s]['std']:.4f} ({cell[model, s]['seeds']}, "
+                 f"lr {cell[model, s]['rate']:g})" if (model, s) in cell else "—" for s in sizes]
+        lines.append(f"| {model} | {first['family']} | {first['params']:,} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: test accuracy, mean ± std over (seeds), at the learning rate chosen on validation.", "",
+              "| model | " + " | ".join(f"≥ {t:g}" for t in targets) + " |", "|---|" + "---:|" * len(targets)]
+    for model, reached in examples_needed(table, targets).items():
+        lines.append(f"| {model} | " + " | ".join(f"{n:,}" if n else f"> {sizes[-1]:,}" for n in reached.values())
+                     + " |")
+    lines += ["", "Examples needed: the smallest training-set size whose mean test accuracy reaches the target.", ""]
+    for size, groups, holds, gap in verdicts(table):
+        figures = " > ".join(f"{g} {a:.4f} ({m})" for g, (a, m) in sorted(groups.items(), key=lambda kv: -kv[1][0]))
+        said = "cannot be checked" if holds is None else ("holds" if holds else "does NOT hold")
+        lines.append(f"- n = {size:,}: {figures}; the chapter's order {said}"
+                     + (f"; convolution − fully connected = {gap:+.1f} points" if gap is not None else "") + ".")
+    gaps = [(size, gap) for size, _, _, gap in verdicts(table) if gap is not None]
+    if len(gaps) > 1:
+        (small, first), (large, last) = gaps[0], gaps[-1]
+        trend = "widens" if first > last else "does not widen"
+        lines.append(f"- The gap {trend} as data shrinks: {first:+.1f} points at n = {small:,}, "
+                     f"{last:+.1f} at n = {large:,}.")
+    return "\n".join(lines) + "\n"
