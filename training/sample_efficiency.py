@@ -74,7 +74,7 @@ def _sweep(args, model, width, size, rate, seeds):
             "--epochs", study.epochs_for(size, args.steps, args.batch_size), "--batch-size", args.batch_size,
             "--max-train-examples", size, "--learning-rate", rate, "--jobs", args.jobs,
             "--out", study.folder(args.out, size, rate)]
-    argv += ["--model-arg", f"width={width}"] if width is not None else []
+    argv += ["--model-arg", f"width={width}"] if width not in (None, 1.0) else []
     argv += ["--pixel-shuffle"] if args.pixel_shuffle else []
     return sweep.main([str(a) for a in argv])
 
