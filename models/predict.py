@@ -26,7 +26,7 @@ import sys
 import keras
 
 from constrained_zoo import models
-from . import _weights
+from . import weights as _published
 from .datasets import dataset_info
 from .preprocessing import decode_predictions, preprocess
 
@@ -106,7 +106,7 @@ def predict_files(files, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, top=3, in
             f"Model {model!r} takes sequences ({', '.join(entry.datasets)}), not images; choose an image model "
             f"(`python -m models` lists them). Received: --model {model}"
         )
-    _weights.find_published(model, weights)  # WeightsError: says which models have `weights`
+    _published.find_published(model, weights)  # WeightsError: says which models have `weights`
     info = dataset_info(weights)
     if top > len(info.class_names):
         raise ValueError(

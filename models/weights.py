@@ -33,7 +33,7 @@ import json
 import math
 import os
 
-from .architecture import FINGERPRINT_LENGTH, architecture_config, architecture_fingerprint
+from .architecture import architecture_config, architecture_fingerprint
 
 __all__ = [
     "DATASETS",
@@ -47,15 +47,12 @@ __all__ = [
     "build_arguments",
     "find_published",
     "load_into",
-    "manifest_entry",
     "manifest_path",
     "published_weights",
     "read_manifest",
     "sha256_of",
-    "updated_manifest",
     "weights_dir",
     "weights_name",
-    "write_manifest",
 ]
 
 WEIGHTS_DIR_ENV = "ZOO_WEIGHTS_DIR"

@@ -14,7 +14,8 @@ import pytest
 import keras
 
 import models
-from models import manifest, weights
+from models import manifest as written
+from models import weights
 
 SHAPE = (8, 8, 1)  # digits: the smallest images
 
@@ -23,20 +24,20 @@ def _publish(root, name="cnn_tiny", dataset="digits", overrides=None, model=None
     """Publishes `model` (default: `name` built with `overrides`) as `name`'s weights; `fingerprint=False`
     writes an entry as older manifests have them, without "architecture"."""
     model = model or models.create_model(name, input_shape=SHAPE, num_classes=10, **(overrides or {}))
-    path = manifest.weights_file(name, dataset, root)
+    path = written.weights_file(name, dataset, root)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     model.save_weights(path)
-    entry = manifest.manifest_entry(model, name, dataset, overrides=overrides, root=root, saved=path)
+    entry = written.manifest_entry(model, name, dataset, overrides=overrides, root=root, saved=path)
     if not fingerprint:
         del entry["architecture"]
-    manifest.write_manifest(manifest.updated_manifest(weights.read_manifest(root), entry), root)
+    written.write_manifest(written.updated_manifest(weights.read_manifest(root), entry), root)
     return model, path
 
 
 def _edit_entry(root, **fields):
     manifest = weights.read_manifest(root)
     manifest["weights"][0].update(fields)
-    manifest.write_manifest(manifest, root)
+    written.write_manifest(manifest, root)
 
 
 @pytest.fixture
@@ -210,17 +211,17 @@ def test_entries_without_a_fingerprint_load_with_the_shape_checks(root):
 # ---------------------------------------------------------------- writing
 def test_the_writing_helpers_file_entries_and_write_the_manifest_atomically(tmp_path):
     model = models.create_model("cnn_tiny", input_shape=SHAPE, num_classes=10)
-    entry = manifest.manifest_entry(model, "cnn_tiny", "digits", tag="x", root=tmp_path)
+    entry = written.manifest_entry(model, "cnn_tiny", "digits", tag="x", root=tmp_path)
     assert entry == {
         "model": "cnn_tiny", "dataset": "digits", "tag": "x", "file": os.path.join("digits", "cnn_tiny.x.weights.h5"),
         "overrides": {}, "input_shape": [8, 8, 1], "num_classes": 10, "params": 666, "trainable_params": 666,
         "architecture": models.architecture_fingerprint(model),
     }
-    manifest = manifest.updated_manifest(weights.read_manifest(tmp_path), dict(entry, test_accuracy=float("nan")))
-    manifest = manifest.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits"})
-    manifest = manifest.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits", "tag": "x", "seed": 1})
+    manifest = written.updated_manifest(weights.read_manifest(tmp_path), dict(entry, test_accuracy=float("nan")))
+    manifest = written.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits"})
+    manifest = written.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits", "tag": "x", "seed": 1})
     assert [(weights.weights_name(w), w.get("seed")) for w in manifest["weights"]] == [("digits", None), ("digits.x", 1)]
-    path = manifest.write_manifest(dict(manifest, weights=manifest["weights"] + [{"loss": float("inf")}]), tmp_path)
+    path = written.write_manifest(dict(manifest, weights=manifest["weights"] + [{"loss": float("inf")}]), tmp_path)
     assert path == weights.manifest_path(tmp_path) and sorted(os.listdir(tmp_path)) == ["manifest.json"]
     with open(path, encoding="utf-8") as f:
         text = f.read()

@@ -27,7 +27,7 @@ def _folders(png):
 
 def _dataset(folder):
     """The anchors' dataset of a results folder, as the committed plots were made (`--dataset`)."""
-    return next((d for d in report.ANCHORS if folder.startswith(d)), folder)
+    return next((d for d in plots.ANCHORS if folder.startswith(d)), folder)
 
 
 def _rows(folder):
@@ -108,7 +108,7 @@ def test_accuracy_vs_params_labels_read(folder):
     rows = _rows(folder)
     fig = plots.figure(rows, _dataset(folder), results.recipe_title(os.path.join(REPO, "results", folder)))
     texts = [t.get_text().strip() for t in fig.axes[0].texts]
-    assert len(texts) == len(rows) + len(report.ANCHORS.get(_dataset(folder), []))
+    assert len(texts) == len(rows) + len(plots.ANCHORS.get(_dataset(folder), []))
     assert {identical.plot_label(r) for r in rows} <= set(texts)
     assert label_check.problems(fig) == []
 

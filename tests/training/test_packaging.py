@@ -26,6 +26,12 @@ def requirement(name):
     return line
 
 
+def extra_requirement(extra, name):
+    lines = setup_cfg()["options.extras_require"][extra].splitlines()
+    [line] = [line.strip() for line in lines if re.match(rf"\s*{name}\s*[<>=!~]", line)]
+    return line
+
+
 def test_python_floor_is_the_same_in_setup_cfg_readme_and_constraints():
     floor = setup_cfg()["options"]["python_requires"].strip()
     assert floor == ">=3.11"  # constraints.txt pins builds (numpy 2.4, contourpy 1.3.3) that need 3.11
@@ -45,7 +51,7 @@ def test_license_file_matches_setup_cfg():
 
 
 PATCH = (
-    "training/distribute.py's prepare_model replaces Keras's private "
+    "training/run/distribute.py's prepare_model replaces Keras's private "
     "keras.src.backend.tensorflow.trainer.reduce_per_replica(values, strategy, reduction) and "
     "Model._maybe_symbolic_build(iterator=None, data_batch=None) for multi-worker training"
 )
@@ -55,10 +61,12 @@ def test_keras_is_bounded_below_its_next_minor_version_while_we_patch_it():
     import keras
 
     major, minor = (int(part) for part in keras.__version__.split(".")[:2])
-    assert requirement("keras") == f"keras>={major}.{minor},<{major}.{minor + 1}", (
-        f"Keras {keras.__version__} is installed; setup.cfg must bound it below the next minor version "
-        f"while {PATCH}."
-    )
+    assert requirement("keras") == f"keras>={major}.{minor}"  # the layers and the zoo patch nothing
+    for extra in ("train", "test"):  # training does
+        assert extra_requirement(extra, "keras") == f"keras>={major}.{minor},<{major}.{minor + 1}", (
+            f"Keras {keras.__version__} is installed; setup.cfg's [{extra}] must bound it below the next minor "
+            f"version while {PATCH}."
+        )
 
 
 def test_the_private_keras_code_we_patch_is_still_there():
@@ -105,8 +113,8 @@ def test_noise_filter_drops_the_start_up_lines_and_nothing_else():
 
 FILTERED = """
 import os
-from training.run import console
-with console._stderr_filtered():
+from constrained_layers import quiet
+with quiet._stderr_filtered():
     os.write(2, ("\\n".join(__import__("json").loads(os.environ["LINES"])) + "\\n").encode())
 """
 
@@ -118,6 +126,18 @@ def test_filtered_stderr_keeps_real_warnings_and_errors():
                           env={**cli.ENV, "LINES": json.dumps(NOISE_LINES[:2] + REAL_LINES + NOISE_LINES[2:])})
     assert done.returncode == 0, done.stderr
     assert done.stderr.splitlines() == REAL_LINES
+
+
+@pytest.mark.parametrize("code", ["import constrained_layers", "import models", "from constrained_zoo import models",
+                                  "import constrained_layers, tensorflow as tf; tf.config.list_physical_devices('GPU')"])
+def test_importing_the_layers_or_the_zoo_prints_nothing(code, tmp_path):
+    """No start-up lines from TensorFlow or absl, and no environment variable needed for that."""
+    env = {k: v for k, v in cli.ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = cli.REPO
+    done = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=cli.TIMEOUT)
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
 
 
 @pytest.mark.parametrize("argv, last_line", [

@@ -36,7 +36,7 @@ def test_report_cli_rejects_bad_budgets(tmp_path, capsys):
     with pytest.raises(SystemExit) as raised:
         report.main([str(tmp_path), "--budgets", "10k,x"])
     assert raised.value.code == 2
-    assert "--budgets expects comma-separated parameter counts; received '10k,x'" in capsys.readouterr().err
+    assert "argument --budgets: expected comma-separated positive parameter counts, got '10k,x'" in capsys.readouterr().err
 
 
 def test_shift_images_moves_content_and_zero_fills():

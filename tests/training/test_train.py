@@ -138,7 +138,8 @@ import numpy as np
 import tensorflow as tf
 
 def project():  # this project's modules imported so far
-    return sorted(m for m in sys.modules if m.split(".")[0] in ("constrained_layers", "models", "training"))
+    return sorted(m for m in sys.modules if m.split(".")[0] in ("constrained_layers", "constrained_zoo", "models",
+                                                                 "training"))
 
 served = tf.saved_model.load(sys.argv[1])
 x = tf.constant(np.load(sys.argv[2]))
@@ -146,9 +147,10 @@ np.save(sys.argv[3], served.signatures["serve"](inputs=x)["output_0"].numpy())
 np.save(sys.argv[4], served.serve(x).numpy())
 print(json.dumps(project()))
 
-from training import evaluate
+from constrained_zoo.training import evaluate
 code = evaluate.main([sys.argv[5]])  # what `python -m training.evaluate RUN_DIR` runs
-print(json.dumps([m for m in project() if not m.startswith("training")]))
+print(json.dumps([m for m in project() if m.split(".")[0] in ("constrained_layers", "models")
+                  or m.startswith("constrained_zoo.models")]))
 sys.exit(code)
 """
 

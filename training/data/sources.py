@@ -23,14 +23,11 @@ import random
 
 import numpy as np
 
-from constrained_zoo.models.datasets import FASHION_MNIST_CLASS_NAMES
-
 from . import idx
 
 __all__ = [
     "DATASETS",
     "DatasetNotFoundError",
-    "FASHION_MNIST_CLASS_NAMES",
     "SourceInfo",
     "check_data_dir",
     "check_dataset",
@@ -232,9 +229,11 @@ def _fashion_mnist(data_dir):
             )
             continue
         arrays = _read_fashion_mnist(*(found[base] for base in FASHION_MNIST_FILES))
-        return arrays, SourceInfo(FASHION_MNIST_CLASS_NAMES, os.path.abspath(folder))
+        return arrays, SourceInfo(_fashion_mnist_class_names(), os.path.abspath(folder))
     try:
-        return _tfds("fashion_mnist", data_dir)
+        from .tfds import load_tfds  # pylint: disable=import-outside-toplevel
+
+        return load_tfds("fashion_mnist", data_dir)
     except Exception as e:  # offline, TFDS broken, ...: say where we looked.
         cause = (str(e).strip().splitlines() or [""])[0]
         searched.append(f'tfds.load("fashion_mnist", data_dir={data_dir!r}): {type(e).__name__}: {cause}')
@@ -261,10 +260,10 @@ def _read_fashion_mnist(train_images, train_labels, test_images, test_labels):
             )
         if x.dtype != np.uint8:
             raise ValueError(f"IDX file {images_path} holds {x.dtype}, expected uint8 pixels.")
-        if y.size and y.max() >= len(FASHION_MNIST_CLASS_NAMES):
+        if y.size and y.max() >= len(_fashion_mnist_class_names()):
             raise ValueError(
                 f"IDX file {labels_path} has label {int(y.max())}; Fashion-MNIST's "
-                f"are 0..{len(FASHION_MNIST_CLASS_NAMES) - 1}."
+                f"are 0..{len(_fashion_mnist_class_names()) - 1}."
             )
         splits.append((_frozen(x[..., None] / np.float32(255)), _frozen(y.astype(np.int32))))
     return tuple(splits)
@@ -330,6 +329,13 @@ def check_dataset(name):
         from .tfds import tfds_builder  # pylint: disable=import-outside-toplevel
 
         tfds_builder(name, None)
+
+
+def _fashion_mnist_class_names():
+    """The zoo's names of Fashion-MNIST's classes (`models.class_names`), imported only when needed."""
+    from constrained_zoo.models.datasets import FASHION_MNIST_CLASS_NAMES  # pylint: disable=import-outside-toplevel
+
+    return FASHION_MNIST_CLASS_NAMES
 
 
 def _frozen(array):

@@ -4,7 +4,10 @@
 renderer's own text boxes), and what `labels.annotate` is built to satisfy.
 """
 
-from .labels import overlapping_pairs, outside, overlap, inside
+import math
+
+from .labels import outside, overlap, overlapping_pairs, point_box
+
 
 def _marker_boxes(ax, renderer):
     """Boxes of the markers drawn on `ax`: lines with markers, and scatter points."""
