@@ -9,8 +9,7 @@ only exempt from the rule against issue numbers). The rules:
   background, with Pillow) and `old.h5` (a tf-keras model with a
   LocallyConnected2D layer). A block that trains for more than a few seconds
   is preceded by `<!-- slow -->` and runs only in `make test-slow`
-  (pytest.mark.slow). Until the `constrained_zoo` package exists,
-  `from constrained_zoo import models` gets this checkout's `models`.
+  (pytest.mark.slow).
 - Every line of a ```bash or ```console block that runs `python -m MODULE`
   or a `czoo-*` console script is given to the tool's own argument parser,
   which is stopped right after parsing: flag names, choices and value types
@@ -20,9 +19,8 @@ only exempt from the rule against issue numbers). The rules:
   its flag names to check against `--help`. What the commands print is
   checked where it is pasted: such output is a generated block
   (`python -m training.readme`, tests/training/test_readme.py).
-- Snippets and commands of the image-prediction API (`preprocess`,
-  `decode_predictions`, `class_names`, `czoo-*`) are xfail until that API
-  exists ("waiting for the predict API").
+- Every `czoo-*` command is a console script setup.cfg declares, and every
+  extra the install block names exists.
 - No issue numbers (`#12`; `owner/repo#12` names another project's issue
   and is allowed) and no "issue" or "session" in the documents or in the
   docstrings of constrained_layers/, models/ and training/.
@@ -49,7 +47,6 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCUMENTS = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-PENDING = "waiting for the predict API"
 #: Console scripts and the modules they run (setup.cfg's entry points win where it declares them).
 CONSOLE_SCRIPTS = {"czoo-train": "training.train", "czoo-sweep": "training.sweep",
                    "czoo-evaluate": "training.evaluate", "czoo-predict": "models.predict"}
@@ -79,14 +76,6 @@ def _id(name, line):
 
 # --- python blocks -----------------------------------------------------------------------------
 
-def predict_api_available():
-    try:
-        zoo = importlib.import_module("constrained_zoo")
-    except ImportError:
-        return False
-    return all(hasattr(zoo.models, f) for f in ("preprocess", "decode_predictions", "class_names"))
-
-
 PYTHON_BLOCKS = [(name, line, code, slow) for name in DOCUMENTS
                  for line, _, code, slow in blocks(name, {"python"})]
 
@@ -94,8 +83,6 @@ PYTHON_BLOCKS = [(name, line, code, slow) for name in DOCUMENTS
 def _python_params():
     for name, line, code, slow in PYTHON_BLOCKS:
         marks = [pytest.mark.slow] if slow else []
-        if re.search(r"\b(preprocess|decode_predictions|class_names)\(", code) and not predict_api_available():
-            marks.append(pytest.mark.xfail(reason=PENDING, strict=False))
         yield pytest.param(code, id=_id(name, line), marks=marks)
 
 
@@ -122,20 +109,8 @@ def write_old_h5(path):
 FILES = {"shoe.png": write_shoe, "old.h5": write_old_h5}
 
 
-@pytest.fixture
-def zoo_shim(monkeypatch):
-    """`constrained_zoo.models` is this checkout's `models` until the package exists."""
-    if importlib.util.find_spec("constrained_zoo") is None:
-        import models
-
-        shim = types.ModuleType("constrained_zoo")
-        shim.models = models
-        monkeypatch.setitem(sys.modules, "constrained_zoo", shim)
-        monkeypatch.setitem(sys.modules, "constrained_zoo.models", models)
-
-
 @pytest.mark.parametrize("code", _python_params())
-def test_python_block_runs(code, tmp_path, monkeypatch, zoo_shim):
+def test_python_block_runs(code, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for file, write in FILES.items():
         if file in code:
@@ -173,19 +148,7 @@ COMMANDS = [(name, line, argv) for name in DOCUMENTS for line, argv in commands(
 
 def _command_params():
     for name, line, argv in COMMANDS:
-        marks = []
-        if argv[0].startswith("czoo-"):
-            module = console_scripts().get(argv[0], CONSOLE_SCRIPTS[argv[0]])
-            if importlib.util.find_spec(module.split(".")[0]) is None or _missing(module):
-                marks.append(pytest.mark.xfail(reason=PENDING, strict=False))
-        yield pytest.param(argv, id=_id(name, line) + ":" + argv[0 if argv[0].startswith("czoo-") else 2], marks=marks)
-
-
-def _missing(module):
-    try:
-        return importlib.util.find_spec(module) is None
-    except ImportError:
-        return True
+        yield pytest.param(argv, id=_id(name, line) + ":" + argv[0 if argv[0].startswith("czoo-") else 2])
 
 
 class _Parsed(Exception):
@@ -232,9 +195,8 @@ def test_command_parses(argv, monkeypatch):
 
 def test_every_console_script_is_declared():
     used = {argv[0] for _, _, argv in COMMANDS if argv[0].startswith("czoo-")}
-    missing = sorted(used - set(console_scripts()))
-    if missing:
-        pytest.xfail(f"{PENDING}: setup.cfg does not declare {missing}")
+    assert used <= set(console_scripts())
+    assert console_scripts() == {name: f"constrained_zoo.{module}" for name, module in CONSOLE_SCRIPTS.items()}
 
 
 def test_the_install_extras_exist():
@@ -246,9 +208,7 @@ def test_the_install_extras_exist():
         if "pip install" in code:  # the install block: its commands and comments name the extras
             named |= {extra for group in re.findall(r"\[([a-z,]+)\]", code) for extra in group.split(",")}
     assert named >= {"jax", "tensorflow", "images", "train", "test"}
-    missing = sorted(named - declared)
-    if missing:
-        pytest.xfail(f"waiting for the packaging extras: setup.cfg lacks {missing}")
+    assert named <= declared
 
 
 # --- words, links, figures ---------------------------------------------------------------------
