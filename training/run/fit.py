@@ -53,6 +53,22 @@ def library_versions():
     }
 
 
+def environment():
+    """What a run's floats can depend on beyond the code: the CPUs and TensorFlow's thread settings.
+
+    BatchNormalization's training-time moments are reductions split over the
+    intra-op threads: a run repeats bit for bit only with the same counts.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return {
+        "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),  # 0: TensorFlow's default
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+    }
+
+
 def check_settings(run):
     """The checks that need neither TensorFlow nor the data; returns the zoo's entry of the model."""
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
@@ -149,6 +165,7 @@ def write_config(run, spec, entry, model, strategy):
         "model": {"name": run.values["model"], "family": entry.family, "trainable_params": trainable},
         "strategy": {"name": run.values["strategy"], "replicas": strategy.num_replicas_in_sync},
         "versions": library_versions(),
+        "environment": environment(),
     }
     git = rundir.git_state()
     if git:
