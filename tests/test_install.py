@@ -104,3 +104,17 @@ def test_the_layers_and_the_zoo_run_under_jax_without_tensorflow(tmp_path):
     env = {**os.environ, "KERAS_BACKEND": "jax", "PYTHONPATH": REPO}
     done = _run([sys.executable, "-c", JAX_WITHOUT_TENSORFLOW], cwd=tmp_path, env=env)
     assert done.stdout.split() == ["jax", "False", "10", "(None,", "10)"], done.stdout
+
+
+def test_the_sdist_carries_what_it_takes_to_test_and_reproduce(tmp_path):
+    import tarfile
+
+    _run([sys.executable, "-c", "from setuptools import setup; setup()", "--quiet", "sdist", "--dist-dir",
+          str(tmp_path)], cwd=REPO, env=dict(os.environ))
+    [archive] = list(tmp_path.glob("*.tar.gz"))
+    with tarfile.open(archive) as tar:
+        names = {name.split("/", 1)[1] for name in tar.getnames() if "/" in name}
+    for needed in ("constraints.txt", "docs/package.md", "tests/test_docs.py", "tests/training/test_concurrency.py",
+                   "notebooks/01_from_fully_connected_to_convolutions.ipynb", "models/weights/manifest.json",
+                   "Makefile", "CHANGELOG.md"):
+        assert needed in names, needed

@@ -113,3 +113,11 @@ def test_a_rate_may_span_folders_but_a_run_is_counted_once(folders, tmp_path):
     _run(again, "cnn_base", 0, 0.001, val=0.9, test=0.9)
     with pytest.raises(lr_grid.GridError, match=r"'cnn_base' has two runs of seed 0 at learning rate 0.001"):
         lr_grid.grid([*folders, str(again)], ["cnn_base"])
+
+
+def test_labels_keep_the_commas_inside_their_overrides():
+    from training.lr_grid import split_labels
+
+    assert split_labels("cnn_base, lc_small (delta=2, width=1.5),mlp_small") == [
+        "cnn_base", "lc_small (delta=2, width=1.5)", "mlp_small"]
+    assert split_labels(" , a,") == ["a"]
