@@ -25,13 +25,11 @@ Nothing heavy is imported here. From a checkout's root, `training` is a
 second name of `constrained_zoo.training` (see `constrained_zoo`).
 """
 
-import sys as _sys
-
 if __name__ == "training":  # a checkout's top-level name: the same modules as constrained_zoo.training
     from constrained_zoo._alias import alias as _alias
 
     _alias("training", "constrained_zoo.training")
-elif _sys.argv[:1] == ["-m"]:  # `python -m training.TOOL` is starting: a quiet TensorFlow
-    from .run.console import quiet_tensorflow as _quiet_tensorflow
+else:  # a command may import TensorFlow before the layers: start it quietly (constrained_layers/quiet.py)
+    from constrained_layers.quiet import quiet_tensorflow as _quiet_tensorflow
 
     _quiet_tensorflow()

@@ -145,11 +145,19 @@ def test_importing_the_layers_or_the_zoo_prints_nothing(code, tmp_path):
      "error: "),
     (["training.sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],
      "error: no model matches"),
+    (["czoo-train", "--model", "mlp_linear", "--dataset", "digits", "--shift", "99", "--out", "{tmp}/r"], "error: "),
+    (["czoo-sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],
+     "error: no model matches"),
+    (["czoo-predict", "--model", "cnn_small", "{tmp}/missing.png"], "czoo-predict: error: No such file"),
 ])
 def test_our_clis_start_without_tensorflow_noise(tmp_path, argv, last_line):
     env = {k: v for k, v in cli.ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user starts them
-    done = subprocess.run([sys.executable, "-m", *(a.format(tmp=tmp_path) for a in argv)], cwd=cli.REPO, env=env,
-                          capture_output=True, text=True, timeout=cli.TIMEOUT)
+    argv = [a.format(tmp=tmp_path) for a in argv]
+    if argv[0].startswith("czoo-"):  # a console script, as pip installs it beside this interpreter
+        command = [sys.executable, os.path.join(os.path.dirname(sys.executable), argv[0]), *argv[1:]]
+    else:
+        command = [sys.executable, "-m", *argv]
+    done = subprocess.run(command, cwd=cli.REPO, env=env, capture_output=True, text=True, timeout=cli.TIMEOUT)
     output = done.stdout + done.stderr
     assert done.returncode != 0 and output.strip(), output  # the tool said what went wrong
     for pattern in ("absl::InitializeLog", "oneDNN", "cuda drivers", "cuInit", "cpu_feature_guard"):

@@ -302,3 +302,10 @@ def test_recipe_settings_reach_the_train_command(tmp_path):
     assert command[command.index("--weight-decay") + 1] == "0.05"
     command = _child_command(_values(["--out", tmp_path]), "cnn_small", 0, str(tmp_path / "run"))
     assert "--flip" not in command and command[command.index("--weight-decay") + 1] == "0.0"
+
+
+def test_a_sweep_refuses_multiworker_runs_before_writing_anything(tmp_path, capsys):
+    out = tmp_path / "out"
+    assert sweep.main(["--dataset", "digits", "--models", "mlp_linear", "--strategy", "multiworker", "--out", out]) == 2
+    assert "--strategy multiworker runs one model on many machines" in capsys.readouterr().err
+    assert not out.exists()
