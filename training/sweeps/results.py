@@ -206,6 +206,7 @@ def matched_budgets(rows, budgets):
         "| budget (parameters) | " + " | ".join(families) + " |",
         "|---:|" + "---|" * len(families),
     ]
+    shown = {}  # the rows the cells name, by label
     for budget in budgets:
         cells = []
         for family in families:
@@ -214,9 +215,13 @@ def matched_budgets(rows, budgets):
                 cells.append("—")
                 continue
             best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["trainable_params"]))
+            shown[_label(best)] = best
             cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}, {best['trainable_params']:,})")
         lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
     lines += ["", "Each cell: test accuracy of the family's model with the best validation accuracy within the budget."]
+    by_model = {r["model"]: r for r in shown.values() if not r.get("model_args")}
+    paired = [r for r in by_model.values() if identical.same_as(r["model"]) in by_model]  # both twins in cells
+    lines += identical.footnotes(paired + [by_model[identical.same_as(r["model"])] for r in paired])
     lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
 
