@@ -23,7 +23,7 @@ import time
 
 from . import arguments
 
-DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,sharedconv_small,cnn_small"
+DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,lrlc_r2_10k,sharedconv_small,cnn_small"
 
 
 def build_parser():

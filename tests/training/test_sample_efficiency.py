@@ -1,0 +1,89 @@
+"""training.sample_efficiency's protocol, on results folders the test writes (no training here).
+
+The end-to-end command (sweeps on digits) runs in `make test-slow`.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.training import cli
+from training.sweeps import sample_efficiency as study
+
+
+def test_every_size_gets_the_same_number_of_steps():
+    assert [study.epochs_for(n, 2160, 100) for n in (500, 1000, 2000, 3600)] == [432, 216, 108, 60]
+    for n in (1, 99, 100, 101, 777):
+        steps_per_epoch = -(-n // 100)
+        assert study.epochs_for(n, 2160, 100) * steps_per_epoch >= 2160
+        assert (study.epochs_for(n, 2160, 100) - 1) * steps_per_epoch < 2160
+
+
+def test_the_width_nearest_the_budget_is_chosen():
+    def count(name, width):
+        return int(1000 * width ** 2)
+
+    assert study.match_width("m", 10_000, count) == (3.2, 10_240)
+    assert study.match_width("m", 1, count)[0] == min(study.WIDTHS)
+
+
+def _run(root, size, rate, model, family, seed, val, test, params=100):
+    run = root / f"n{size}" / f"lr{rate:g}" / "runs" / model / f"seed{seed}"
+    run.mkdir(parents=True)
+    result = {"model": model, "family": family, "trainable_params": params, "epochs": 1, "num_train": size,
+              "wall_time_seconds": 1.0, "seed": seed, "best_val_accuracy": val, "test_accuracy": test}
+    (run / "results.json").write_text(json.dumps(result))
+    (run / "config.json").write_text(json.dumps({"args": {"model": model, "seed": seed, "max_train_examples": size,
+                                                          "learning_rate": rate}}))
+
+
+@pytest.fixture
+def folder(tmp_path):
+    # fully connected, locally connected, convolution at two sizes; two rates, seed 0 chooses.
+    for size, scale in ((100, 0.0), (1000, 0.1)):
+        for model, family, base in (("mlp", "mlp", 0.5), ("lc", "locally_connected", 0.6),
+                                    ("cnn", "multi_channel_conv", 0.8)):
+            _run(tmp_path, size, 0.001, model, family, 0, val=base + scale, test=base + scale)
+            _run(tmp_path, size, 0.01, model, family, 0, val=base + scale + 0.01, test=base + scale - 0.05)
+            _run(tmp_path, size, 0.01, model, family, 1, val=base + scale + 0.01, test=base + scale - 0.03)
+    return tmp_path
+
+
+def test_the_rate_is_chosen_on_validation_never_on_test(folder):
+    chosen = study.choose_rates(str(folder), [100, 1000], [0.001, 0.01])
+    assert set(chosen.values()) == {0.01}  # validation prefers 0.01 although its test accuracy is lower
+    table = study.rows(str(folder), chosen)
+    cnn = [r for r in table if r["model"] == "cnn" and r["size"] == 100][0]
+    assert cnn["seeds"] == 2 and cnn["test"] == pytest.approx(0.76) and cnn["std"] == pytest.approx(0.01414, abs=1e-4)
+
+
+def test_examples_needed_and_the_chapters_order_per_size(folder):
+    table = study.rows(str(folder), study.choose_rates(str(folder), [100, 1000], [0.001, 0.01]))
+    needed = study.examples_needed(table, [0.7, 0.85])
+    assert needed["cnn"] == {0.7: 100, 0.85: 1000} and needed["mlp"] == {0.7: None, 0.85: None}
+    verdicts = study.verdicts(table)
+    assert [(size, holds) for size, _, holds, _ in verdicts] == [(100, True), (1000, True)]
+    assert [round(gap, 1) for *_, gap in verdicts] == [30.0, 30.0]
+    text = study.markdown(table, [0.7, 0.85])
+    assert "the chapter's order holds" in text and "does not widen" in text and "> 1,000" in text
+
+
+def test_a_grid_with_a_missing_rate_chooses_nothing_for_that_model(tmp_path):
+    _run(tmp_path, 100, 0.001, "mlp", "mlp", 0, 0.5, 0.5)
+    assert study.choose_rates(str(tmp_path), [100], [0.001, 0.01]) == {}
+
+
+@pytest.mark.slow
+def test_the_command_trains_chooses_and_reports(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "training.sample_efficiency", "--dataset", "digits",
+                           "--models", "mlp_small,cnn_small", "--budget", "3000", "--sizes", "200,400",
+                           "--steps", "10", "--batch-size", "64", "--rates", "0.003,0.01", "--seeds", "2",
+                           "--out", str(tmp_path)], cwd=cli.REPO, env=cli.ENV, capture_output=True, text=True,
+                          timeout=3 * cli.TIMEOUT)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    for name in ("sample_efficiency.md", "sample_efficiency.csv", "accuracy_vs_examples.png"):
+        assert os.path.getsize(tmp_path / name) > 0
+    assert "n = 200" in (tmp_path / "sample_efficiency.md").read_text()
