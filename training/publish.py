@@ -46,11 +46,6 @@ class PublishError(ValueError):
     """A run that cannot be published, said plainly."""
 
 
-def train_command(args):
-    """The command that reproduces a run: `settings.train_command` of its config.json `args`."""
-    return settings.train_command(args)
-
-
 def _last_validation_accuracy(run_dir):
     path = os.path.join(run_dir, "history.csv")
     if not os.path.exists(path):
@@ -144,7 +139,7 @@ def entry_of(run_dir, config, results, model, counts, commit, tag):
     path = os.path.abspath(run_dir)
     entry = {
         "model": args["model"], "dataset": args["dataset"], **({"tag": tag} if tag else {}),
-        "seed": args["seed"], "command": train_command(args),
+        "seed": args["seed"], "command": settings.train_command(args),
         "commit": commit, "commit_source": source, "commit_dirty": dirty,
         "test_accuracy": correct / total, "test_correct": correct, "num_test": total,
         "validation_accuracy": _last_validation_accuracy(run_dir),

@@ -144,7 +144,7 @@ def write_report(out, dataset, title=None):
     from .report import write_report as write  # pylint: disable=import-outside-toplevel
 
     # A leaf lock: held only while this process writes, so the last table written has the most runs.
-    with scheduler._flocked(os.path.join(out, ".report.lock")):  # pylint: disable=protected-access
+    with scheduler.flocked(os.path.join(out, ".report.lock")):
         return write(os.path.join(out, "runs"), out, dataset, title)
 
 

@@ -21,7 +21,7 @@ import keras
 import models
 from models import weights as _weights
 from tests.training import cli
-from training import evaluate, publish
+from training import evaluate, publish, settings
 
 
 def _module(module, *args, env=None):
@@ -114,8 +114,8 @@ def test_evaluate_cli_checks_the_manifest_exactly(published, tmp_path):
     # A manifest one answer off: 1, MISMATCH.
     other = tmp_path / "weights"
     os.makedirs(other / "digits")
-    os.link(root / "digits" / "cnn_tiny.weights.h5", other / "digits" / "cnn_tiny.weights.h5")
     manifest = cli.read_json(root / "manifest.json")
+    os.link(root / manifest["weights"][0]["file"], other / manifest["weights"][0]["file"])
     manifest["weights"][0]["test_correct"] -= 1
     (other / "manifest.json").write_text(json.dumps(manifest))
     code, message = evaluate.check_published("cnn_tiny", "digits", weights_dir=other)
@@ -155,7 +155,7 @@ def test_train_command_keeps_what_changes_the_result():
             "lr_schedule": "cosine", "seed": 1, "max_train_examples": None, "validation_fraction": 0.1,
             "augment": True, "pixel_shuffle": False, "shift": 0, "out": "x", "strategy": "default",
             "model_args": {"delta": 2, "padding_mode": "circular"}}
-    assert publish.train_command(args) == (
+    assert settings.train_command(args) == (
         "python -m training.train --model cnn_small --dataset fashion_mnist --epochs 20 --batch-size 128 "
         "--learning-rate 0.001 --lr-schedule cosine --seed 1 --augment --model-arg delta=2 --model-arg padding_mode=circular"
     )
@@ -165,12 +165,12 @@ def test_train_command_names_the_regularization_settings():
     args = {"model": "cnn_bn_50k", "dataset": "fashion_mnist", "epochs": 40, "batch_size": 128, "learning_rate": 0.001,
             "lr_schedule": "cosine", "seed": 0, "validation_fraction": 0.1, "augment": True, "flip": True,
             "label_smoothing": 0.1, "weight_decay": 0.05, "model_args": {}}
-    assert publish.train_command(args) == (
+    assert settings.train_command(args) == (
         "python -m training.train --model cnn_bn_50k --dataset fashion_mnist --epochs 40 --batch-size 128 "
         "--learning-rate 0.001 --lr-schedule cosine --seed 0 --augment --flip --label-smoothing 0.1 --weight-decay 0.05"
     )
     args.update(flip=False, label_smoothing=0.0, weight_decay=0.0)  # the defaults are left out
-    assert "--flip" not in publish.train_command(args) and "--weight-decay" not in publish.train_command(args)
+    assert "--flip" not in settings.train_command(args) and "--weight-decay" not in settings.train_command(args)
 
 
 def test_a_tag_publishes_another_recipe_beside_the_tables(published, tmp_path, monkeypatch):

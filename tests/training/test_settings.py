@@ -44,8 +44,8 @@ def test_a_new_setting_reaches_every_surface(with_new_setting, tmp_path):
     assert settings.recorded(values)["mixup"] == 0.2
     scheduler.claim_recipe(tmp_path, swept, None)
     assert cli.read_json(tmp_path / "recipe.json")["mixup"] == 0.2
-    assert "--mixup 0.2" in publish.train_command(values)
-    assert "--mixup" not in publish.train_command({**values, "mixup": 0.0})  # at its default: left out
+    assert "--mixup 0.2" in settings.train_command(values)
+    assert "--mixup" not in settings.train_command({**values, "mixup": 0.0})  # at its default: left out
     # resume: a run from before the setting meant its legacy value; another value is refused
     run_dir = tmp_path / "run"
     run_dir.mkdir()
@@ -96,7 +96,7 @@ def test_reproduction_commands_read_as_the_manifest_has_them():
         assert words[:3] == ["python", "-m", "training.train"], entry["command"]
         args = train.build_parser().parse_args(words[3:])  # every flag still exists
         values = settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="train")})
-        assert publish.train_command(values) == entry["command"], entry["model"]
+        assert settings.train_command(values) == entry["command"], entry["model"]
 
 
 def test_execution_settings_do_not_make_another_recipe():

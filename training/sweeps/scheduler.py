@@ -68,7 +68,7 @@ class Run:
             self.lock = None
 
 
-def _flocked(path):
+def flocked(path):
     """An exclusive lock on `path` (created), for a short read-and-write: a leaf lock."""
     handle = open(path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
     fcntl.flock(handle, fcntl.LOCK_EX)
@@ -83,7 +83,7 @@ def claim_recipe(out, values, title):
     """
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, RECIPE)
-    with _flocked(os.path.join(out, ".sweep.lock")):
+    with flocked(os.path.join(out, ".sweep.lock")):
         existing = rundir.read_json(path)
         if existing is not None:
             differ = settings.recipe_differences(existing, values)
