@@ -145,11 +145,13 @@ def plot_kernels(shared_kernel, local_kernel_at, positions, example):
     axes[0, 0].set_title("the five windows", fontsize=9)
     for col, p in enumerate(positions, start=1):
         image = axes[0, col].imshow(shared_kernel, cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes[0, col].set_title(f"SharedConv at {p}", fontsize=9)
+        axes[0, col].set_title(f"kernel at {p}", fontsize=9)
         axes[1, col].imshow(local_kernel_at(p), cmap="RdBu_r", vmin=-limit, vmax=limit)
-        axes[1, col].set_title(f"LocallyConnected at {p}", fontsize=9)
+        axes[1, col].set_title(f"kernel at {p}", fontsize=9)
     for ax in axes.ravel():
         ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 1].set_ylabel("SharedConv", fontsize=10)
+    axes[1, 1].set_ylabel("LocallyConnected", fontsize=10)
     fig.colorbar(image, ax=axes[:, 1:].ravel().tolist(), shrink=0.8, label="kernel weight")
     plt.show()
 
@@ -447,3 +449,33 @@ def reads_positions(stack, x, i):
         out = h[0, i, 0]
     g = tape.gradient(out, x).numpy()[0]  # (T, C)
     return set(np.flatnonzero(np.abs(g).sum(axis=1) > 0).tolist())
+
+
+# --- 02, exercises 2b and 3a: MNIST-1D ---------------------------------------------------------------------
+
+def mnist1d_runs(names, epochs, pixel_shuffle, initial_weights=None, record=("fc1d_small",)):
+    """Trains the zoo's models `names` on MNIST-1D (optionally pixel-shuffled); returns {name: row}.
+
+    Adam at 1e-2, batch 100, seed SEED. For the models in `record`, row["logits"] holds the test
+    logits after every epoch; row["initial_weights"] the weights before training.
+    """
+    from constrained_zoo import models
+    from constrained_zoo.training.data import load_dataset
+
+    splits, spec = load_dataset("mnist1d", batch_size=100, seed=SEED, epochs=epochs, pixel_shuffle=pixel_shuffle)
+    rows = {}
+    for name in names:
+        keras.utils.set_random_seed(SEED)
+        model = models.create_model(name, input_shape=spec.input_shape, num_classes=spec.num_classes)
+        if initial_weights and name in initial_weights:
+            model.set_weights(initial_weights[name])
+        start_weights = [w.copy() for w in model.get_weights()]
+        logits = []
+        callbacks = [keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs, model=model: logits.append(
+            model.predict(splits.test, verbose=0)))] if name in record else []
+        history, seconds = train(model, splits.train, epochs=epochs, learning_rate=1e-2,
+                                 validation=splits.validation, steps=-(-spec.num_train // 100), callbacks=callbacks)
+        rows[name] = {"family": models.model_entry(name).family, "params": model.count_params(),
+                      "val": history["val_accuracy"][-1], "test": accuracy(model, splits.test),
+                      "seconds": seconds, "initial_weights": start_weights, "logits": logits}
+    return rows
