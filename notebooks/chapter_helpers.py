@@ -4,8 +4,9 @@ The notebooks import it as `import chapter_helpers as ch` (it sits beside them).
 part of the layers or the zoo: it is the notebooks' scaffolding, kept out of their cells so that
 each cell shows one step of the argument.
 
+    >>> import numpy as np
     >>> import chapter_helpers as ch
-    >>> ch.mean_abs_cosine(np.eye(3))
+    >>> ch.mean_abs_cosine(np.eye(3))  # three orthogonal kernels
     0.0
 """
 
