@@ -10,7 +10,7 @@ PYTEST := $(PY) -m pytest -n auto -p no:randomly
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help demo test test-slow gpu-check bench setup data clean
+.PHONY: help demo test test-slow notebooks gpu-check bench setup data clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -27,6 +27,10 @@ test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
 test-slow: setup data  ## the slow tests only (minutes)
 	KERAS_BACKEND=tensorflow $(PYTEST) -m slow
 	KERAS_BACKEND=jax $(PYTEST) -m slow tests/layers tests/models/test_jit_compile.py
+
+notebooks: setup data  ## re-execute both notebooks in place and save their outputs (a few minutes each on 2 cores)
+	cd notebooks && KERAS_BACKEND=tensorflow PYTHONPATH=$(CURDIR):$(CURDIR)/notebooks$${PYTHONPATH:+:$$PYTHONPATH} \
+	  $(abspath $(PY)) -m jupyter execute --inplace --timeout=600 --kernel_name=python3 *.ipynb
 
 gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)
 	$(PY) -m training.gpu_check $(GPU_CHECK_ARGS)
