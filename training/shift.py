@@ -146,16 +146,19 @@ def summarize(records):
 def to_markdown(rows, shifts):
     last = max(shifts)
     lines = [
-        "| model | family | parameters | " + " | ".join(f"{s} px" for s in shifts) + f" | change at {last} px (points) |",
-        "|---|---|---:|" + "---:|" * len(shifts) + "---:|",
+        "| model | family | parameters | seeds | " + " | ".join(f"{s} px" for s in shifts)
+        + f" | change at {last} px (points) |",
+        "|---|---|---:|---:|" + "---:|" * len(shifts) + "---:|",
     ]
     for r in rows:
         acc = r["accuracy"]
         cells = " | ".join(f"{acc[s]:.4f}" for s in shifts)
         lines.append(
-            f"| {r['model']} | {r['family']} | {r['trainable_params']:,} | {cells} | {100 * (acc[last] - acc[0]):+.1f} |"
+            f"| {r['model']} | {r['family']} | {r['trainable_params']:,} | {r['seeds']} | {cells} | "
+            f"{100 * (acc[last] - acc[0]):+.1f} |"
         )
-    lines += ["", "Test images shifted right by that many pixels (zero fill); mean over seeds."]
+    lines += ["", "Test images shifted right by that many pixels (zero fill); each row the mean over its seeds "
+                  "(a seed counts where its run's shifts were measured)."]
     return "\n".join(lines) + "\n"
 
 
