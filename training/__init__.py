@@ -29,7 +29,15 @@ if __name__ == "training":  # a checkout's top-level name: the same modules as c
     from constrained_zoo._alias import alias as _alias
 
     _alias("training", "constrained_zoo.training")
-else:  # a command may import TensorFlow before the layers: start it quietly (constrained_layers/quiet.py)
-    from constrained_layers.quiet import quiet_tensorflow as _quiet_tensorflow
+else:  # a command may import TensorFlow before the layers: start it quietly
+    import importlib.util as _util
+    import os as _os
+    import sys as _sys
 
-    _quiet_tensorflow()
+    _QUIET = "constrained_layers.quiet"  # standard library only; loaded without the layers, which a
+    if _QUIET not in _sys.modules:  # served SavedModel's evaluation does not need (tests/training/test_train.py)
+        _spec = _util.spec_from_file_location(_QUIET, _os.path.join(
+            _util.find_spec("constrained_layers").submodule_search_locations[0], "quiet.py"))
+        _sys.modules[_QUIET] = _util.module_from_spec(_spec)
+        _spec.loader.exec_module(_sys.modules[_QUIET])
+    _sys.modules[_QUIET].quiet_tensorflow()

@@ -149,7 +149,8 @@ print(json.dumps(project()))
 
 from constrained_zoo.training import evaluate
 code = evaluate.main([sys.argv[5]])  # what `python -m training.evaluate RUN_DIR` runs
-print(json.dumps([m for m in project() if m.split(".")[0] in ("constrained_layers", "models")
+quiet = "constrained_layers.quiet"  # the quiet start: standard library only, loaded without the layers
+print(json.dumps([m for m in project() if (m.split(".")[0] in ("constrained_layers", "models") and m != quiet)
                   or m.startswith("constrained_zoo.models")]))
 sys.exit(code)
 """
