@@ -1,7 +1,10 @@
 """Concurrency and signals, with real processes: what survives and what is killed.
 
 Every wait has a timeout, so a deadlock fails the test instead of hanging
-the suite. Sweeps train `mlp_linear` on 8×8 digits for one epoch (a run is
+the suite. The default run has the reported deadlock (two sweeps on the
+same runs) and a SIGTERM just after a run starts; `make test-slow` adds
+three sweeps with `--jobs` and a shard, and SIGTERMs while the sweep starts
+and mid-epoch. Sweeps train `mlp_linear` on 8×8 digits for one epoch (a run is
 ~10 s of CPU, mostly TensorFlow starting).
 """
 
@@ -62,7 +65,8 @@ def serial_tiny(tmp_path_factory):
 
 @pytest.mark.parametrize("argvs", [
     pytest.param([TINY, TINY], id="two-sweeps-same-runs"),
-    pytest.param([(*TINY, "--jobs", "2"), TINY, (*TINY, "--shard", "1/2")], id="three-with-jobs-and-a-shard"),
+    pytest.param([(*TINY, "--jobs", "2"), TINY, (*TINY, "--shard", "1/2")], id="three-with-jobs-and-a-shard",
+                 marks=pytest.mark.slow),
 ])
 def test_surviving_sweeps_on_one_folder_all_finish_training_each_run_once(tmp_path, argvs, serial_tiny):
     out = tmp_path / "out"
@@ -90,7 +94,8 @@ def test_of_two_sweeps_with_different_recipes_exactly_one_proceeds(tmp_path):
     assert len(trainings(out)) == 1
 
 
-@pytest.mark.parametrize("moment", ["starting", "just-launched", "mid-epoch"])
+@pytest.mark.parametrize("moment", [pytest.param("starting", marks=pytest.mark.slow), "just-launched",
+                                    pytest.param("mid-epoch", marks=pytest.mark.slow)])
 def test_sigterm_to_a_sweep_at_any_moment_leaves_no_training_process(tmp_path, moment):
     out = tmp_path / "out"
     log = tmp_path / "sweep.log"
