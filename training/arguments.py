@@ -74,3 +74,14 @@ def budgets(text):
     if not values or any(v <= 0 for v in values):
         raise argparse.ArgumentTypeError(f"expected comma-separated positive parameter counts, got {text!r}")
     return values
+
+
+def numbers(text):
+    """Comma-separated numbers, `0.003,0.01`, as a non-empty list of floats."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}")
+    return values

@@ -37,24 +37,16 @@ def build_parser():
     parser.add_argument("--sizes", type=arguments.budgets, required=True, help="training-set sizes, e.g. 500,1000")
     parser.add_argument("--steps", type=arguments.positive_int, required=True, help="optimizer steps at every size")
     parser.add_argument("--batch-size", type=arguments.positive_int, default=128)
-    parser.add_argument("--rates", default="0.001,0.003", help="the learning-rate grid, comma-separated")
+    parser.add_argument("--rates", type=arguments.numbers, default="0.001,0.003",
+                        help="the learning-rate grid, comma-separated")
     parser.add_argument("--seeds", type=arguments.positive_int, default=3, help="seeds at the chosen rate")
-    parser.add_argument("--targets", default="0.6,0.7,0.8,0.9", help="accuracies for 'examples needed'")
+    parser.add_argument("--targets", type=arguments.numbers, default="0.6,0.7,0.8,0.9",
+                        help="accuracies for 'examples needed'")
     parser.add_argument("--pixel-shuffle", action="store_true", help="the control: one fixed permutation of the pixels")
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="runs trained at once")
     parser.add_argument("--out", required=True)
     parser.add_argument("--report-only", action="store_true", help="train nothing: tables and plot from the runs there")
     return parser
-
-
-def _floats(text, flag):
-    try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        values = []
-    if not values:
-        raise SystemExit(f"error: {flag} expects comma-separated numbers; received {text!r}")
-    return values
 
 
 def widths(args):
@@ -135,7 +127,7 @@ def plot(table, path, title):
 
 def main(argv=None):
     args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
-    rates, targets = _floats(args.rates, "--rates"), _floats(args.targets, "--targets")
+    rates, targets = args.rates, args.targets
     if not args.report_only:
         code = train(args, rates)
         if code not in (0, 1):

@@ -193,6 +193,11 @@ def normalized(values):
     return {**values, "model_args": result}
 
 
+def values_of(args, command):
+    """The settings `command` ("train" or "sweep") took, from its parsed `args`, `normalized`."""
+    return normalized({s.name: getattr(args, s.name) for s in settings(command=command)})
+
+
 def recorded(values):
     """What config.json's `args` records of a run's `values`: every setting it has."""
     return {s.name: values[s.name] for s in SETTINGS if s.name in values}

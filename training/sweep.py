@@ -169,7 +169,7 @@ def main(argv=None):
     argv = [str(a) for a in (sys.argv[1:] if argv is None else argv)]
     args = build_parser().parse_args(argv)
     try:
-        values = settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="sweep")})
+        values = settings.values_of(args, "sweep")
         check(values)
         runs = plan(args, values)
         if args.dry_run:

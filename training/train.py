@@ -65,7 +65,7 @@ def resume_command(argv, out):
 def run_of(args, argv):
     """The `fit.Run` of parsed `args`; a setting given twice (`--model-arg`) is a `UsageError`."""
     try:
-        values = settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="train")})
+        values = settings.values_of(args, "train")
     except settings.SettingsError as error:
         raise rundir.UsageError(str(error)) from None
     out = args.out

@@ -105,7 +105,7 @@ REAL_LINES = [
 
 
 def test_noise_filter_drops_the_start_up_lines_and_nothing_else():
-    from training.run.console import is_noise
+    from constrained_layers.quiet import is_noise
 
     assert [is_noise(line) for line in NOISE_LINES] == [True] * 4
     assert [is_noise(line) for line in REAL_LINES] == [False] * 3

@@ -7,7 +7,7 @@ import pytest
 
 from tests.training import cli
 from training import report, shift
-from training.sweeps import results, plots
+from training.sweeps import results
 
 
 def _row(model, family, params, test, val):

@@ -13,7 +13,7 @@ import shlex
 import pytest
 
 from tests.training import cli
-from training import publish, settings, sweep, train
+from training import settings, sweep, train
 from training.run import rundir
 from training.sweeps import results, scheduler
 
@@ -95,7 +95,7 @@ def test_reproduction_commands_read_as_the_manifest_has_them():
         words = shlex.split(entry["command"])
         assert words[:3] == ["python", "-m", "training.train"], entry["command"]
         args = train.build_parser().parse_args(words[3:])  # every flag still exists
-        values = settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="train")})
+        values = settings.values_of(args, "train")
         assert settings.train_command(values) == entry["command"], entry["model"]
 
 

@@ -99,7 +99,7 @@ def test_model_args_name_their_runs_stably():
 
 def _values(argv):
     args = sweep.build_parser().parse_args([str(a) for a in argv])
-    return settings.normalized({s.name: getattr(args, s.name) for s in settings.settings(command="sweep")})
+    return settings.values_of(args, "sweep")
 
 
 def _child_command(values, model, seed, run_dir):

@@ -1,15 +1,10 @@
-"""What the command-line tools share: a quiet TensorFlow start (`constrained_layers.quiet`) and a log file.
+"""A run's log file: `FileLog(path, command)` copies what the process prints to a file as well.
 
-- `quiet_tensorflow()`: TensorFlow's start-up lines filtered, its real
-  warnings and errors kept.
-- `FileLog(path, command)`: copies what the process prints (Python's
-  `sys.stdout` and `sys.stderr`) to a file as well.
+(The commands' quiet TensorFlow start is `constrained_layers.quiet`'s.)
 """
 
 import datetime
 import sys
-
-from constrained_layers.quiet import NOISE, is_noise, quiet_tensorflow  # noqa: F401 (the commands' quiet start)
 
 
 class _Tee:
