@@ -18,6 +18,7 @@ A generated block is the text between a marker line and the next
     <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
+    <!-- generated: sample_efficiency results/sample_efficiency/mnist1d_10k 0.6,0.7 -->   training.sample_efficiency's tables
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
 
 Everything outside the blocks (the prose) is left as it is.
@@ -142,6 +143,12 @@ def _recipes(root, folders, labels):
     return lr_grid.recipe_choice([os.path.join(root, folder) for folder in folders.split(",")], labels.split(","))
 
 
+def _sample_efficiency(root, folder, targets):
+    from .sweeps import sample_efficiency as study
+
+    return study.report(os.path.join(root, folder), [float(t) for t in targets.split(",")])[1]
+
+
 def _command(root, *argv):
     """What `python -m MODULE ARGS...` prints, run in this process (from `root`)."""
     if len(argv) < 3 or argv[:2] != ("python", "-m"):
@@ -163,7 +170,7 @@ def _command(root, *argv):
 
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
-         "command": (_command, None)}
+         "sample_efficiency": (_sample_efficiency, 2), "command": (_command, None)}
 
 
 def generate_block(spec, root=REPO):

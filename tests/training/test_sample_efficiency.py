@@ -71,6 +71,49 @@ def test_examples_needed_and_the_chapters_order_per_size(folder):
     assert "the chapter's order holds" in text and "does not widen" in text and "> 1,000" in text
 
 
+def test_each_group_is_its_model_of_best_validation_not_of_best_test(tmp_path):
+    # Two convolution models: sharedconv validates better, cnn tests better; the group takes sharedconv.
+    for model, family, val, test in (("mlp", "mlp", 0.5, 0.5), ("lc", "locally_connected", 0.6, 0.6),
+                                     ("shared", "shared_conv", 0.9, 0.7), ("cnn", "multi_channel_conv", 0.8, 0.95)):
+        _run(tmp_path, 100, 0.001, model, family, 0, val=val, test=test)
+    [(size, groups, holds, gap)] = study.verdicts(study.report(str(tmp_path), [0.5])[0])
+    assert groups["convolution"] == (0.7, "shared") and holds is True and gap == pytest.approx(20.0)
+
+
+def test_partial_sharing_is_placed_between_locally_connected_and_convolution(folder):
+    for size, test in ((100, 0.75), (1000, 0.65)):
+        _run(folder, size, 0.001, "lrlc", study.PARTLY_SHARED, 0, val=0.7, test=test)
+        _run(folder, size, 0.01, "lrlc", study.PARTLY_SHARED, 0, val=0.6, test=0.0)
+    table, text = study.report(str(folder), [0.7])
+    placed = {size: place for size, model, _, place in study.partial_sharing(table)}
+    # At the chosen rate 0.01 (two seeds): n=100, lc 0.56 and conv 0.76, so (0.75 - 0.56) / 0.2;
+    # n=1000, lc 0.66 and conv 0.86: lrlc's 0.65 lands below locally connected.
+    assert placed[100] == pytest.approx(0.95) and placed[1000] == pytest.approx(-0.05)
+    assert "partial sharing, lrlc 0.7500, lands 0.95 of the way" in text
+
+
+def test_the_sizes_and_rates_are_read_from_the_folder(folder):
+    assert study.discover(str(folder)) == ([100, 1000], [0.001, 0.01])
+
+
+def test_the_committed_studies_regenerate_from_their_runs():
+    """Each finished study under results/sample_efficiency: its .md and .csv are what its runs give."""
+    from training import sample_efficiency
+
+    root = os.path.join(cli.REPO, "results", "sample_efficiency")
+    written = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, "sample_efficiency.md"))]
+    for name in written:
+        out = os.path.join(root, name)
+        with open(os.path.join(out, "sample_efficiency.md"), encoding="utf-8") as f:
+            committed = f.read()
+        header = next(line for line in committed.splitlines() if line.startswith("| model | ≥ "))
+        targets = [float(cell.strip()[2:]) for cell in header.strip("|").split("|")[1:]]
+        table, text = study.report(out, targets)
+        assert text == committed, f"{name}: run python -m training.sample_efficiency ... --report-only"
+        with open(os.path.join(out, "sample_efficiency.csv"), encoding="utf-8") as f:
+            assert sample_efficiency.to_csv(table) == f.read(), name
+
+
 def test_a_grid_with_a_missing_rate_chooses_nothing_for_that_model(tmp_path):
     _run(tmp_path, 100, 0.001, "mlp", "mlp", 0, 0.5, 0.5)
     assert study.choose_rates(str(tmp_path), [100], [0.001, 0.01]) == {}

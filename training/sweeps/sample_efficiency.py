@@ -17,7 +17,10 @@ The protocol, fixed before any result was looked at:
   size at which a family's mean reaches each target accuracy
   (`examples_needed`); and, per size, whether the chapter's order holds,
   fully connected < locally connected < convolution, and the gap between
-  convolution and fully connected in points (`verdicts`).
+  convolution and fully connected in points (`verdicts`; each group is
+  its model of best validation accuracy at that size); and where the
+  partly shared layer lands between locally connected and convolution
+  (`partial_sharing`).
 """
 
 import math
@@ -26,6 +29,9 @@ import statistics
 
 from .chapter import CHAPTER_ORDER
 from .results import FAMILY_ORDER, collect
+
+#: The family of the partly shared layer, placed between locally connected and convolution.
+PARTLY_SHARED = "low_rank_locally_connected"
 
 #: The width multipliers a model may be scaled by to meet a budget.
 WIDTHS = tuple(round(0.1 * k, 2) for k in range(2, 41))
@@ -97,10 +103,10 @@ def examples_needed(table, targets):
 def verdicts(table):
     """Per size: `(size, {group: (accuracy, model)}, holds, gap)`, the chapter's order by mean test accuracy.
 
-    Each group counts as its best model at that size (one model per family
-    is trained, so nothing is selected on test beyond naming the group's
-    best). `holds` is None when a group is missing; `gap` is convolution
-    minus fully connected, in points.
+    Each group counts as its model with the best mean validation accuracy at
+    that size (the convolution group holds SharedConv and MultiChannelConv):
+    the test split only measures. `holds` is None when a group is missing;
+    `gap` is convolution minus fully connected, in points.
     """
     found = []
     for size in sorted({r["size"] for r in table}):
@@ -108,7 +114,7 @@ def verdicts(table):
         for group, families in CHAPTER_ORDER:
             candidates = [r for r in table if r["size"] == size and r["family"] in families]
             if candidates:
-                best = max(candidates, key=lambda r: r["test"])
+                best = max(candidates, key=lambda r: (r["validation"], -r["params"]))
                 groups[group] = (best["test"], best["model"])
         if len(groups) < len(CHAPTER_ORDER):
             found.append((size, groups, None, None))
@@ -117,6 +123,43 @@ def verdicts(table):
         holds = all(a > b for a, b in zip(values, values[1:]))
         found.append((size, groups, holds, 100 * (values[0] - values[-1])))
     return found
+
+
+def partial_sharing(table):
+    """Per partly shared row: `(size, model, test, place)`, where it lands between locally connected and convolution.
+
+    `place` is (partly shared − locally connected) / (convolution −
+    locally connected): 0 is the locally connected group's accuracy, 1 the
+    convolution group's (groups as `verdicts` counts them); None when a
+    group is missing or the two are equal.
+    """
+    groups = {size: found for size, found, _, _ in verdicts(table)}
+    placed = []
+    for row in (r for r in table if r["family"] == PARTLY_SHARED):
+        found = groups.get(row["size"], {})
+        if "convolution" in found and "locally connected" in found:
+            conv, local = found["convolution"][0], found["locally connected"][0]
+            place = (row["test"] - local) / (conv - local) if conv != local else None
+        else:
+            place = None
+        placed.append((row["size"], row["model"], row["test"], place))
+    return placed
+
+
+def discover(out):
+    """`(sizes, rates)` of a study's folder, from its `nSIZE/lrRATE/` folders (sorted)."""
+    sizes, rates = set(), set()
+    for name in os.listdir(out):
+        if name.startswith("n") and name[1:].isdigit() and os.path.isdir(os.path.join(out, name)):
+            sizes.add(int(name[1:]))
+            rates.update(float(r[2:]) for r in os.listdir(os.path.join(out, name)) if r.startswith("lr"))
+    return sorted(sizes), sorted(rates)
+
+
+def report(out, targets):
+    """The study's table rows and Markdown, from the finished runs in `out` (what `--report-only` writes)."""
+    table = rows(out, choose_rates(out, *discover(out)))
+    return table, markdown(table, targets)
 
 
 def markdown(table, targets):
@@ -142,6 +185,10 @@ def markdown(table, targets):
         said = "cannot be checked" if holds is None else ("holds" if holds else "does NOT hold")
         lines.append(f"- n = {size:,}: {figures}; the chapter's order {said}"
                      + (f"; convolution − fully connected = {gap:+.1f} points" if gap is not None else "") + ".")
+    for size, model, test, place in partial_sharing(table):
+        where = ("cannot be placed" if place is None else
+                 f"lands {place:.2f} of the way from locally connected (0) to convolution (1)")
+        lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, {where}.")
     gaps = [(size, gap) for size, _, _, gap in verdicts(table) if gap is not None]
     if len(gaps) > 1:
         (small, first), (large, last) = gaps[0], gaps[-1]
