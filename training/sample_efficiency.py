@@ -89,7 +89,7 @@ def train(args, rates):
 
 def to_csv(table):
     buffer = io.StringIO()
-    columns = ("model", "family", "params", "size", "rate", "test", "std", "low", "high", "seeds", "validation")
+    columns = ("model", "label", "family", "params", "size", "rate", "test", "std", "low", "high", "seeds", "validation")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(table)
@@ -113,13 +113,16 @@ def plot(table, path, title):
         ax.fill_between(sizes, [r["low"] for r in mine], [r["high"] for r in mine], color=color, alpha=0.15,
                         linewidth=0)
         ax.plot(sizes, [r["test"] for r in mine], marker="o", color=color,
-                label=f"{model} ({mine[0]['family']}, {mine[0]['params']:,})")
+                label=f"{mine[0]['label']}: {mine[0]['family']}, {mine[0]['params']:,}")
     ax.set_xscale("log")
+    sizes = sorted({r["size"] for r in table})
+    ax.set_xticks(sizes, [f"{n:,}" for n in sizes])
+    ax.xaxis.set_minor_formatter("")
     ax.set_xlabel("training examples")
     ax.set_ylabel("test accuracy (mean over seeds; band: lowest to highest seed)")
     ax.set_title(title)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)

@@ -28,7 +28,7 @@ import os
 import statistics
 
 from .chapter import CHAPTER_ORDER
-from .results import FAMILY_ORDER, collect
+from .results import FAMILY_ORDER, collect, model_label
 
 #: The family of the partly shared layer, placed between locally connected and convolution.
 PARTLY_SHARED = "low_rank_locally_connected"
@@ -79,7 +79,8 @@ def rows(out, chosen):
             continue
         accuracies = [r["test_accuracy"] for r in runs]
         found.append({
-            "model": model, "family": runs[0]["family"], "params": runs[0]["trainable_params"], "size": size,
+            "model": model, "label": model_label(model, runs[0].get("model_args")), "family": runs[0]["family"],
+            "params": runs[0]["trainable_params"], "size": size,
             "rate": rate, "test": statistics.fmean(accuracies),
             "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
             "low": min(accuracies), "high": max(accuracies), "seeds": len(runs),
@@ -173,7 +174,7 @@ def markdown(table, targets):
         first = next(r for r in table if r["model"] == model)
         cells = [f"{cell[model, s]['test']:.4f} ± {cell[model, s]['std']:.4f} ({cell[model, s]['seeds']}, "
                  f"lr {cell[model, s]['rate']:g})" if (model, s) in cell else "—" for s in sizes]
-        lines.append(f"| {model} | {first['family']} | {first['params']:,} | " + " | ".join(cells) + " |")
+        lines.append(f"| {first['label']} | {first['family']} | {first['params']:,} | " + " | ".join(cells) + " |")
     lines += ["", "Each cell: test accuracy, mean ± std over (seeds), at the learning rate chosen on validation.", "",
               "| model | " + " | ".join(f"≥ {t:g}" for t in targets) + " |", "|---|" + "---:|" * len(targets)]
     for model, reached in examples_needed(table, targets).items():
