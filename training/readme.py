@@ -45,7 +45,7 @@ DOCUMENTS = {
     "README.md": ("budgets",),
     "docs/layers.md": ("command",),
     "docs/zoo.md": ("zoo", "weights"),
-    "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift"),
+    "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency"),
 }
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
