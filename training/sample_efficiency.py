@@ -120,7 +120,7 @@ def plot(table, path, title):
     ax.xaxis.set_minor_formatter("")
     ax.set_xlabel("training examples")
     ax.set_ylabel("test accuracy (mean over seeds; band: lowest to highest seed)")
-    ax.set_title(title)
+    ax.set_title(title, fontsize=11)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=7, loc="best")
     fig.tight_layout()
@@ -144,7 +144,8 @@ def main(argv=None):
     write_text(os.path.join(args.out, "sample_efficiency.csv"), to_csv(table))
     control = " (pixel-shuffled)" if args.pixel_shuffle else ""
     plot(table, os.path.join(args.out, "accuracy_vs_examples.png"),
-         f"{args.dataset}{control}: test accuracy against training examples, {args.steps:,} steps at every size")
+         f"{args.dataset}{control}: test accuracy against training examples\n"
+         f"{args.steps:,} optimizer steps at every size")
     print(text, end="")
     return 0
 

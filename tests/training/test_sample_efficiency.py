@@ -85,11 +85,25 @@ def test_partial_sharing_is_placed_between_locally_connected_and_convolution(fol
         _run(folder, size, 0.001, "lrlc", study.PARTLY_SHARED, 0, val=0.7, test=test)
         _run(folder, size, 0.01, "lrlc", study.PARTLY_SHARED, 0, val=0.6, test=0.0)
     table, text = study.report(str(folder), [0.7])
-    placed = {size: place for size, model, _, place in study.partial_sharing(table)}
+    placed = {size: rest for size, model, *rest in study.partial_sharing(table)}
     # At the chosen rate 0.01 (two seeds): n=100, lc 0.56 and conv 0.76, so (0.75 - 0.56) / 0.2;
-    # n=1000, lc 0.66 and conv 0.86: lrlc's 0.65 lands below locally connected.
-    assert placed[100] == pytest.approx(0.95) and placed[1000] == pytest.approx(-0.05)
-    assert "partial sharing, lrlc 0.7500, lands 0.95 of the way" in text
+    # n=1000, lc 0.66 and conv 0.86: lrlc's 0.65 lands below both.
+    assert placed[100][:3] == pytest.approx([0.75, 0.56, 0.76]) and placed[100][3] == pytest.approx(0.95)
+    assert placed[1000][3] == pytest.approx(-0.05)
+    assert ("partial sharing, lrlc 0.7500, lands between locally connected 0.5600 and convolution 0.7600, "
+            "0.95 of the way from the first to the second" in text)
+    assert "partial sharing, lrlc 0.6500, lands below both locally connected 0.6600 and convolution 0.8600" in text
+
+
+def test_partial_sharing_is_not_placed_on_a_reversed_interval(tmp_path):
+    # Convolution behind locally connected (the shuffled control): no fraction, only where it lies.
+    for model, family, test in (("mlp", "mlp", 0.5), ("lc", "locally_connected", 0.7),
+                                ("cnn", "multi_channel_conv", 0.6), ("lrlc", study.PARTLY_SHARED, 0.65)):
+        _run(tmp_path, 100, 0.001, model, family, 0, val=test, test=test)
+    table, text = study.report(str(tmp_path), [0.5])
+    [(_, _, _, local, conv, place)] = study.partial_sharing(table)
+    assert (local, conv, place) == (0.7, 0.6, None)
+    assert "lands between locally connected 0.7000 and convolution 0.6000." in text
 
 
 def test_the_sizes_and_rates_are_read_from_the_folder(folder):

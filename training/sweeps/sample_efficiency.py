@@ -127,24 +127,38 @@ def verdicts(table):
 
 
 def partial_sharing(table):
-    """Per partly shared row: `(size, model, test, place)`, where it lands between locally connected and convolution.
+    """Per partly shared row: `(size, model, test, local, conv, place)`, against locally connected and convolution.
 
-    `place` is (partly shared − locally connected) / (convolution −
-    locally connected): 0 is the locally connected group's accuracy, 1 the
-    convolution group's (groups as `verdicts` counts them); None when a
-    group is missing or the two are equal.
+    `local` and `conv` are the two groups' test accuracies at that size
+    (groups as `verdicts` counts them; None when missing). `place` is
+    (partly shared − locally connected) / (convolution − locally
+    connected), 0 at locally connected and 1 at convolution; None unless
+    convolution is ahead of locally connected (otherwise "the way from one
+    to the other" means nothing).
     """
     groups = {size: found for size, found, _, _ in verdicts(table)}
     placed = []
     for row in (r for r in table if r["family"] == PARTLY_SHARED):
         found = groups.get(row["size"], {})
-        if "convolution" in found and "locally connected" in found:
-            conv, local = found["convolution"][0], found["locally connected"][0]
-            place = (row["test"] - local) / (conv - local) if conv != local else None
-        else:
-            place = None
-        placed.append((row["size"], row["model"], row["test"], place))
+        local = found["locally connected"][0] if "locally connected" in found else None
+        conv = found["convolution"][0] if "convolution" in found else None
+        ahead = local is not None and conv is not None and conv > local
+        place = (row["test"] - local) / (conv - local) if ahead else None
+        placed.append((row["size"], row["model"], row["test"], local, conv, place))
     return placed
+
+
+def _placement(test, local, conv, place):
+    """'between …', 'below both …' or 'above both …', in words."""
+    if local is None or conv is None:
+        return "cannot be placed (a group is missing)"
+    pair = f"locally connected {local:.4f} and convolution {conv:.4f}"
+    if test < min(local, conv):
+        return f"below both {pair}"
+    if test > max(local, conv):
+        return f"above both {pair}"
+    fraction = f", {place:.2f} of the way from the first to the second" if place is not None else ""
+    return f"between {pair}{fraction}"
 
 
 def discover(out):
@@ -186,10 +200,8 @@ def markdown(table, targets):
         said = "cannot be checked" if holds is None else ("holds" if holds else "does NOT hold")
         lines.append(f"- n = {size:,}: {figures}; the chapter's order {said}"
                      + (f"; convolution − fully connected = {gap:+.1f} points" if gap is not None else "") + ".")
-    for size, model, test, place in partial_sharing(table):
-        where = ("cannot be placed" if place is None else
-                 f"lands {place:.2f} of the way from locally connected (0) to convolution (1)")
-        lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, {where}.")
+    for size, model, test, local, conv, place in partial_sharing(table):
+        lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, lands {_placement(test, local, conv, place)}.")
     gaps = [(size, gap) for size, _, _, gap in verdicts(table) if gap is not None]
     if len(gaps) > 1:
         (small, first), (large, last) = gaps[0], gaps[-1]
