@@ -19,6 +19,8 @@ A generated block is the text between a marker line and the next
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
     <!-- generated: sample_efficiency results/sample_efficiency/mnist1d_10k 0.6,0.7 -->   training.sample_efficiency's tables
+    <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
+    <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
 
 Everything outside the blocks (the prose) is left as it is.
@@ -45,7 +47,8 @@ DOCUMENTS = {
     "README.md": ("budgets",),
     "docs/layers.md": ("command",),
     "docs/zoo.md": ("zoo", "weights"),
-    "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency"),
+    "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
+                        "frontier"),
 }
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
@@ -149,6 +152,18 @@ def _sample_efficiency(root, folder, targets):
     return study.report(os.path.join(root, folder), [float(t) for t in targets.split(",")])[1]
 
 
+def _frontier(root, dataset):
+    from .sweeps.frontier import frontier_table
+
+    return frontier_table(root, dataset)
+
+
+def _curves(root, folder):
+    from .sweeps.frontier import curves_table
+
+    return curves_table(root, folder)
+
+
 def _command(root, *argv):
     """What `python -m MODULE ARGS...` prints, run in this process (from `root`)."""
     if len(argv) < 3 or argv[:2] != ("python", "-m"):
@@ -170,7 +185,8 @@ def _command(root, *argv):
 
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
-         "sample_efficiency": (_sample_efficiency, 2), "command": (_command, None)}
+         "sample_efficiency": (_sample_efficiency, 2),
+         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None)}
 
 
 def generate_block(spec, root=REPO):
