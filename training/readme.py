@@ -149,6 +149,8 @@ def _recipes(root, folders, labels):
 def _sample_efficiency(root, folder, targets):
     from .sweeps import sample_efficiency as study
 
+    if not os.path.isdir(os.path.join(root, folder)):
+        raise ReadmeError(f"no study folder {folder!r}")
     return study.report(os.path.join(root, folder), [float(t) for t in targets.split(",")])[1]
 
 
