@@ -12,6 +12,7 @@ goals were set, with their sources.
 """
 
 import collections
+import csv
 import os
 import statistics
 
@@ -92,11 +93,11 @@ def curves_table(root, folder):
     A training accuracy far above validation says the model fits but does
     not generalize; both low, that it lacks capacity or steps.
     """
-    import csv  # pylint: disable=import-outside-toplevel
-
     lines = ["| run | epochs | train accuracy (last) | validation (last) | train loss (last) | validation loss (last) "
              "| best validation (epoch) | test accuracy |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    for run_dir in sorted(os.path.dirname(p) for p in _results_files(os.path.join(root, folder, "runs"))):
+    for run_dir, _, files in sorted(os.walk(os.path.join(root, folder, "runs"))):
+        if "results.json" not in files:
+            continue
         [run] = collect(run_dir)
         with open(os.path.join(run_dir, "history.csv"), newline="", encoding="utf-8") as f:
             epochs = list(csv.DictReader(f))
@@ -108,6 +109,3 @@ def curves_table(root, folder):
                      f"{run['test_accuracy']:.4f} |")
     return "\n".join(lines) + "\n"
 
-
-def _results_files(runs_dir):
-    return [os.path.join(d, "results.json") for d, _, files in os.walk(runs_dir) if "results.json" in files]

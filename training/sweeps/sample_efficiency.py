@@ -126,7 +126,7 @@ def verdicts(table):
     return found
 
 
-def partial_sharing(table):
+def partial_sharing(table, judged=None):
     """Per partly shared row: `(size, model, test, local, conv, place)`, against locally connected and convolution.
 
     `local` and `conv` are the two groups' test accuracies at that size
@@ -134,9 +134,10 @@ def partial_sharing(table):
     (partly shared − locally connected) / (convolution − locally
     connected), 0 at locally connected and 1 at convolution; None unless
     convolution is ahead of locally connected (otherwise "the way from one
-    to the other" means nothing).
+    to the other" means nothing). `judged`: `verdicts(table)` when the
+    caller has it already.
     """
-    groups = {size: found for size, found, _, _ in verdicts(table)}
+    groups = {size: found for size, found, _, _ in (judged if judged is not None else verdicts(table))}
     placed = []
     for row in (r for r in table if r["family"] == PARTLY_SHARED):
         found = groups.get(row["size"], {})
@@ -195,14 +196,15 @@ def markdown(table, targets):
         lines.append(f"| {model} | " + " | ".join(f"{n:,}" if n else f"> {sizes[-1]:,}" for n in reached.values())
                      + " |")
     lines += ["", "Examples needed: the smallest training-set size whose mean test accuracy reaches the target.", ""]
-    for size, groups, holds, gap in verdicts(table):
+    judged = verdicts(table)
+    for size, groups, holds, gap in judged:
         figures = " > ".join(f"{g} {a:.4f} ({m})" for g, (a, m) in sorted(groups.items(), key=lambda kv: -kv[1][0]))
         said = "cannot be checked" if holds is None else ("holds" if holds else "does NOT hold")
         lines.append(f"- n = {size:,}: {figures}; the chapter's order {said}"
                      + (f"; convolution − fully connected = {gap:+.1f} points" if gap is not None else "") + ".")
-    for size, model, test, local, conv, place in partial_sharing(table):
+    for size, model, test, local, conv, place in partial_sharing(table, judged):
         lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, lands {_placement(test, local, conv, place)}.")
-    gaps = [(size, gap) for size, _, _, gap in verdicts(table) if gap is not None]
+    gaps = [(size, gap) for size, _, _, gap in judged if gap is not None]
     if len(gaps) > 1:
         (small, first), (large, last) = gaps[0], gaps[-1]
         trend = "widens" if first > last else "does not widen"
