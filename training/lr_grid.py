@@ -106,7 +106,7 @@ def comparison(found):
         rows.append({
             "label": report.model_label(runs[0]["model"], runs[0].get("model_args")), "family": runs[0]["family"], "params": runs[0]["trainable_params"],
             "validation": validation, "rate": rate, "test": statistics.fmean(tests),
-            "std": statistics.stdev(tests) if len(tests) > 1 else 0.0, "seeds": len(tests),
+            "std": report.spread(tests), "seeds": len(tests),
         })
     rows.sort(key=lambda r: -r["test"])
     lines = [
@@ -168,8 +168,7 @@ def recipe_choice(folders, labels):
         cells = ["—" if name not in validation else
                  (f"**{validation[name]:.4f}**" if name == chosen else f"{validation[name]:.4f}") for name in names]
         lines.append(f"| {report.model_label(first['model'], first.get('model_args'))} | {first['trainable_params']:,} | "
-                     + " | ".join(cells) + f" | {chosen} | {statistics.fmean(tests):.4f} ± "
-                     f"{statistics.stdev(tests) if len(tests) > 1 else 0.0:.4f} | {len(tests)} |")
+                     + " | ".join(cells) + f" | {chosen} | {report.mean_std(tests)} | {len(tests)} |")
     lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every folder with the model has; "
               "the chosen folder in bold. Test accuracy: the chosen folder's runs, mean ± std over seeds."]
     return "\n".join(lines) + "\n"

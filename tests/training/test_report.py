@@ -114,6 +114,14 @@ def _write_run(runs_dir, run, model="cnn_small", seed=0, accuracy=0.9, model_arg
     }))
 
 
+def test_mean_std_is_the_sample_spread_over_seeds_and_zero_for_one():
+    values = [0.9337, 0.9310, 0.9301]
+    assert results.spread(values) == pytest.approx(float(np.std(values, ddof=1)))
+    assert results.mean_std(values) == f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f}"
+    assert results.spread([0.9]) == 0.0
+    assert results.mean_std([0.9]) == "0.9000 ± 0.0000"
+
+
 def test_runs_of_one_recipe_average_whatever_ran_them(tmp_path):
     runs = tmp_path / "runs"
     _write_run(runs, "cnn_small", seed=0, accuracy=0.90, lr_schedule="constant")  # stated

@@ -16,7 +16,7 @@ import csv
 import os
 import statistics
 
-from .results import collect, model_label
+from .results import collect, mean_std, model_label
 
 #: One goal: the dataset, its parameter budget, target accuracy and seeds, the model and its recipes' folders.
 Goal = collections.namedtuple("Goal", "dataset budget target seeds label folders public")
@@ -75,9 +75,8 @@ def frontier_table(root, dataset, goals=GOALS):
         chosen, _, runs = found
         tests = [r["test_accuracy"] for r in runs]
         mean, params = statistics.fmean(tests), runs[0]["trainable_params"]
-        spread = statistics.stdev(tests) if len(tests) > 1 else 0.0
         met = mean >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
-        lines.append(f"| {head} | {goal.label} | {params:,} | {chosen} | {mean:.4f} ± {spread:.4f} | {len(tests)} | "
+        lines.append(f"| {head} | {goal.label} | {params:,} | {chosen} | {mean_std(tests)} | {len(tests)} | "
                      f"{'yes' if met else 'no'} | {goal.public} |")
     lines += ["", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "
               "test accuracy: that folder's runs, mean ± std over seeds. Met: the mean reaches the goal with at "

@@ -57,8 +57,14 @@ def collect(runs_dir):
     return found
 
 
-def _std(values):
+def spread(values):
+    """The sample standard deviation of `values` over seeds; 0.0 for a single seed."""
     return statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def mean_std(values):
+    """`"0.9324 ± 0.0019"`: the mean of `values` and their spread over seeds (± 0.0000 for one seed)."""
+    return f"{statistics.fmean(values):.4f} ± {spread(values):.4f}"
 
 
 def _key(value):
@@ -101,7 +107,7 @@ def summarize(results):
                 "family": runs[0]["family"],
                 "trainable_params": runs[0]["trainable_params"],
                 "test_accuracy_mean": statistics.fmean(accuracies),
-                "test_accuracy_std": _std(accuracies),
+                "test_accuracy_std": spread(accuracies),
                 "seeds": len(runs),
                 "epochs": runs[0]["epochs"],
                 "num_train": runs[0]["num_train"],

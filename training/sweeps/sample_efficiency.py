@@ -28,7 +28,7 @@ import os
 import statistics
 
 from .chapter import CHAPTER_ORDER
-from .results import FAMILY_ORDER, collect, model_label
+from .results import FAMILY_ORDER, collect, model_label, spread
 
 #: The family of the partly shared layer, placed between locally connected and convolution.
 PARTLY_SHARED = "low_rank_locally_connected"
@@ -82,7 +82,7 @@ def rows(out, chosen):
             "model": model, "label": model_label(model, runs[0].get("model_args")), "family": runs[0]["family"],
             "params": runs[0]["trainable_params"], "size": size,
             "rate": rate, "test": statistics.fmean(accuracies),
-            "std": statistics.stdev(accuracies) if len(accuracies) > 1 else 0.0,
+            "std": spread(accuracies),
             "low": min(accuracies), "high": max(accuracies), "seeds": len(runs),
             "validation": statistics.fmean(r["best_val_accuracy"] for r in runs),
         })
