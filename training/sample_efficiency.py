@@ -8,7 +8,8 @@
 trains each model, scaled to the budget, on growing subsets of the
 training split for the same number of optimizer steps, its learning rate
 chosen on validation per size; then writes `OUT/sample_efficiency.md`,
-`.csv` and `accuracy_vs_examples.png`. The protocol is
+`.csv` and `accuracy_vs_examples.png` from every finished run in OUT (all
+its sizes and rates, whichever command trained them). The protocol is
 `training/sweeps/sample_efficiency.py`'s docstring. Every run is a
 `python -m training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
 resumes where it stopped when the same command runs again.
@@ -135,11 +136,10 @@ def main(argv=None):
         code = train(args, rates)
         if code not in (0, 1):
             return code
-    table = study.rows(args.out, study.choose_rates(args.out, args.sizes, rates))
+    table, text = study.report(args.out, targets) if os.path.isdir(args.out) else ([], "")
     if not table:
         print(f"error: no finished runs in {args.out}", file=sys.stderr)
         return 2
-    text = study.markdown(table, targets)
     write_text(os.path.join(args.out, "sample_efficiency.md"), text)
     write_text(os.path.join(args.out, "sample_efficiency.csv"), to_csv(table))
     control = " (pixel-shuffled)" if args.pixel_shuffle else ""

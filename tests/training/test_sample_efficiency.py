@@ -110,6 +110,20 @@ def test_the_sizes_and_rates_are_read_from_the_folder(folder):
     assert study.discover(str(folder)) == ([100, 1000], [0.001, 0.01])
 
 
+def test_report_only_writes_every_size_in_the_folder_whatever_the_command_names(folder, capsys):
+    from training import sample_efficiency
+
+    assert sample_efficiency.main(["--models", "mlp,lc,cnn", "--sizes", "100", "--steps", "10", "--rates", "0.5",
+                                   "--targets", "0.6", "--report-only", "--out", str(folder)]) == 0
+    table, text = study.report(str(folder), [0.6])
+    assert (folder / "sample_efficiency.md").read_text() == text and "n = 1,000" in text
+    assert (folder / "sample_efficiency.csv").read_text() == sample_efficiency.to_csv(table)
+    assert (folder / "accuracy_vs_examples.png").stat().st_size > 0
+    assert sample_efficiency.main(["--models", "mlp", "--sizes", "100", "--steps", "10", "--report-only",
+                                   "--out", str(folder / "missing")]) == 2
+    assert f"no finished runs in {folder / 'missing'}" in capsys.readouterr().err
+
+
 def test_the_committed_studies_regenerate_from_their_runs():
     """Each finished study under results/sample_efficiency: its .md and .csv are what its runs give."""
     from training import sample_efficiency
