@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 
 from training.sweeps import frontier
 
@@ -42,3 +43,15 @@ def test_every_goals_candidate_folders_are_committed():
     missing = [folder for goal in frontier.GOALS for folder in goal.folders
                if not os.path.isdir(os.path.join(repo, folder, "runs"))]
     assert not missing
+
+
+def test_the_docs_recipe_tables_choose_among_each_goals_candidates():
+    """docs/results.md's `recipes` block for a goal's model has runs in exactly the goal's candidate folders."""
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    with open(os.path.join(repo, "docs", "results.md"), encoding="utf-8") as f:
+        markers = re.findall(r"<!-- generated: recipes (\S+) (\S+) -->", f.read())
+    for goal in frontier.GOALS:
+        model = goal.label.replace(" ", "")
+        [folders] = [folders.split(",") for folders, models in markers if model in models.split(",")]
+        shown = frontier._runs_by_folder(repo, goal._replace(folders=tuple(folders)))  # pylint: disable=protected-access
+        assert set(shown) == set(frontier._runs_by_folder(repo, goal)), goal.label  # pylint: disable=protected-access
