@@ -2,8 +2,8 @@
 
 import json
 import os
-import re
 
+from training import readme
 from training.sweeps import frontier
 
 
@@ -49,7 +49,8 @@ def test_the_docs_recipe_tables_choose_among_each_goals_candidates():
     """docs/results.md's `recipes` block for a goal's model has runs in exactly the goal's candidate folders."""
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     with open(os.path.join(repo, "docs", "results.md"), encoding="utf-8") as f:
-        markers = re.findall(r"<!-- generated: recipes (\S+) (\S+) -->", f.read())
+        specs = [m.group("spec").split() for m in map(readme.BEGIN.match, f.read().splitlines()) if m]
+    markers = [(folders, models) for kind, *args in specs if kind == "recipes" for folders, models in [args]]
     for goal in frontier.GOALS:
         model = goal.label.replace(" ", "")
         [folders] = [folders.split(",") for folders, models in markers if model in models.split(",")]
