@@ -45,6 +45,11 @@ def fraction(text):
     return _number(text, float, lambda v: 0 <= v < 1, "a number in [0, 1)")
 
 
+def unit_float(text):
+    """A number in [0, 1]: `--distill-weight`."""
+    return _number(text, float, lambda v: 0 <= v <= 1, "a number in [0, 1]")
+
+
 def jit_compile(text):
     """`auto`, `true` or `false` (any case) as "auto", True or False."""
     value = {"auto": "auto", "true": True, "false": False}.get(str(text).lower())

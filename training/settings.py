@@ -122,6 +122,13 @@ SETTINGS = [
              type=arguments.fraction),
     Setting("weight_decay", "recipe", 0.0, "decoupled weight decay (AdamW) of every weight; 0: Adam",
              type=arguments.non_negative_float),
+    Setting("teacher", "recipe", None,
+             "knowledge distillation from a finished run directory (its saved_model/), trained on this run's "
+             "split; {seed} in it stands for the run's seed", argparse={"metavar": "RUN_DIR"}),
+    Setting("distill_temperature", "recipe", 4.0, "with --teacher: the temperature of both predictions' softmax",
+             type=arguments.positive_float),
+    Setting("distill_weight", "recipe", 0.5,
+             "with --teacher: the teacher's share of the loss (the labels' is 1 - this)", type=arguments.unit_float),
     Setting("pixel_shuffle", "recipe", False, "one fixed permutation of the pixels", switch=True),
     Setting("shift", "recipe", 0, "shift the test images by this many pixels", type=int),
     Setting("mixed_precision", "recipe", None, "compute in 16 bits (the loss stays float32)",

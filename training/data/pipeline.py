@@ -112,6 +112,12 @@ def _check_fraction(validation_fraction):
         )
 
 
+def _check_teacher(teacher):
+    if teacher is not None and not callable(teacher):
+        raise TypeError("Invalid type for argument `teacher`. Expected None or a function of a batch of inputs. "
+                        f"Received: teacher={teacher!r}")
+
+
 def _split_train(x_train, y_train, validation_fraction, max_train_examples, seed):
     """`(train, validation)` pairs: validation carved from train with a seeded permutation; then the cap."""
     order = np.random.default_rng(seed).permutation(len(x_train))
@@ -140,6 +146,7 @@ def load_dataset(
     flip=False,
     first_epoch=0,
     epochs=None,
+    teacher=None,
 ):
     """Loads a dataset as batched, prefetched train/validation/test pipelines.
 
@@ -174,6 +181,12 @@ def load_dataset(
             uninterrupted one does. With `epochs=None` (default) each pass
             over `train` is one epoch, in a new order every pass (a sequence
             of orders fixed by `seed` and TensorFlow's global seed).
+        teacher: None, or a function from a batch of inputs to logits
+            `(B, num_classes)` (knowledge distillation). It predicts each
+            training batch after augmentation, and `train`'s targets become
+            float32 `(B, 1 + num_classes)`: the label, then the teacher's
+            logits (`training.run.losses.DistillationLoss` reads them).
+            Validation and test keep their labels alone.
 
     The order of an epoch (a uniform permutation of the training set) and its
     augmentation are stateless functions of `(seed, epoch)`: with `epochs`,
@@ -209,6 +222,7 @@ def load_dataset(
     for flag, flag_name in ((pixel_shuffle, "pixel_shuffle"), (augment, "augment"), (flip, "flip")):
         _check_bool(flag, flag_name)
     _check_fraction(validation_fraction)
+    _check_teacher(teacher)
 
     ((x_train, y_train), (x_test, y_test)), info = load_arrays(name, data_dir, with_info=True)
     if shift:
@@ -220,7 +234,7 @@ def load_dataset(
 
     train = _train_pipeline(
         x_train, y_train, batch_size=batch_size, seed=seed, augment=augment, flip=flip,
-        first_epoch=first_epoch, epochs=epochs,
+        first_epoch=first_epoch, epochs=epochs, teacher=teacher,
     )
     splits = Splits(
         train=train,
@@ -236,16 +250,12 @@ def load_dataset(
         num_validation=num_validation,
         num_test=len(x_test),
         source=info.source,
-        pixel_shuffle=pixel_shuffle,
-        shift=shift,
-        augment=augment,
-        flip=flip,
-        seed=seed,
+        pixel_shuffle=pixel_shuffle, shift=shift, augment=augment, flip=flip, seed=seed,
     )
     return splits, spec
 
 
-def _train_pipeline(x, y, *, batch_size, seed, augment, flip=False, first_epoch, epochs):
+def _train_pipeline(x, y, *, batch_size, seed, augment, flip=False, first_epoch, epochs, teacher=None):
     """Shuffled (and augmented) batches, epoch by epoch, from `(seed, epoch)`."""
     images, labels = tf.constant(x), tf.constant(y)  # (N, *input_shape), (N,)
     size = len(x)
@@ -266,7 +276,10 @@ def _train_pipeline(x, y, *, batch_size, seed, augment, flip=False, first_epoch,
             if flip:  # its own stream: adding it leaves the translations unchanged
                 flip_seed = tf.random.experimental.stateless_fold_in(batch_seed, 1)
                 x_batch = variants.random_flip(x_batch, flip_seed)
-            return x_batch, tf.gather(labels, index)
+            y_batch = tf.gather(labels, index)  # (B,)
+            if teacher is not None:  # (B, 1 + K): the label, then the teacher's logits
+                y_batch = tf.concat([tf.cast(y_batch, tf.float32)[:, None], teacher(x_batch)], axis=1)
+            return x_batch, y_batch
 
         return tf.data.Dataset.range(num_batches).map(batch, num_parallel_calls=tf.data.AUTOTUNE)
 

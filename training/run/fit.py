@@ -13,11 +13,10 @@ import dataclasses
 import json
 import math
 import os
-import platform
 import shutil
 
 from .. import settings
-from . import console, distribute, rundir, signals
+from . import console, distribute, rundir, signals, teacher
 
 # Set by the sweep when the process's output already goes to train.log.
 LOG_CAPTURED_ENV = "TRAINING_LOG_CAPTURED"
@@ -39,36 +38,6 @@ class Run:
     log: object = None
 
 
-def library_versions():
-    import keras  # pylint: disable=import-outside-toplevel
-    import numpy  # pylint: disable=import-outside-toplevel
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    import constrained_layers  # pylint: disable=import-outside-toplevel
-
-    return {
-        "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
-        "keras_backend": keras.backend.backend(), "numpy": numpy.__version__,
-        "constrained_layers": constrained_layers.__version__,
-    }
-
-
-def environment():
-    """What a run's floats can depend on beyond the code: the CPUs and TensorFlow's thread settings.
-
-    BatchNormalization's training-time moments are reductions split over the
-    intra-op threads: a run repeats bit for bit only with the same counts.
-    """
-    import tensorflow as tf  # pylint: disable=import-outside-toplevel
-
-    return {
-        "cpu_count": os.cpu_count(), "platform": platform.platform(),
-        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),  # 0: TensorFlow's default
-        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
-        "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
-    }
-
-
 def check_settings(run):
     """The checks that need neither TensorFlow nor the data; returns the zoo's entry of the model."""
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
@@ -84,6 +53,7 @@ def check_settings(run):
     try:
         entry = models.model_entry(values["model"])
         check_data_dir(values["dataset"], values["data_dir"])
+        teacher.check(values)
     except ValueError as error:
         raise rundir.UsageError(str(error).replace("argument `data_dir`", "--data-dir")) from None
     return entry
@@ -100,6 +70,7 @@ def load_data(run, entry):
             validation_fraction=v["validation_fraction"], max_train_examples=v["max_train_examples"],
             seed=v["seed"], pixel_shuffle=v["pixel_shuffle"], shift=v["shift"], augment=v["augment"],
             flip=v["flip"], first_epoch=min(run.first_epoch, v["epochs"] - 1), epochs=v["epochs"],
+            teacher=teacher.load(v),
         )
     except (ValueError, DatasetNotFoundError) as error:  # an unknown name, an impossible --shift, no data
         raise rundir.UsageError(str(error)) from None
@@ -130,7 +101,7 @@ def build_model(run, spec, strategy):
 
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
-    from .losses import classification_loss  # pylint: disable=import-outside-toplevel
+    from .losses import classification_loss, classification_metric  # pylint: disable=import-outside-toplevel
 
     v = run.values
     with strategy.scope():
@@ -147,8 +118,10 @@ def build_model(run, spec, strategy):
                 if not v["model_args"]:
                     raise
                 raise rundir.UsageError(f"--model-arg {v['model_args']} for model {v['model']!r}: {error}") from None
-            model.compile(optimizer=_optimizer(v, spec.num_train), loss=classification_loss(v["label_smoothing"]),
-                          metrics=["accuracy"], jit_compile=v["jit_compile"],
+            distilled = teacher.distillation(v)
+            model.compile(optimizer=_optimizer(v, spec.num_train),
+                          loss=classification_loss(v["label_smoothing"], distilled),
+                          metrics=[classification_metric(distilled)], jit_compile=v["jit_compile"],
                           steps_per_execution=v["steps_per_execution"])
         distribute.prepare_model(model, strategy)
     return model
@@ -164,8 +137,8 @@ def write_config(run, spec, entry, model, strategy):
         "data": dict(vars(spec)),
         "model": {"name": run.values["model"], "family": entry.family, "trainable_params": trainable},
         "strategy": {"name": run.values["strategy"], "replicas": strategy.num_replicas_in_sync},
-        "versions": library_versions(),
-        "environment": environment(),
+        "versions": rundir.library_versions(),
+        "environment": rundir.environment(),
     }
     git = rundir.git_state()
     if git:

@@ -7,6 +7,7 @@ and at the end `RUN/model.keras`, `RUN/saved_model/` and `RUN/results.json`.
 
 import json
 import os
+import platform
 import shutil
 import subprocess
 
@@ -127,3 +128,34 @@ def git_state(repo=REPO):
     except (OSError, subprocess.SubprocessError):
         return None
     return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def library_versions():
+    """The versions config.json records: Python, TensorFlow, Keras and its backend, NumPy, the layers."""
+    import keras  # pylint: disable=import-outside-toplevel
+    import numpy  # pylint: disable=import-outside-toplevel
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    import constrained_layers  # pylint: disable=import-outside-toplevel
+
+    return {
+        "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__,
+        "keras_backend": keras.backend.backend(), "numpy": numpy.__version__,
+        "constrained_layers": constrained_layers.__version__,
+    }
+
+
+def environment():
+    """What a run's floats can depend on beyond the code: the CPUs and TensorFlow's thread settings.
+
+    BatchNormalization's training-time moments are reductions split over the
+    intra-op threads: a run repeats bit for bit only with the same counts.
+    """
+    import tensorflow as tf  # pylint: disable=import-outside-toplevel
+
+    return {
+        "cpu_count": os.cpu_count(), "platform": platform.platform(),
+        "intra_op_threads": tf.config.threading.get_intra_op_parallelism_threads(),  # 0: TensorFlow's default
+        "inter_op_threads": tf.config.threading.get_inter_op_parallelism_threads(),
+        "TF_NUM_INTRAOP_THREADS": os.environ.get("TF_NUM_INTRAOP_THREADS"),
+    }
