@@ -56,6 +56,18 @@ def test_the_rate_is_chosen_on_validation_and_reported_on_test(folders):
                          "multi-channel convolution, **holds** at this budget.")
 
 
+def test_a_tie_to_float32_noise_goes_to_the_first_key():
+    def runs(*vals):
+        return [{"seed": seed, "best_val_accuracy": v} for seed, v in enumerate(vals)]
+
+    # Means of float32 accuracies: (0.9725 + 0.9875) / 2 and 0.98 differ in the last bits only.
+    ties = {"older": runs(0.98, 0.98), "newer": runs(0.9725 + 3e-9, 0.9875 + 3e-9)}
+    assert lr_grid.choose(ties, order=["older", "newer"])[0] == "older"
+    assert lr_grid.choose(ties, order=["newer", "older"])[0] == "newer"
+    better = {"older": runs(0.98, 0.98), "newer": runs(0.9725, 0.99)}  # 1/800 better: a real difference
+    assert lr_grid.choose(better, order=["older", "newer"])[0] == "newer"
+
+
 def test_the_verdict_says_when_the_order_does_not_hold():
     rows = [{"family": "mlp", "test": 0.9}, {"family": "locally_connected", "test": 0.85},
             {"family": "multi_channel_conv", "test": 0.95}]
