@@ -34,6 +34,18 @@ def test_the_recipe_is_chosen_on_validation_and_the_goal_met_with_its_seeds(tmp_
     assert "| 3 | no |" in frontier.frontier_table(str(tmp_path), "d", goals=(_goal(budget=1_000),))
 
 
+def test_a_mean_exactly_at_the_target_meets_it_despite_float32(tmp_path):
+    # 992 + 990 + 990 + 991 + 987 of 1,000 right: 0.99 exactly; their float32 mean is 0.98999999...
+    tests = [0.9919999837875366, 0.9900000095367432, 0.9900000095367432, 0.9909999966621399, 0.9869999885559082]
+    for seed, test in enumerate(tests):
+        _run(tmp_path, "a", seed, val=0.9, test=test)
+    goal = frontier.Goal("d", 2_000, 0.99, 5, "cnn (width=0.6)", ("a",), "0.8 somewhere")
+    assert sum(tests) / 5 < 0.99
+    assert "| 0.9900 ± 0.0019 | 5 | yes |" in frontier.frontier_table(str(tmp_path), "d", goals=(goal,))
+    _run(tmp_path, "a", 5, val=0.9, test=0.9889999985694885)  # one more seed, 988 right: below
+    assert "| 6 | no |" in frontier.frontier_table(str(tmp_path), "d", goals=(goal,))
+
+
 def test_a_goal_without_runs_says_so(tmp_path):
     assert "| not run yet | — | 0 | no |" in frontier.frontier_table(str(tmp_path), "d", goals=(_goal(),))
 

@@ -23,10 +23,12 @@ Goal = collections.namedtuple("Goal", "dataset budget target seeds label folders
 
 _MNIST1D_SEARCH = "results/mnist1d_frontier_search"
 _RECIPES = ("table", "cosine150", "cosine150_augment", "cosine150_augment_wd")
+# Distillation from the <=25k recipe's run of the same seed (T = 4; the teacher's share of the loss 0.5 or 0.9).
+_DISTILLED = ("distill_T4_a0.5", "distill_T4_a0.9")
 
 GOALS = (
     Goal("mnist1d", 2_000, 0.985, 5, "cnn1d_bn_5k (width=0.6)",
-         tuple(f"{_MNIST1D_SEARCH}/{r}_w0.6" for r in _RECIPES),
+         tuple(f"{_MNIST1D_SEARCH}/{r}_w0.6" for r in _RECIPES + _DISTILLED),
          "none documented under 2k; 0.94 at 5,210 (the MNIST-1D paper's CNN)"),
     Goal("mnist1d", 25_000, 0.99, 3, "cnn1d_bn_5k (width=2.2)",
          tuple(f"{_MNIST1D_SEARCH}/{r}_w2.2" for r in _RECIPES),
@@ -75,7 +77,8 @@ def frontier_table(root, dataset, goals=GOALS):
         chosen, _, runs = found
         tests = [r["test_accuracy"] for r in runs]
         mean, params = statistics.fmean(tests), runs[0]["trainable_params"]
-        met = mean >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
+        # To 6 decimals: the accuracies are float32 (4,950 right of 5,000 is 0.99, not 0.98999999).
+        met = round(mean, 6) >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
         lines.append(f"| {head} | {goal.label} | {params:,} | {chosen} | {mean_std(tests)} | {len(tests)} | "
                      f"{'yes' if met else 'no'} | {goal.public} |")
     lines += ["", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "

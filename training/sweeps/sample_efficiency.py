@@ -91,12 +91,12 @@ def rows(out, chosen):
 
 
 def examples_needed(table, targets):
-    """`{model: {target: smallest size whose mean test accuracy reaches it, or None}}`."""
+    """`{model: {target: smallest size whose mean test accuracy reaches it (to 6 decimals: float32), or None}}`."""
     needed = {}
     for row in table:
         reached = needed.setdefault(row["model"], {t: None for t in targets})
         for target in targets:
-            if row["test"] >= target and (reached[target] is None or row["size"] < reached[target]):
+            if round(row["test"], 6) >= target and (reached[target] is None or row["size"] < reached[target]):
                 reached[target] = row["size"]
     return needed
 
