@@ -81,9 +81,8 @@ def choose(by_key, order=None):
     """`(key, validation_by_key)`: the key (a learning rate, a folder) of best mean validation accuracy.
 
     The mean is over the seeds every key has; a tie (means equal to 6
-    decimals: accuracies are float32, and k/N of a validation split) goes
-    to the first key of `order` (default: sorted, so the smaller learning
-    rate).
+    decimals, `results.comparable`) goes to the first key of `order`
+    (default: sorted, so the smaller learning rate).
     """
     seeds = set.intersection(*({r["seed"] for r in runs} for runs in by_key.values()))
     if not seeds:
@@ -94,7 +93,7 @@ def choose(by_key, order=None):
         if any(v is None for v in values):
             raise GridError("a run has no validation accuracy (--validation-fraction 0): nothing to choose on.")
         validation[key] = statistics.fmean(values)
-    return max(validation, key=lambda key: round(validation[key], 6)), validation
+    return max(validation, key=lambda key: report.comparable(validation[key])), validation
 
 
 def comparison(found):

@@ -59,8 +59,8 @@ def check(values):
         raise rundir.UsageError(
             f"--teacher {values['teacher']!r}: {path!r} is not a finished run directory (its config.json, "
             f"results.json and saved_model/, which python -m training.train writes at the end).")
-    theirs, ours = settings.completed(config.get("args", {})), settings.completed(values)
-    different = {k: (theirs[k], ours[k]) for k in SAME_SPLIT if theirs[k] != ours[k]}
+    theirs = settings.completed(config.get("args", {}))
+    different = {k: (theirs[k], values[k]) for k in SAME_SPLIT if theirs[k] != values[k]}
     if different:
         said = ", ".join(f"{k} {a!r} (this run: {b!r})" for k, (a, b) in different.items())
         raise rundir.UsageError(

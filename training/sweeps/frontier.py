@@ -16,7 +16,7 @@ import csv
 import os
 import statistics
 
-from .results import collect, mean_std, model_label
+from .results import collect, comparable, mean_std, model_label
 
 #: One goal: the dataset, its parameter budget, target accuracy and seeds, the model and its recipes' folders.
 Goal = collections.namedtuple("Goal", "dataset budget target seeds label folders public")
@@ -79,8 +79,7 @@ def frontier_table(root, dataset, goals=GOALS):
         chosen, _, runs = found
         tests = [r["test_accuracy"] for r in runs]
         mean, params = statistics.fmean(tests), runs[0]["trainable_params"]
-        # To 6 decimals: the accuracies are float32 (4,950 right of 5,000 is 0.99, not 0.98999999).
-        met = round(mean, 6) >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
+        met = comparable(mean) >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
         lines.append(f"| {head} | {goal.label} | {params:,} | {chosen} | {mean_std(tests)} | {len(tests)} | "
                      f"{'yes' if met else 'no'} | {goal.public} |")
     lines += ["", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "

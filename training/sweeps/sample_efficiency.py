@@ -28,7 +28,7 @@ import os
 import statistics
 
 from .chapter import CHAPTER_ORDER
-from .results import FAMILY_ORDER, collect, model_label, spread
+from .results import FAMILY_ORDER, collect, comparable, model_label, spread
 
 #: The family of the partly shared layer, placed between locally connected and convolution.
 PARTLY_SHARED = "low_rank_locally_connected"
@@ -91,12 +91,12 @@ def rows(out, chosen):
 
 
 def examples_needed(table, targets):
-    """`{model: {target: smallest size whose mean test accuracy reaches it (to 6 decimals: float32), or None}}`."""
+    """`{model: {target: smallest size whose mean test accuracy reaches it (`comparable`), or None}}`."""
     needed = {}
     for row in table:
         reached = needed.setdefault(row["model"], {t: None for t in targets})
         for target in targets:
-            if round(row["test"], 6) >= target and (reached[target] is None or row["size"] < reached[target]):
+            if comparable(row["test"]) >= target and (reached[target] is None or row["size"] < reached[target]):
                 reached[target] = row["size"]
     return needed
 
