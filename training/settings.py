@@ -147,6 +147,9 @@ SETTINGS = [
     Setting("deterministic", "execution", True,
              "--no-deterministic allows non-deterministic ops, faster on some GPUs", switch=True,
              flag="--no-deterministic"),
+    Setting("allow_dirty", "execution", False,
+             "train from a checkout with uncommitted changes (config.json records the diff's SHA-256); "
+             "also CZOO_ALLOW_DIRTY=1", switch=True),
     Setting("strategy", "execution", "default",
              "how to distribute each run: default, mirrored (every local GPU) or multiworker "
              "(TF_CONFIG; train only)", choices=("default", "mirrored", "multiworker")),

@@ -132,6 +132,7 @@ def check(values):
     if values["strategy"] == "multiworker":
         raise rundir.UsageError("--strategy multiworker runs one model on many machines: use python -m "
                                 "training.train on each worker; a sweep's runs take default or mirrored.")
+    rundir.check_clean(rundir.git_state(), values["allow_dirty"] or os.environ.get(rundir.ALLOW_DIRTY_ENV) == "1")
     try:
         check_dataset(values["dataset"])
         check_data_dir(values["dataset"], values["data_dir"])

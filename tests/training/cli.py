@@ -27,6 +27,7 @@ ENV = {
     "KERAS_BACKEND": "tensorflow",
     "CUDA_VISIBLE_DEVICES": "",
     "PYTHONDONTWRITEBYTECODE": "1",
+    "CZOO_ALLOW_DIRTY": "1",  # a developer's checkout under test may be dirty; test_provenance checks the refusal
 }
 
 #: A run that takes longer than this has hung (a one-epoch run takes ~10 s).

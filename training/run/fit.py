@@ -47,6 +47,7 @@ def check_settings(run):
     values = run.values
     if values["strategy"] == "multiworker" and "TF_CONFIG" not in os.environ:
         raise rundir.UsageError("--strategy multiworker needs TF_CONFIG (the cluster and this worker's index).")
+    rundir.check_clean(rundir.git_state(), values["allow_dirty"] or os.environ.get(rundir.ALLOW_DIRTY_ENV) == "1")
     if values["logical_cpus"] and values["strategy"] == "multiworker":
         raise rundir.UsageError(
             "--logical-cpus splits one machine's CPU for --strategy mirrored; it does not apply to multiworker.")
@@ -135,7 +136,8 @@ def write_config(run, spec, entry, model, strategy):
     config = {
         "args": {**settings.recorded(run.values), "out": run.out},
         "data": dict(vars(spec)),
-        "model": {"name": run.values["model"], "family": entry.family, "trainable_params": trainable},
+        "model": {"name": run.values["model"], "family": entry.family, "params": int(model.count_params()),
+                  "trainable_params": trainable},
         "strategy": {"name": run.values["strategy"], "replicas": strategy.num_replicas_in_sync},
         "versions": rundir.library_versions(),
         "environment": rundir.environment(),
@@ -269,9 +271,12 @@ def results_of(run, entry, spec, model, state, test_loss, test_accuracy):
                       if h.get("val_accuracy") is not None and math.isfinite(h["val_accuracy"])]
     results = {
         "model": v["model"], "family": entry.family, "dataset": v["dataset"],
+        "params": int(model.count_params()),  # every weight the model holds, BatchNorm's statistics included
         "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "test_accuracy": float(test_accuracy), "test_loss": float(test_loss), "epochs": state["epoch"],
         "best_val_accuracy": max(val_accuracies) if val_accuracies else None,  # None: no validation set
+        # The reported model is the last epoch's: this is its own validation figure.
+        "final_val_accuracy": state["history"][-1].get("val_accuracy") if val_accuracies else None,
         "wall_time_seconds": round(state["train_seconds"], 3),
         "train_examples_per_second": round(
             spec.num_train * len(state["history"]) / max(state["train_seconds"], 1e-9), 1),

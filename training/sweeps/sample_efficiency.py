@@ -70,6 +70,27 @@ def choose_rates(out, sizes, rates):
             for key, by_rate in validation.items() if set(by_rate) == set(rates)}
 
 
+def validation_by_rate(out, model, size, seeds, statistic="final_val_accuracy"):
+    """`{rate: mean of statistic over seeds 0..seeds-1}` of `model` at `size`, for rates where every seed finished.
+
+    The protocol's rate choice (`choose_rate`): every seed trains at every
+    rate, and the mean over the seeds, not one seed's figure, decides.
+    """
+    found = {}
+    _, rates = discover(out) if os.path.isdir(out) else ((), ())
+    for rate in rates:
+        runs = [r for r in collect(os.path.join(folder(out, size, rate), "runs"))
+                if r["model"] == model and r["seed"] < seeds and r.get(statistic) is not None]
+        if len({r["seed"] for r in runs}) == seeds:
+            found[rate] = statistics.fmean(r[statistic] for r in runs)
+    return found
+
+
+def choose_rate(by_rate):
+    """The rate of best mean validation (`comparable`: equal to 6 decimals ties, and a tie goes to the smaller rate)."""
+    return max(sorted(by_rate), key=lambda rate: (comparable(by_rate[rate]), -rate))
+
+
 def rows(out, chosen):
     """One row per (model, size) at its chosen rate: test accuracy over the seeds."""
     found = []
