@@ -117,7 +117,7 @@ def train(path, protocol, jobs, steps_per_execution):
 
 def read_test(path, protocol):
     """The results table, test read for the named runs only; `ConfirmationError` until every one has finished."""
-    from .sweeps.protocol_report import t_interval  # pylint: disable=import-outside-toplevel
+    from .sweeps.paired import t_interval  # pylint: disable=import-outside-toplevel
 
     missing = [f"{g['name']} seed {s}" for g in protocol["goals"] for s in g["seeds"] if not finished(path, g, s)]
     if missing:

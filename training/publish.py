@@ -225,6 +225,11 @@ def main(argv=None):
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
           f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m training.evaluate "
           f"--model {entry['model']} --weights {name}")
+    if entry["commit_dirty"] is not False:
+        print(f"warning: † the run records no clean commit ({entry['commit_source']}"
+              f"{', with uncommitted changes' if entry['commit_dirty'] else ''}): docs/zoo.md marks these weights "
+              f"as not traceable to their code; retrain from a clean commit to publish traceable weights.",
+              file=sys.stderr)
     return 0
 
 

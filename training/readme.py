@@ -19,6 +19,9 @@ A generated block is the text between a marker line and the next
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
     <!-- generated: sample_efficiency results/sample_efficiency/mnist1d_10k 0.6,0.7 -->   training.sample_efficiency's tables
+    <!-- generated: control results/sample_efficiency/a results/sample_efficiency/a_shuffled -->   true order minus control, paired
+    <!-- generated: protocol results/studies/mnist1d_10k/protocol.json -->   its report once complete, else its progress
+    <!-- generated: confirmation results/frontier_confirmation/protocol.json -->   progress, then the table
     <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
@@ -75,16 +78,21 @@ def _weights(root):
         "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
         "`python -m training.evaluate --model NAME --weights WEIGHTS`.",
         "",
-        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | trained by |",
-        "|---|---|---|---:|---:|---:|---:|---|",
+        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | commit | trained by |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
+        clean = bool(w.get("commit")) and w.get("commit_dirty") is False
+        commit = f"`{w['commit'][:12]}`" if clean else ("†" + (f" `{w['commit'][:12]}` + edits" if w.get("commit") else ""))
         lines.append(
             f"| {w['model']} | {weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
-            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | `{w['command']}` |"
+            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | {commit} | "
+            f"`{w['command']}` |"
         )
+    lines += ["", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
+              "with uncommitted changes, or none recorded): its code cannot be checked out exactly."]
     return "\n".join(lines) + "\n"
 
 
@@ -116,9 +124,8 @@ def _budgets(root, folder, budgets):
 
 
 def _shift(root, folder, shifts):
-    import json
-
     from . import shift
+    from .sweeps import results as report
 
     shifts = [int(s) for s in shifts.split(",")]
     records = []
@@ -126,10 +133,10 @@ def _shift(root, folder, shifts):
         stored = shift.stored_shifts(run_dir)
         if not all(s in stored for s in shifts):
             continue  # as python -m training.shift, which names the runs it skips
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            result = json.load(f)
+        [result] = report.collect(run_dir)  # with every weight counted (`params`)
         records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-                     "seed": result["seed"], "shift": s, "test_accuracy": stored[s]} for s in shifts]
+                     "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": stored[s]}
+                    for s in shifts]
     return shift.to_markdown(shift.summarize(records), shifts)
 
 
@@ -152,6 +159,49 @@ def _sample_efficiency(root, folder, targets):
     if not os.path.isdir(os.path.join(root, folder)):
         raise ReadmeError(f"no study folder {folder!r}")
     return study.report(os.path.join(root, folder), [float(t) for t in targets.split(",")])[1]
+
+
+def _control(root, folder, control):
+    from .sweeps import sample_efficiency as study
+
+    for name in (folder, control):
+        if not os.path.isdir(os.path.join(root, name)):
+            raise ReadmeError(f"no study folder {name!r}")
+    return study.control_comparison(study.report(os.path.join(root, folder), [])[0],
+                                    study.report(os.path.join(root, control), [])[0])
+
+
+def _protocol(root, path):
+    from .sweeps import protocol as protocols
+    from .sweeps import protocol_report
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)  # a protocol's folders are relative to the repository's root
+        return protocol_report.block(protocols.load(path))
+    except protocols.ProtocolError as error:
+        raise ReadmeError(str(error)) from None
+    finally:
+        os.chdir(cwd)
+
+
+def _confirmation(root, path):
+    from . import confirm
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        protocol = confirm.load(path)
+        named = [(g, seed) for g in protocol["goals"] for seed in g["seeds"]]
+        done = sum(1 for g, seed in named if confirm.finished(path, g, seed))
+        if done < len(named):
+            return (f"In progress: {done} of {len(named)} named runs have finished. Test is not read until all "
+                    f"have. Protocol: `{path}`.\n")
+        return confirm.read_test(path, protocol)
+    except confirm.ConfirmationError as error:
+        raise ReadmeError(str(error)) from None
+    finally:
+        os.chdir(cwd)
 
 
 def _frontier(root, dataset):
@@ -187,7 +237,8 @@ def _command(root, *argv):
 
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
-         "sample_efficiency": (_sample_efficiency, 2),
+         "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
+         "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
          "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None)}
 
 

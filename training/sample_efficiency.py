@@ -152,7 +152,8 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
 
 def to_csv(table):
     buffer = io.StringIO()
-    columns = ("model", "label", "family", "params", "size", "rate", "test", "std", "low", "high", "seeds", "validation")
+    columns = ("model", "label", "family", "params", "trainable_params", "size", "rate", "test", "std", "low", "high",
+               "seeds", "validation")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(table)

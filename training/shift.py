@@ -39,9 +39,9 @@ import numpy as np
 
 from .run.atomic import atomic_path, json_safe, write_text
 from .sweeps.plots import FAMILY_COLORS
-from .sweeps.results import FAMILY_ORDER
+from .sweeps.results import FAMILY_ORDER, collect, count_text
 
-COLUMNS = ("model", "family", "trainable_params", "seed", "shift", "test_accuracy")
+COLUMNS = ("model", "family", "params", "trainable_params", "seed", "shift", "test_accuracy")
 
 
 STORED = "shift.json"
@@ -129,8 +129,8 @@ def summarize(records):
     by_model = {}
     for r in records:
         row = by_model.setdefault(
-            r["model"], {"model": r["model"], "family": r["family"], "trainable_params": r["trainable_params"], "runs": {}}
-        )
+            r["model"], {"model": r["model"], "family": r["family"], "trainable_params": r["trainable_params"],
+                         "params": r.get("params", r["trainable_params"]), "runs": {}})
         row["runs"].setdefault(r["shift"], []).append(r["test_accuracy"])
     rows = []
     for row in by_model.values():
@@ -139,14 +139,14 @@ def summarize(records):
         row["seeds"] = max(len(v) for v in runs.values())
         rows.append(row)
     rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    rows.sort(key=lambda r: (rank.get(r["family"], 99), r["trainable_params"], r["model"]))
+    rows.sort(key=lambda r: (rank.get(r["family"], 99), r["params"], r["model"]))
     return rows
 
 
 def to_markdown(rows, shifts):
     last = max(shifts)
     lines = [
-        "| model | family | parameters | seeds | " + " | ".join(f"{s} px" for s in shifts)
+        "| model | family | weights (trainable) | seeds | " + " | ".join(f"{s} px" for s in shifts)
         + f" | change at {last} px (points) |",
         "|---|---|---:|---:|" + "---:|" * len(shifts) + "---:|",
     ]
@@ -154,7 +154,7 @@ def to_markdown(rows, shifts):
         acc = r["accuracy"]
         cells = " | ".join(f"{acc[s]:.4f}" for s in shifts)
         lines.append(
-            f"| {r['model']} | {r['family']} | {r['trainable_params']:,} | {r['seeds']} | {cells} | "
+            f"| {r['model']} | {r['family']} | {count_text(r)} | {r['seeds']} | {cells} | "
             f"{100 * (acc[last] - acc[0]):+.1f} |"
         )
     lines += ["", "Test images shifted right by that many pixels (zero fill); each row the mean over its seeds "
@@ -305,8 +305,7 @@ def main(argv=None):
         return 2
     records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            result = json.load(f)
+        [result] = collect(run_dir)  # results.json, with every weight counted (`params`)
         try:
             accuracies = run_shifts(run_dir, args.shifts, force=args.force)
         except ValueError as error:
@@ -317,7 +316,7 @@ def main(argv=None):
               + ", ".join(f"{s} px {a:.4f}" for s, a in accuracies.items()), flush=True)
         records += [
             {"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-             "seed": result["seed"], "shift": s, "test_accuracy": a}
+             "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": a}
             for s, a in accuracies.items()
         ]
     if not records:

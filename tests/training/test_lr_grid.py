@@ -45,7 +45,7 @@ def test_the_rate_is_chosen_on_validation_and_reported_on_test(folders):
     assert rate == 0.001 and validation == {0.001: 0.90, 0.003: 0.85}  # seed 0 only: the seed both rates have
     text = lr_grid.comparison(found)
     lines = text.splitlines()
-    assert lines[0] == ("| model | family | parameters | validation, lr 0.001 | validation, lr 0.003 | chosen lr | "
+    assert lines[0] == ("| model | family | weights (trainable) | validation, lr 0.001 | validation, lr 0.003 | chosen lr | "
                         "test accuracy | seeds |")
     assert lines[2] == "| cnn_base | multi_channel_conv | 50,000 | **0.9300** | 0.9200 | 0.001 | 0.9200 ± 0.0000 | 1 |"
     assert "| mlp_small | mlp | 50,000 | **0.9000** | 0.8500 | 0.001 | 0.8100 ± 0.0141 | 2 |" in lines
@@ -108,7 +108,7 @@ def test_recipe_choice_picks_each_models_folder_on_validation(folders, tmp_path)
     _run(third, "cnn_base", 0, 0.001, val=0.95, test=0.90, epochs=40)  # best validation, worse test: chosen
     _run(third, "cnn_base", 1, 0.001, val=0.96, test=0.91, epochs=40)
     lines = lr_grid.recipe_choice([*folders, str(third)], ["cnn_base", "lc_small (width=1.5)"]).splitlines()
-    assert lines[0] == ("| model | parameters | validation, lr0.001 | validation, lr0.003 | validation, frontier | "
+    assert lines[0] == ("| model | weights (trainable) | validation, lr0.001 | validation, lr0.003 | validation, frontier | "
                         "chosen | test accuracy | seeds |")
     assert lines[2] == "| cnn_base | 50,000 | 0.9300 | 0.9200 | **0.9500** | frontier | 0.9050 ± 0.0071 | 2 |"
     assert lines[3] == "| lc_small (width=1.5) | 50,000 | 0.8600 | **0.8800** | — | lr0.003 | 0.8700 ± 0.0000 | 1 |"

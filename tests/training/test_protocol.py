@@ -23,7 +23,7 @@ VALID = {
 
 
 @pytest.mark.parametrize("path", sorted(
-    os.path.join(root, "protocol.json") for root, _, files in os.walk(os.path.join(REPO, "results"))
+    os.path.join(root, "protocol.json") for root, _, files in os.walk(os.path.join(REPO, "results", "studies"))
     if "protocol.json" in files))
 def test_committed_protocols_load(path):
     protocol = protocols.load(path)

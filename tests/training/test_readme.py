@@ -52,9 +52,9 @@ def test_render_replaces_only_the_blocks(tmp_path):
     _toy_results(tmp_path)
     fresh = readme.render(TEXT, tmp_path)
     assert fresh.startswith("# Title\n\nProse before, kept.\n\n<!-- generated: results results/toy -->\n"
-                            "| model | family | parameters | test accuracy |")
+                            "| model | family | weights (trainable) | test accuracy |")
     assert "| stale | table |" not in fresh
-    assert "| cnn_small ★ | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
+    assert "| cnn_small ★ † | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
     assert "<!-- /generated -->\n\nProse between, kept.\n<!-- generated: compare" in fresh
     assert "| cnn_small | multi_channel_conv | 1,898 | 0.9000 | 0.9000 | +0.0 |\n<!-- /generated -->\n" in fresh
     assert readme.render(fresh, tmp_path) == fresh

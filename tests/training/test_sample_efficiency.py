@@ -68,7 +68,8 @@ def test_examples_needed_and_the_chapters_order_per_size(folder):
     assert [(size, holds) for size, _, holds, _ in verdicts] == [(100, True), (1000, True)]
     assert [round(gap, 1) for *_, gap in verdicts] == [30.0, 30.0]
     text = study.markdown(table, [0.7, 0.85])
-    assert "the chapter's order holds" in text and "does not widen" in text and "> 1,000" in text
+    assert "the chapter's order holds (convolution − locally connected +20.0 points [+20.0, +20.0]" in text
+    assert "neither widens nor narrows resolvably" in text and "> 1,000" in text
 
 
 def test_each_group_is_its_model_of_best_validation_not_of_best_test(tmp_path):

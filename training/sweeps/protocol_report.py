@@ -14,13 +14,13 @@ positions). The interval is Student's t over the seeds' differences.
 
 import csv
 import io
-import math
 import os
 import statistics
 import sys
 
 from ..run.atomic import write_text
 from . import protocol as protocols
+from .paired import t_interval
 from .results import collect
 from .sample_efficiency import choose_rate, folder, validation_by_rate
 
@@ -40,17 +40,6 @@ STILL_IMPROVING = 0.005
 def group_of(family):
     """The chapter's group of a model family ('fully connected', ..., 'MultiChannelConv')."""
     return next(group for group, families in GROUPS if family in families)
-
-
-def t_interval(values, level):
-    """`(mean, low, high)`: Student's t interval of the mean of `values` (None bounds for fewer than 2)."""
-    from scipy import stats  # pylint: disable=import-outside-toplevel
-
-    mean = statistics.fmean(values)
-    if len(values) < 2:
-        return mean, None, None
-    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
-    return mean, mean - half, mean + half
 
 
 def cell_status(protocol, condition, model, size):
@@ -308,3 +297,20 @@ def main(protocol):
     write_text(os.path.join(here, "cells.csv"), cells_csv(cells))
     print(text, end="")
     return 0
+
+
+def finished_runs(protocol):
+    """How many runs of the protocol have finished (every condition, size and rate tried so far)."""
+    return sum(1 for condition in protocol.conditions if os.path.isdir(condition.out)
+               for root, _, files in os.walk(condition.out) if "results.json" in files)
+
+
+def block(protocol):
+    """The docs' block for a protocol: its report once complete; until then what is done, and no accuracy."""
+    cells, missing = gather(protocol)
+    if not missing:
+        return markdown(protocol, cells)
+    total = len(protocol.conditions) * len(protocol.models) * len(protocol.sizes)
+    return (f"In progress: {total - len(missing)} of {total} cells (condition × model × size) have their rate "
+            f"chosen with every seed; {finished_runs(protocol)} runs have finished. No accuracy is shown until "
+            f"every cell is complete. Protocol: `{protocol.path}`.\n")
