@@ -57,10 +57,10 @@ LOW_RANK_ARGS = """
             equivariant away from the boundary): θ = 1/√R (1/(2√R) for each
             of a and b when factored), or 0 under the softmax (w = 1/R).
             Variance-scaling kernel initializers draw each V_r with the
-            convolution's fans, scaled so that the kernel every position
-            starts with, Σ_r w_r V_r, has one convolution kernel's variance
-            (×R under the softmax, where w_r = 1/R): the convolution at its
-            own initial scale, which training is free to unshare.
+            convolution's fans (and, under the softmax, where w_r = 1/R,
+            R times the variance), so that the kernel every position starts
+            with, Σ_r w_r V_r, has one convolution kernel's variance: the
+            convolution at its own initial scale, free to unshare.
         mixing_regularizer, mixing_constraint: keyword-only; as the kernel's,
             for the mixing weights (the logits under the softmax)."""
 
