@@ -18,7 +18,7 @@ help:  ## list the targets
 demo: setup data  ## the main job: §7.1's parameter arithmetic, a short run of one model per family ranked by validation, the shipped weights re-checked
 	$(PY) -m constrained_layers.params --height 1000 --width 1000 --delta 10
 	@echo
-	$(PY) -m training.demo --out runs/demo
+	$(PY) -m constrained_zoo.training.demo --out runs/demo
 
 test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
 	KERAS_BACKEND=tensorflow $(PYTEST) -m "not slow"
@@ -33,7 +33,7 @@ notebooks: setup data  ## re-execute both notebooks in place and save their outp
 	  $(abspath $(PY)) -m jupyter execute --inplace --timeout=600 --kernel_name=python3 *.ipynb
 
 gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)
-	$(PY) -m training.gpu_check $(GPU_CHECK_ARGS)
+	$(PY) -m constrained_zoo.training.gpu_check $(GPU_CHECK_ARGS)
 
 bench: setup data  ## the benchmarks of BENCHMARKS.md (about 36 min in BENCHMARKS.md's run on 2 cores; BENCH_ARGS=--quick for about a minute)
 	$(PY) -m benchmarks $(BENCH_ARGS)

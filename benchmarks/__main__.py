@@ -143,8 +143,8 @@ def pipeline_vs_model(quick, log):
     import numpy as np
     import tensorflow as tf
 
-    import models
-    from training.data import load_dataset, measure_throughput
+    from constrained_zoo import models
+    from constrained_zoo.training.data import load_dataset, measure_throughput
 
     splits, spec = load_dataset("fashion_mnist", batch_size=128)
     measure_throughput(splits.train, batches=20)  # warm-up: first epoch's setup

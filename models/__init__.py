@@ -16,7 +16,7 @@ Predictions on real images, as `keras.applications` does them:
     >>> models.class_names("fashion_mnist")[9]
     'Ankle boot'
 
-or from a shell: `python -m models.predict --model cnn_bn_50k shoe.png boot.jpg`.
+or from a shell: `python -m constrained_zoo.models.predict --model cnn_bn_50k shoe.png boot.jpg`.
 
 Families: "mlp" (no spatial structure), "fully_connected" (eq. 7.1.1),
 "locally_connected" (locality without sharing), "low_rank_locally_connected"

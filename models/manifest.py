@@ -1,6 +1,6 @@
 """Writing the weights manifest: an entry for a saved file, an entry filed, the manifest written atomically.
 
-`python -m training.publish` writes through these (and swaps file and
+`python -m constrained_zoo.training.publish` writes through these (and swaps file and
 manifest together); `models.weights` only reads.
 """
 

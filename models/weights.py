@@ -12,7 +12,7 @@ dataset and a tag for another recipe (`"fashion_mnist.frontier"`, file
 
     {"format": 1, "weights": [{"model": "cnn_bn_50k", "dataset": "fashion_mnist",
       "file": "fashion_mnist/cnn_bn_50k.weights.h5", "sha256": "...", "architecture": "3f0c...",
-      "command": "python -m training.train ...", "test_accuracy": 0.9234, ...}, ...]}
+      "command": "python -m constrained_zoo.training.train ...", "test_accuracy": 0.9234, ...}, ...]}
 
 `"architecture"` is the `architecture_fingerprint` of the model the weights
 were trained in; entries written before it existed lack it and are checked

@@ -18,7 +18,7 @@ only exempt from the rule against issue numbers). The rules:
   environment assignment, `...` on a line (an elided command) leaves only
   its flag names to check against `--help`. What the commands print is
   checked where it is pasted: such output is a generated block
-  (`python -m training.readme`, tests/training/test_readme.py).
+  (`python -m constrained_zoo.training.readme`, tests/training/test_readme.py).
 - Every `czoo-*` command is a console script setup.cfg declares, and every
   extra the install block names exists.
 - No issue numbers (`#12`; `owner/repo#12` names another project's issue
@@ -48,8 +48,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCUMENTS = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 #: Console scripts and the modules they run (setup.cfg's entry points win where it declares them).
-CONSOLE_SCRIPTS = {"czoo-train": "training.train", "czoo-sweep": "training.sweep",
-                   "czoo-evaluate": "training.evaluate", "czoo-predict": "models.predict"}
+CONSOLE_SCRIPTS = {"czoo-train": "constrained_zoo.training.train", "czoo-sweep": "constrained_zoo.training.sweep",
+                   "czoo-evaluate": "constrained_zoo.training.evaluate", "czoo-predict": "constrained_zoo.models.predict"}
 
 
 def read(name):

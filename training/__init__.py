@@ -1,6 +1,6 @@
 """Training for the constrained-layers zoo: data -> one run -> many runs -> publishing.
 
-The commands (`python -m training.NAME`, each a module of this folder):
+The commands (`python -m constrained_zoo.training.NAME`, each a module of this folder):
 
     train      one model on one dataset, resumable, exported for serving
     sweep      many (model, seed) runs, any number of processes on one folder

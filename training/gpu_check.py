@@ -1,8 +1,8 @@
 """`make gpu-check`: one model of each family, one epoch, mixed precision and XLA; devices and step times.
 
-    python -m training.gpu_check                                   # Fashion-MNIST, the whole epoch
-    python -m training.gpu_check --dataset digits --max-train-examples 256   # seconds, on a CPU
-    KERAS_BACKEND=jax python -m training.gpu_check                 # JAX with CUDA, no TensorFlow needed
+    python -m constrained_zoo.training.gpu_check                                   # Fashion-MNIST, the whole epoch
+    python -m constrained_zoo.training.gpu_check --dataset digits --max-train-examples 256   # seconds, on a CPU
+    KERAS_BACKEND=jax python -m constrained_zoo.training.gpu_check                 # JAX with CUDA, no TensorFlow needed
 
 Prints the backend, the devices it sees, the precision policy, and for each
 model: its family, trainable parameters, the first step's time (which
@@ -28,7 +28,7 @@ DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,lrlc_r2_10k,sharedconv_small,cnn_
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.gpu_check",
+        prog="python -m constrained_zoo.training.gpu_check",
         description="Train one model of each family for one epoch with mixed precision and XLA; "
                     "print the devices and the step times.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

@@ -1,8 +1,8 @@
 """The documentation's tables, generated from the code and the results folders.
 
-    python -m training.readme           # exit 1 and a diff if a document differs from what the code and results give
-    python -m training.readme --write   # rewrite the generated blocks of every document (atomically)
-    python -m training.readme --readme PATH [--write]   # one file only, paths relative to its folder
+    python -m constrained_zoo.training.readme           # exit 1 and a diff if a document differs from what the code and results give
+    python -m constrained_zoo.training.readme --write   # rewrite the generated blocks of every document (atomically)
+    python -m constrained_zoo.training.readme --readme PATH [--write]   # one file only, paths relative to its folder
 
 The documents and the blocks each must hold are `DOCUMENTS` (README.md and
 docs/*.md, paths relative to the repository's root).
@@ -10,7 +10,7 @@ docs/*.md, paths relative to the repository's root).
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
 
-    <!-- generated: zoo -->                                    python -m models (trainable parameters)
+    <!-- generated: zoo -->                                    python -m constrained_zoo.models (trainable parameters)
     <!-- generated: weights -->                                models/weights/manifest.json
     <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
@@ -26,7 +26,7 @@ A generated block is the text between a marker line and the next
 Everything outside the blocks (the prose) is left as it is.
 `tests/training/test_readme.py` fails when a document drifts from the code
 or the results: after a sweep, a re-run or a change of a model, run
-`python -m training.readme --write`.
+`python -m constrained_zoo.training.readme --write`.
 """
 
 import argparse
@@ -70,10 +70,10 @@ def _weights(root):
     entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
-                "`python -m training.publish RUN_DIR` has written them.\n")
+                "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
     lines = [
         "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
-        "`python -m training.evaluate --model NAME --weights WEIGHTS`.",
+        "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",
         "",
         "| model | weights | overrides | test accuracy | validation accuracy | seed | size | trained by |",
         "|---|---|---|---:|---:|---:|---:|---|",
@@ -125,7 +125,7 @@ def _shift(root, folder, shifts):
     for run_dir in shift.run_dirs(os.path.join(root, folder)):
         stored = shift.stored_shifts(run_dir)
         if not all(s in stored for s in shifts):
-            continue  # as python -m training.shift, which names the runs it skips
+            continue  # as python -m constrained_zoo.training.shift, which names the runs it skips
         with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
             result = json.load(f)
         records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
@@ -262,13 +262,13 @@ def _check_or_write(path, root, write, kinds=()):
         return 0
     sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
                                                path, "generated"))
-    print(f"{path} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
+    print(f"{path} differs from its generated tables: run python -m constrained_zoo.training.readme --write", file=sys.stderr)
     return 1
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.readme",
+        prog="python -m constrained_zoo.training.readme",
         description="Check (default) or rewrite (--write) the generated tables of README.md and docs/*.md: the "
                     "zoo, published weights, results, comparisons, matched budgets, the shift experiment and "
                     "pasted command outputs.",

@@ -5,7 +5,7 @@ its flag, type, default and help, its `kind`, and what a config written
 before the setting existed meant by it (`legacy`). Everything else derives
 from `SETTINGS`:
 
-- the parsers of `python -m training.train` and `python -m training.sweep`
+- the parsers of `python -m constrained_zoo.training.train` and `python -m constrained_zoo.training.sweep`
   (`add_arguments`);
 - a run's `config.json` `args` (`recorded`), read back with the legacy
   defaults filled in (`completed`);
@@ -253,7 +253,7 @@ def applied_changes(previous, now):
 
 
 def train_command(values, full=False, python=None):
-    """The `python -m training.train` command of a run, from its settings `values`.
+    """The `python -m constrained_zoo.training.train` command of a run, from its settings `values`.
 
     Args:
         values: a run's settings (config.json's `args`, or a parser's).
@@ -266,14 +266,14 @@ def train_command(values, full=False, python=None):
 
     >>> train_command({"model": "cnn_small", "dataset": "digits", "epochs": 2, "batch_size": 128,
     ...                "learning_rate": 0.001, "seed": 0, "augment": True, "model_args": {"width": 2}})
-    'python -m training.train --model cnn_small --dataset digits --epochs 2 --batch-size 128 --learning-rate 0.001 --seed 0 --augment --model-arg width=2'
+    'python -m constrained_zoo.training.train --model cnn_small --dataset digits --epochs 2 --batch-size 128 --learning-rate 0.001 --seed 0 --augment --model-arg width=2'
     """
     return shlex.join(train_words(values, full, python))
 
 
 def train_words(values, full=False, python=None):
     """`train_command`'s words, as a list (for `subprocess`)."""
-    words = [python or "python", "-m", "training.train"]
+    words = [python or "python", "-m", "constrained_zoo.training.train"]
     for s in SETTINGS:
         if s.name not in values or (not full and s.kind == "execution"):
             continue

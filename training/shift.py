@@ -1,6 +1,6 @@
 """Test-time shift: each trained model's test accuracy on translated images.
 
-    python -m training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
+    python -m constrained_zoo.training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
 
 loads every finished run's `saved_model` below `RESULTS/runs/` with
 `tf.saved_model.load` (TensorFlow alone, as a server would), evaluates it on
@@ -287,11 +287,11 @@ def _parse_shifts(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.shift",
+        prog="python -m constrained_zoo.training.shift",
         description="Test accuracy of every finished run of a results folder on test images shifted by N pixels.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("results_dir", help="a folder written by python -m training.sweep, e.g. results/fashion_mnist")
+    parser.add_argument("results_dir", help="a folder written by python -m constrained_zoo.training.sweep, e.g. results/fashion_mnist")
     parser.add_argument("--shifts", type=_parse_shifts, default=_parse_shifts("0,1,2,3,4,6"),
                         help="comma-separated shifts in pixels (0 is always included)")
     parser.add_argument("--title", default=None, help="the plot's title")
@@ -301,7 +301,7 @@ def main(argv=None):
     runs = run_dirs(args.results_dir)
     if not runs:
         print(f"error: no finished run (a results.json) below {os.path.join(args.results_dir, 'runs')!r}; "
-              "run python -m training.sweep first.", file=sys.stderr)
+              "run python -m constrained_zoo.training.sweep first.", file=sys.stderr)
         return 2
     records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):

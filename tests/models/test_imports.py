@@ -13,7 +13,7 @@ import pathlib
 
 import pytest
 
-import models
+from constrained_zoo import models
 
 PACKAGE = pathlib.Path(models.__file__).parent
 
@@ -81,8 +81,8 @@ def _cycle(graph):
 
 def test_the_graph_is_read():
     graph = {name: edges for name, (edges, _) in _graph().items()}
-    assert "models.weights" in graph["models._registry"]  # the registry uses the weights module
-    assert {"models._registry", "models.weights"} <= graph["models"]
+    assert "constrained_zoo.models.weights" in graph["constrained_zoo.models._registry"]  # the registry uses the weights module
+    assert {"constrained_zoo.models._registry", "constrained_zoo.models.weights"} <= graph["models"]
 
 
 def test_models_has_no_import_cycle():
@@ -96,9 +96,9 @@ def test_the_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("name, leaves", [("models.weights", {"models.architecture"}), ("models.architecture", set())])
+@pytest.mark.parametrize("name, leaves", [("constrained_zoo.models.weights", {"constrained_zoo.models.architecture"}), ("constrained_zoo.models.architecture", set())])
 def test_the_weights_module_builds_no_model(name, leaves):
-    """models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
+    """constrained_zoo.models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
     _, imported = _graph()[name]
     assert {m for m in imported if m == "models" or m.startswith("models.")} == leaves, imported
 

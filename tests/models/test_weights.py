@@ -13,9 +13,9 @@ import pytest
 
 import keras
 
-import models
-from models import manifest as written
-from models import weights
+from constrained_zoo import models
+from constrained_zoo.models import manifest as written
+from constrained_zoo.models import weights
 
 SHAPE = (8, 8, 1)  # digits: the smallest images
 

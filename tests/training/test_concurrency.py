@@ -18,7 +18,7 @@ import pytest
 
 from tests.training import cli
 from tests.training.test_sweep import TINY, start_sweep, table, trainings
-from training.run import atomic, signals
+from constrained_zoo.training.run import atomic, signals
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -49,7 +49,7 @@ def _training_processes(out):
                 zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        if b"training.train" in words and any(str(out).encode() in w for w in words) and not zombie:
+        if b"constrained_zoo.training.train" in words and any(str(out).encode() in w for w in words) and not zombie:
             found.append(int(pid))
     return found
 
@@ -211,7 +211,7 @@ class Killed(BaseException):
 
 
 def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, monkeypatch):
-    from training.publishing import manifest
+    from constrained_zoo.training.publishing import manifest
 
     def saver(content):
         def save(path):

@@ -141,9 +141,9 @@ def test_importing_the_layers_or_the_zoo_prints_nothing(code, tmp_path):
 
 
 @pytest.mark.parametrize("argv, last_line", [
-    (["training.train", "--model", "mlp_linear", "--dataset", "digits", "--shift", "99", "--out", "{tmp}/r"],
+    (["constrained_zoo.training.train", "--model", "mlp_linear", "--dataset", "digits", "--shift", "99", "--out", "{tmp}/r"],
      "error: "),
-    (["training.sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],
+    (["constrained_zoo.training.sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],
      "error: no model matches"),
     (["czoo-train", "--model", "mlp_linear", "--dataset", "digits", "--shift", "99", "--out", "{tmp}/r"], "error: "),
     (["czoo-sweep", "--dataset", "digits", "--models", "no_such_model*", "--out", "{tmp}/out"],

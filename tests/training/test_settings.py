@@ -13,9 +13,9 @@ import shlex
 import pytest
 
 from tests.training import cli
-from training import settings, sweep, train
-from training.run import rundir
-from training.sweeps import results, scheduler
+from constrained_zoo.training import settings, sweep, train
+from constrained_zoo.training.run import rundir
+from constrained_zoo.training.sweeps import results, scheduler
 
 NEW = settings.Setting("mixup", "recipe", 0.0, "mixup's alpha (a setting added by the test)", type=float,
                        legacy=0.0)
@@ -93,7 +93,7 @@ def test_reproduction_commands_read_as_the_manifest_has_them():
 
     for entry in models.published_weights():
         words = shlex.split(entry["command"])
-        assert words[:3] == ["python", "-m", "training.train"], entry["command"]
+        assert words[:3] == ["python", "-m", "constrained_zoo.training.train"], entry["command"]
         args = train.build_parser().parse_args(words[3:])  # every flag still exists
         values = settings.values_of(args, "train")
         assert settings.train_command(values) == entry["command"], entry["model"]

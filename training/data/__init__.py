@@ -6,7 +6,7 @@
 - `variants`: what a recipe does to them (pixel shuffle, test-time shift,
   random translations and flips).
 - `pipeline`: `load_dataset(name, ...)`, batched train/validation/test
-  pipelines and a `DatasetSpec`; `throughput` (`python -m training.data`)
+  pipelines and a `DatasetSpec`; `throughput` (`python -m constrained_zoo.training.data`)
   measures them.
 """
 

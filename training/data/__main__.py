@@ -1,4 +1,4 @@
-"""`python -m training.data`: the dataset's spec and how many examples per second each pipeline delivers."""
+"""`python -m constrained_zoo.training.data`: the dataset's spec and how many examples per second each pipeline delivers."""
 
 import sys
 

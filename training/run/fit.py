@@ -1,6 +1,6 @@
 """One run, step by step: check, load the data, build or restore the model, fit, evaluate, export.
 
-`run(values, out, ...)` is what `python -m training.train` does after
+`run(values, out, ...)` is what `python -m constrained_zoo.training.train` does after
 parsing. Every argument, the run directory's state and the dataset are
 checked before anything is written (a mistake leaves no directory behind).
 The order of an epoch's data and augmentation are functions of (seed,
