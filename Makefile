@@ -16,7 +16,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
 demo: setup data  ## the main job: §7.1's parameter arithmetic, a short run of one model per family ranked by validation, the shipped weights re-checked
-	$(PY) -m constrained_layers.params --height 1000 --width 1000 --delta 10
+	$(VENV)/bin/czoo-params --height 1000 --width 1000 --delta 10
 	@echo
 	$(PY) -m constrained_zoo.training.demo --out runs/demo
 
@@ -29,7 +29,7 @@ test-slow: setup data  ## the slow tests only (minutes)
 	KERAS_BACKEND=jax $(PYTEST) -m slow tests/layers tests/models/test_jit_compile.py
 
 notebooks: setup data  ## re-execute both notebooks in place and save their outputs (a few minutes each on 2 cores)
-	cd notebooks && KERAS_BACKEND=tensorflow PYTHONPATH=$(CURDIR):$(CURDIR)/notebooks$${PYTHONPATH:+:$$PYTHONPATH} \
+	cd notebooks && KERAS_BACKEND=tensorflow PYTHONPATH=$(CURDIR)/notebooks$${PYTHONPATH:+:$$PYTHONPATH} \
 	  $(abspath $(PY)) -m jupyter execute --inplace --timeout=600 --kernel_name=python3 *.ipynb
 
 gpu-check: setup data  ## one model per family, one epoch, mixed precision and XLA: the devices and step times (GPU_CHECK_ARGS=...)

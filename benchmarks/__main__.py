@@ -11,6 +11,11 @@ crossover (the smallest kernel at which implementation="fft" beats
 each with its measured number.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import os

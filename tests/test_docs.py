@@ -47,9 +47,10 @@ import pytest
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOCUMENTS = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-#: Console scripts and the modules they run (setup.cfg's entry points win where it declares them).
+#: Console scripts and the modules whose main() they run (constrained_zoo/commands.py).
 CONSOLE_SCRIPTS = {"czoo-train": "constrained_zoo.training.train", "czoo-sweep": "constrained_zoo.training.sweep",
-                   "czoo-evaluate": "constrained_zoo.training.evaluate", "czoo-predict": "constrained_zoo.models.predict"}
+                   "czoo-evaluate": "constrained_zoo.training.evaluate", "czoo-predict": "constrained_zoo.models.predict",
+                   "czoo-params": "constrained_layers.params"}
 
 
 def read(name):
@@ -135,11 +136,11 @@ def commands(name):
 
 
 def console_scripts():
-    """setup.cfg's console scripts, {name: module}."""
+    """setup.cfg's console scripts, {name: "module:function"}."""
     parser = configparser.ConfigParser()
     parser.read(os.path.join(REPO, "setup.cfg"))
     text = parser.get("options.entry_points", "console_scripts", fallback="")
-    return {name.strip(): target.split(":")[0].strip()
+    return {name.strip(): target.strip()
             for name, _, target in (line.partition("=") for line in text.splitlines() if "=" in line)}
 
 
@@ -165,7 +166,7 @@ def _main_of(module_name):
 @pytest.mark.parametrize("argv", _command_params())
 def test_command_parses(argv, monkeypatch):
     if argv[0].startswith("czoo-"):
-        module, args = console_scripts().get(argv[0], CONSOLE_SCRIPTS[argv[0]]), argv[1:]
+        module, args = CONSOLE_SCRIPTS[argv[0]], argv[1:]
     else:
         module, args = argv[2], argv[3:]
     main = _main_of(module)
@@ -193,10 +194,19 @@ def test_command_parses(argv, monkeypatch):
     pytest.fail(f"{shlex.join(argv)}: returned without parsing arguments")
 
 
-def test_every_console_script_is_declared():
+def test_every_console_script_is_declared(monkeypatch):
+    """Each script setup.cfg declares runs, quietly, the main() of the module CONSOLE_SCRIPTS names."""
+    from constrained_zoo import commands
+
     used = {argv[0] for _, _, argv in COMMANDS if argv[0].startswith("czoo-")}
-    assert used <= set(console_scripts())
-    assert console_scripts() == {name: f"constrained_zoo.{module}" for name, module in CONSOLE_SCRIPTS.items()}
+    assert used <= set(console_scripts()) == set(CONSOLE_SCRIPTS)
+    ran = []
+    monkeypatch.setattr(commands, "_run", ran.append)
+    for name, target in console_scripts().items():
+        module, _, function = target.partition(":")
+        assert module == "constrained_zoo.commands", target
+        getattr(commands, function)()
+        assert ran[-1] == CONSOLE_SCRIPTS[name], (name, ran[-1])
 
 
 def test_the_install_extras_exist():

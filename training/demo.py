@@ -40,6 +40,11 @@ shared with another training job (4 min 42 s of CPU time), and 4 min 24 s on
 2 idle cores. Test accuracies were not looked at to choose.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import fnmatch

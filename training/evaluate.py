@@ -15,6 +15,11 @@ correct answers is exactly the manifest's. `--weights-dir` (or
 `ZOO_WEIGHTS_DIR`) reads another weights root than the package's.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import contextlib
 import json

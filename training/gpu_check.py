@@ -14,6 +14,11 @@ comes from its IDX files: `--data-dir` or `$FASHION_MNIST_DIR`).
 Exits 1 if a model fails to train or its loss is not finite.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import math
 import os

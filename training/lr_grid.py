@@ -16,6 +16,11 @@ the chapter's order holds: fully connected (`mlp`, `fully_connected`) <
 locally connected < multi-channel convolution.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import math
 import os

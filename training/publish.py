@@ -26,6 +26,11 @@ The root is `--weights-dir`, else `$ZOO_WEIGHTS_DIR`, else the package's
 `models/weights/`.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import datetime

@@ -8,6 +8,11 @@ The table groups runs by (model, overrides, recipe) and averages over seeds
 (`training/sweeps/results.py`); the plot is `training/sweeps/plots.py`'s.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import os
 
 from . import arguments

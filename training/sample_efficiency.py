@@ -15,6 +15,11 @@ its sizes and rates, whichever command trained them). The protocol is
 resumes where it stopped when the same command runs again.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import io

@@ -27,6 +27,11 @@ little of where. Models trained with `--augment` have seen shifts of up to
 2 pixels; the sweep this is meant for trains without.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import io

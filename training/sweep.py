@@ -27,6 +27,11 @@ Ctrl-C or SIGTERM stops every training process after its current batch and
 prints the command to continue.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import hashlib
 import json

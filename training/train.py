@@ -23,6 +23,11 @@ the same command on each machine with its own `TF_CONFIG`
 (`training/run/distribute.py`).
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import os
 import shlex

@@ -367,7 +367,8 @@ def _listing(folder):
 def _cli(args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", models.WEIGHTS_DIR_ENV)}
     env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=REPO, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
-    return subprocess.run([sys.executable, "-m", "constrained_zoo.models.predict", *args], cwd=cwd, env=env,
+    script = os.path.join(os.path.dirname(sys.executable), "czoo-predict")  # the console script, quiet
+    return subprocess.run([sys.executable, script, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -399,7 +400,7 @@ def test_cli_error_end_to_end(tmp_path):
     done = _cli(["notes.png"], tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [
-        "python -m constrained_zoo.models.predict: error: 'notes.png' is not an image "
+        "czoo-predict: error: 'notes.png' is not an image "
         "(Pillow does not recognize its format)."
     ]
     assert _listing(tmp_path) == before

@@ -149,8 +149,7 @@ print(json.dumps(project()))
 
 from constrained_zoo.training import evaluate
 code = evaluate.main([sys.argv[5]])  # what `python -m constrained_zoo.training.evaluate RUN_DIR` runs
-quiet = "constrained_layers.quiet"  # the quiet start: standard library only, loaded without the layers
-print(json.dumps([m for m in project() if (m.split(".")[0] in ("constrained_layers", "models") and m != quiet)
+print(json.dumps([m for m in project() if m.split(".")[0] in ("constrained_layers", "models")
                   or m.startswith("constrained_zoo.models")]))
 sys.exit(code)
 """
