@@ -22,12 +22,19 @@ A generated block is the text between a marker line and the next
     <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
+    <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
+                                                 the README's own blocks (training/front_page.py)
 
 Everything outside the blocks (the prose) is left as it is.
 `tests/training/test_readme.py` fails when a document drifts from the code
 or the results: after a sweep, a re-run or a change of a model, run
 `python -m constrained_zoo.training.readme --write`.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import contextlib
@@ -38,15 +45,16 @@ import re
 import runpy
 import sys
 
+from . import front_page
 from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
 #: Each document with generated blocks (relative to REPO) and the kinds of block it must hold.
 DOCUMENTS = {
-    "README.md": ("budgets",),
+    "README.md": ("status", "budgets", "reproduce"),
     "docs/layers.md": ("command",),
-    "docs/zoo.md": ("zoo", "weights"),
+    "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
                         "frontier"),
 }
@@ -188,7 +196,9 @@ def _command(root, *argv):
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2),
-         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None)}
+         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None),
+         "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
+         "published": (front_page.published, 0)}
 
 
 def generate_block(spec, root=REPO):
@@ -226,7 +236,7 @@ def render(text, root=REPO):
             raise ReadmeError(f"line {i + 1}: {line.strip()} has no {END} after it")
         try:
             block = generate_block(match["spec"], root)
-        except ReadmeError as error:
+        except (ReadmeError, ValueError) as error:
             raise ReadmeError(f"line {i + 1}: {line.strip()}: {error}") from None
         out += [line, block if block.endswith("\n") else block + "\n", lines[end]]
         i = end + 1
