@@ -1,7 +1,7 @@
 """The user documentation runs: every snippet, every command's flags, every link.
 
-The documents are README.md and docs/*.md (CHANGELOG.md is history and is
-only exempt from the rule against issue numbers). The rules:
+The documents are every *.md at the root (README.md, BENCHMARKS.md,
+CHANGELOG.md) and docs/*.md. The rules:
 
 - Every ```python block runs, with `exec` in a fresh namespace, in this
   process (TensorFlow is imported once), the current directory a temporary
@@ -23,7 +23,10 @@ only exempt from the rule against issue numbers). The rules:
   extra the install block names exists.
 - No issue numbers (`#12`; `owner/repo#12` names another project's issue
   and is allowed) and no "issue" or "session" in the documents or in the
-  docstrings of constrained_layers/, models/ and training/.
+  docstrings of constrained_layers/, models/ and training/; no lab-diary
+  phrasing in the documents ("the next attempt", "called for", "ran at
+  once", "before this change", "so far": the documents say what is, the
+  CHANGELOG what changed).
 - Every relative link resolves, anchors included; every figure of the
   README's prose (0.9053, 9,106) appears in a generated block.
 """
@@ -45,7 +48,8 @@ import types
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOCUMENTS = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
+DOCUMENTS = [*sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "*.md"))),
+             *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 #: Console scripts and the modules whose main() they run (constrained_zoo/commands.py).
 CONSOLE_SCRIPTS = {"czoo-train": "constrained_zoo.training.train", "czoo-sweep": "constrained_zoo.training.sweep",
@@ -224,6 +228,10 @@ def test_the_install_extras_exist():
 # --- words, links, figures ---------------------------------------------------------------------
 
 FORBIDDEN = re.compile(r"(?<![\w/.-])#\d+|\bissues?\b|\bsessions?\b", re.I)
+#: How a lab diary talks (what was tried when, by whom), not how documentation does.
+DIARY = re.compile(r"\bnext attempts?\b|\bcalled for\b|\bran at once\b|\bbefore this (?:change|commit|version)\b"
+                   r"|\bso far\b|\b(?:yesterday|today|last night|this morning)\b|\b(?:we|I) (?:tried|ran|then)\b"
+                   r"|\bfor now\b|\bTODO\b", re.I)
 
 
 def _code_free(text):
@@ -234,6 +242,23 @@ def _code_free(text):
 def test_no_issue_numbers_or_sessions_in_the_documents(name):
     found = [(text[:m.start()].count("\n") + 1, m[0]) for text in [read(name)] for m in FORBIDDEN.finditer(text)]
     assert not found, f"{name}: user documentation names issues or sessions (lines, words): {found}"
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_lab_diary_in_the_documents(name):
+    found = [(text[:m.start()].count("\n") + 1, m[0]) for text in [read(name)] for m in DIARY.finditer(text)]
+    assert not found, f"{name}: lab-diary phrasing (lines, words): {found}"
+
+
+def test_the_word_rules_catch_what_they_are_for():
+    assert FORBIDDEN.search("as issue #5 defines it") and FORBIDDEN.search("(#12)")
+    assert not FORBIDDEN.search("tensorflow/datasets#11212")
+    assert DIARY.search("the next attempt it called for") and DIARY.search("two copies of the command ran at once")
+    assert not DIARY.search("the next layer is called once")
+
+
+def test_every_root_document_is_checked():
+    assert {"README.md", "BENCHMARKS.md", "CHANGELOG.md"} <= set(DOCUMENTS)
 
 
 def test_no_issue_numbers_or_sessions_in_docstrings():

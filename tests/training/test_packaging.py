@@ -138,7 +138,7 @@ def test_filtered_stderr_keeps_real_warnings_and_errors():
      "error: no model matches"),
     (["czoo-predict", "--model", "cnn_small", "{tmp}/missing.png"], "czoo-predict: error: No such file"),
     (["czoo-evaluate", "{tmp}/no_run"], "error: "),
-    (["czoo-params", "--delta", "-1"], "czoo-params: error: "),
+    (["czoo-params", "--delta", "-1"], "python -m constrained_layers.params: error: argument --delta"),
 ])
 def test_our_clis_start_without_tensorflow_noise(tmp_path, argv, last_line):
     env = {k: v for k, v in cli.ENV.items() if k != "TF_CPP_MIN_LOG_LEVEL"}  # as a user starts them
