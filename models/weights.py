@@ -36,7 +36,7 @@ import os
 from .architecture import architecture_config, architecture_fingerprint
 
 __all__ = [
-    "DATASETS",
+    "PUBLISHED_DATASETS",
     "MANIFEST",
     "MANIFEST_FORMAT",
     "PACKAGE_WEIGHTS_DIR",
@@ -62,7 +62,7 @@ MANIFEST = "manifest.json"
 #: The manifest's format number, its `"format"` field.
 MANIFEST_FORMAT = 1
 #: The datasets weights are published for (the README's tables).
-DATASETS = ("fashion_mnist", "mnist1d")
+PUBLISHED_DATASETS = ("fashion_mnist", "mnist1d")
 #: Hex digits of `architecture_fingerprint` (64 bits).
 
 
@@ -174,7 +174,7 @@ def find_published(name, weights, root=None):
     'fashion_mnist/cnn_bn_50k.weights.h5'
     """
     entries = published_weights(root=root)
-    known = sorted(set(DATASETS) | {weights_name(w) for w in entries})
+    known = sorted(set(PUBLISHED_DATASETS) | {weights_name(w) for w in entries})
     if not isinstance(weights, str) or weights not in known:
         raise WeightsError(
             f"Unknown weights for argument `weights`: {weights!r}. Weights are published under "

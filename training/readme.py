@@ -97,30 +97,30 @@ def _weights(root):
 
 
 def _rows(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
     path = os.path.join(root, folder, "runs")
     if not os.path.isdir(path):
         raise ReadmeError(f"{folder!r} has no runs/ folder")
-    return report.summarize(report.collect(path))
+    return results.summarize(results.collect(path))
 
 
 def _results(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.to_markdown(_rows(root, folder))
+    return results.to_markdown(_rows(root, folder))
 
 
 def _compare(root, base, variant):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.compare(os.path.join(root, base), os.path.join(root, variant))
+    return results.compare(os.path.join(root, base), os.path.join(root, variant))
 
 
 def _budgets(root, folder, budgets):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
+    return results.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
 
 
 def _shift(root, folder, shifts):

@@ -198,7 +198,7 @@ def figure(rows, shifts, title=None):
     lowest to the highest of its models: with twenty models, single lines
     and their labels pile up where every family ends, near chance, while
     the families differ clearly. Each family is labelled at the line's end
-    (`training/sweeps/labels.py`, no two labels overlapping); a family of one model
+    (`training/sweeps/plot_labels.py`, no two labels overlapping); a family of one model
     is named with it. The models' own numbers are in `shift.md`.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -237,7 +237,7 @@ def figure(rows, shifts, title=None):
 
 def _label_families(fig, ax, legend, shifts, texts, ends, colors, segments):
     """Each family's label in a column right of the lines' ends, none overlapping (`labels`)."""
-    from .sweeps import labels  # pylint: disable=import-outside-toplevel
+    from .sweeps import plot_labels as labels  # pylint: disable=import-outside-toplevel
 
     # Room on the right for the labels: the widest, and a gap, past the last shift.
     renderer = fig.canvas.get_renderer()

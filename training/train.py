@@ -89,7 +89,7 @@ def main(argv=None):
     try:
         with signals.stop_on_signals():
             run = run_of(args, argv)
-            fit.train(run)
+            fit.run_steps(run)
     except rundir.UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -176,7 +176,7 @@ def test_inside_a_command_a_signal_during_a_swap_is_only_recorded(tmp_path, monk
         target, calls = _swap_with_a_signal(tmp_path, monkeypatch, signal.SIGTERM)
         assert signals.requested() == signal.SIGTERM
         with pytest.raises(signals.StopRequested):
-            signals.check()
+            signals.raise_if_stopped()
     assert len(calls) == 2 and (target / "version").read_text() == "new"
 
 

@@ -15,7 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from constrained_zoo.training import shift
-from constrained_zoo.training.sweeps import identical, label_check, labels, plots, results
+from constrained_zoo.training.sweeps import identical, label_check, plots, results
+from constrained_zoo.training.sweeps import plot_labels as labels
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIFTS = [0, 1, 2, 3, 4, 6]

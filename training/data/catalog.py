@@ -9,7 +9,7 @@ import collections
 import numpy as np
 
 #: The datasets this module knows by name; any other name goes to TFDS.
-DATASETS = {
+NAMED_DATASETS = {
     "digits": "scikit-learn's 8×8 handwritten digits, 1,437 train / 360 test (shipped)",
     "fashion_mnist": "Fashion-MNIST, 28×28 grayscale, 60,000 train / 10,000 test (the default)",
     "mnist1d": "MNIST-1D (Greydanus 2020), length-40 sequences, 4,000 train / 1,000 test (generated)",
@@ -35,7 +35,7 @@ def list_datasets():
     >>> list_datasets()
     ['digits', 'fashion_mnist', 'mnist1d']
     """
-    return sorted(DATASETS)
+    return sorted(NAMED_DATASETS)
 
 
 def unknown_name(name, detail):

@@ -31,10 +31,10 @@ import numpy as np
 import tensorflow as tf
 
 from . import variants
-from .sources import DATASETS, DatasetNotFoundError, list_datasets, load_arrays
+from .sources import NAMED_DATASETS, DatasetNotFoundError, list_datasets, load_arrays
 
 __all__ = [
-    "DATASETS",
+    "NAMED_DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
     "Splits",

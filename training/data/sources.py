@@ -23,10 +23,10 @@ import random
 import numpy as np
 
 from . import idx
-from .catalog import DATASETS, DatasetNotFoundError, SourceInfo, frozen, list_datasets
+from .catalog import NAMED_DATASETS, DatasetNotFoundError, SourceInfo, frozen, list_datasets
 
 __all__ = [
-    "DATASETS",
+    "NAMED_DATASETS",
     "DatasetNotFoundError",
     "SourceInfo",
     "check_data_dir",
@@ -50,7 +50,7 @@ def load_arrays(name="fashion_mnist", data_dir=None, seed=None, with_info=False)
     """Loads a dataset as numpy arrays, images float32 channels-last.
 
     Args:
-        name: `"fashion_mnist"`, `"mnist1d"`, `"digits"` (see `DATASETS`) or
+        name: `"fashion_mnist"`, `"mnist1d"`, `"digits"` (see `NAMED_DATASETS`) or
             a TFDS image-classification name such as `"mnist"` or `"cifar10"`.
         data_dir: for `fashion_mnist`, the first folder searched for the IDX
             files; for TFDS names (and Fashion-MNIST's TFDS fallback), TFDS's
@@ -287,7 +287,7 @@ def check_dataset(name):
 
     >>> check_dataset("digits")
     """
-    if name not in DATASETS:
+    if name not in NAMED_DATASETS:
         from .tfds import tfds_builder  # pylint: disable=import-outside-toplevel
 
         tfds_builder(name, None)
