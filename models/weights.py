@@ -36,10 +36,10 @@ import os
 from .architecture import architecture_config, architecture_fingerprint
 
 __all__ = [
-    "PUBLISHED_DATASETS",
     "MANIFEST",
     "MANIFEST_FORMAT",
     "PACKAGE_WEIGHTS_DIR",
+    "PUBLISHED_DATASETS",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
     "architecture_config",
