@@ -41,6 +41,7 @@ if __name__ != "constrained_zoo.models":  # e.g. `import models` from the reposi
 from . import fully_connected, locally_connected, low_rank, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
 from . import weights  # noqa: F401 (the public weights module: publishing, evaluating)
+from .architecture import trainable_params
 from .weights import (
     WEIGHTS_DIR_ENV,
     WeightsError,
@@ -67,5 +68,6 @@ __all__ = [
     "preprocess",
     "published_weights",
     "register_model",
+    "trainable_params",
     "weights_dir",
 ]

@@ -10,7 +10,8 @@ import os
 import tempfile
 
 from .architecture import architecture_fingerprint
-from .weights import (MANIFEST, MANIFEST_FORMAT, _entry_order, _trainable_params, manifest_path, sha256_of, weights_dir,
+from .architecture import trainable_params
+from .weights import (MANIFEST, MANIFEST_FORMAT, _entry_order, manifest_path, sha256_of, weights_dir,
                       weights_name)
 
 def weights_file(model, dataset, root=None, tag=None):
@@ -61,7 +62,7 @@ def manifest_entry(model, name, dataset, tag=None, overrides=None, root=None, sa
         "input_shape": [int(n) for n in model.input_shape[1:]],
         "num_classes": int(model.output_shape[-1]),
         "params": int(model.count_params()),
-        "trainable_params": _trainable_params(model),
+        "trainable_params": trainable_params(model),
         "architecture": architecture_fingerprint(model),
     }
     if saved is not None:

@@ -25,7 +25,7 @@ import sys
 
 import keras
 
-from constrained_zoo import models
+from constrained_zoo import arguments, models
 from . import weights as _published
 from .datasets import dataset_info
 from .preprocessing import decode_predictions, preprocess
@@ -41,16 +41,6 @@ _ARGUMENT_NAMES = (("Invalid value for argument `images`: ", ""), ("argument `we
 def _prog():
     name = os.path.basename(sys.argv[0]) if sys.argv else ""
     return name if name.startswith("czoo-") else "python -m constrained_zoo.models.predict"
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, received {text!r}")
-    return value
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -74,7 +64,7 @@ def build_parser():
         "--weights", default=DEFAULT_WEIGHTS,
         help="the published weights to load: a dataset, or a dataset and tag such as fashion_mnist.frontier",
     )
-    parser.add_argument("--top", type=_positive_int, default=3, metavar="N", help="how many classes to show per file")
+    parser.add_argument("--top", type=arguments.positive_int, default=3, metavar="N", help="how many classes to show per file")
     parser.add_argument(
         "--invert", choices=sorted(_INVERT), default="auto",
         help="make a dark object on a light background light on dark, as the training images are: "

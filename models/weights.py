@@ -30,10 +30,9 @@ loads it. It builds no model (it never imports the registry); writing is
 
 import hashlib
 import json
-import math
 import os
 
-from .architecture import architecture_config, architecture_fingerprint
+from .architecture import architecture_config, architecture_fingerprint, trainable_params
 
 __all__ = [
     "MANIFEST",
@@ -192,10 +191,6 @@ def find_published(name, weights, root=None):
 
 
 # ------------------------------------------------------------ architecture
-def _trainable_params(model):
-    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
-
-
 # ---------------------------------------------------------------- loading
 def _label(record):
     return f"weights {weights_name(record)!r} of {record['model']!r}"
@@ -290,7 +285,7 @@ def load_into(model, record, root=None, overrides=None):
         )
     trained = dict(record.get("overrides") or {})
     requested = {k: v for k, v in (overrides or {}).items() if v is not None and trained.get(k, object()) != v}
-    params, trainable = int(model.count_params()), _trainable_params(model)
+    params, trainable = int(model.count_params()), trainable_params(model)
     if (params, trainable) != (record["params"], record["trainable_params"]):
         built = f"the code builds {params:,} parameters ({trainable:,} trainable)"
         published = f"{record['params']:,} ({record['trainable_params']:,} trainable)"

@@ -52,7 +52,9 @@ import shutil
 import sys
 import time
 
-from . import arguments, sweep
+from constrained_zoo import arguments
+
+from . import sweep
 from .run.atomic import atomic_path, write_json, write_text
 from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect

@@ -26,7 +26,7 @@ import statistics
 import sys
 import time
 
-from . import arguments
+from constrained_zoo import arguments
 
 DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,lrlc_r2_10k,sharedconv_small,cnn_small"
 
@@ -117,7 +117,7 @@ def check_model(name, arrays, args, jit_compile):
     return {
         "model": name,
         "family": models.model_entry(name).family,
-        "params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "params": models.trainable_params(model),
         "steps": len(timer.times),
         "first_step_s": timer.times[0],
         "median_step_ms": 1000 * step,

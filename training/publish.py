@@ -134,8 +134,6 @@ def provenance(config, commit=None):
 
 def entry_of(run_dir, config, results, model, counts, commit, tag):
     """The manifest entry of a run (without its file, sha256 and bytes)."""
-    import math  # pylint: disable=import-outside-toplevel
-
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
     args = config["args"]
@@ -152,7 +150,7 @@ def entry_of(run_dir, config, results, model, counts, commit, tag):
         "overrides": dict(args.get("model_args") or {}),
         "input_shape": list(config["data"]["input_shape"]), "num_classes": int(config["data"]["num_classes"]),
         "params": int(model.count_params()), "architecture": models.architecture_fingerprint(model),
-        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "trainable_params": models.trainable_params(model),
         "evaluation": evaluation, "epochs": results.get("epochs"),
         "run": os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path,
         "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),

@@ -26,7 +26,9 @@ import io
 import os
 import sys
 
-from . import arguments, sweep
+from constrained_zoo import arguments
+
+from . import sweep
 from .run.atomic import atomic_path, write_text
 from .sweeps import sample_efficiency as study
 

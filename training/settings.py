@@ -38,7 +38,7 @@ import json
 import shlex
 import sys
 
-from . import arguments
+from constrained_zoo import arguments
 
 KINDS = ("model", "seed", "recipe", "execution")
 _SAME = object()  # `missing_means` not given: an older config without the setting meant its default

@@ -41,7 +41,9 @@ import subprocess
 import sys
 import time
 
-from . import arguments, settings
+from constrained_zoo import arguments
+
+from . import settings
 from .run import rundir, signals
 from .sweeps import scheduler
 

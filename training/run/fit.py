@@ -130,9 +130,11 @@ def build_model(run, spec, strategy):
 
 def write_config(run, spec, entry, model, strategy):
     """config.json: every setting, the data, the model, the strategy, the code's commit, the versions."""
+    from constrained_zoo.models.architecture import trainable_params  # pylint: disable=import-outside-toplevel
+
     from .atomic import write_json  # pylint: disable=import-outside-toplevel
 
-    trainable = int(sum(math.prod(w.shape) for w in model.trainable_weights))
+    trainable = trainable_params(model)
     config = {
         "args": {**settings.recorded(run.values), "out": run.out},
         "data": dict(vars(spec)),
@@ -265,12 +267,14 @@ def fit_model(run, model, splits, spec, work_dir, is_chief):
 
 def results_of(run, entry, spec, model, state, test_loss, test_accuracy):
     """results.json's contents."""
+    from constrained_zoo.models.architecture import trainable_params  # pylint: disable=import-outside-toplevel
+
     v = run.values
     val_accuracies = [h["val_accuracy"] for h in state["history"]
                       if h.get("val_accuracy") is not None and math.isfinite(h["val_accuracy"])]
     results = {
         "model": v["model"], "family": entry.family, "dataset": v["dataset"],
-        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "trainable_params": trainable_params(model),
         "test_accuracy": float(test_accuracy), "test_loss": float(test_loss), "epochs": state["epoch"],
         "best_val_accuracy": max(val_accuracies) if val_accuracies else None,  # None: no validation set
         "wall_time_seconds": round(state["train_seconds"], 3),
