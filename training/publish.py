@@ -133,24 +133,20 @@ def provenance(config, commit=None):
 
 
 def entry_of(run_dir, config, results, model, counts, commit, tag):
-    """The manifest entry of a run (without its file, sha256 and bytes)."""
-    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+    """The manifest entry of a run (without its file, sha256 and bytes: `manifest.install` adds them)."""
+    from constrained_zoo.models.manifest import manifest_entry  # pylint: disable=import-outside-toplevel
 
     args = config["args"]
     correct, total, evaluation = counts
     commit, source, dirty = provenance(config, commit)
     path = os.path.abspath(run_dir)
     entry = {
-        "model": args["model"], "dataset": args["dataset"], **({"tag": tag} if tag else {}),
+        **manifest_entry(model, args["model"], args["dataset"], tag=tag, overrides=args.get("model_args")),
         "seed": args["seed"], "command": settings.train_command(args),
         "commit": commit, "commit_source": source, "commit_dirty": dirty,
         "test_accuracy": correct / total, "test_correct": correct, "num_test": total,
         "validation_accuracy": _last_validation_accuracy(run_dir),
         "best_validation_accuracy": results.get("best_val_accuracy"),
-        "overrides": dict(args.get("model_args") or {}),
-        "input_shape": list(config["data"]["input_shape"]), "num_classes": int(config["data"]["num_classes"]),
-        "params": int(model.count_params()), "architecture": models.architecture_fingerprint(model),
-        "trainable_params": models.trainable_params(model),
         "evaluation": evaluation, "epochs": results.get("epochs"),
         "run": os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path,
         "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
