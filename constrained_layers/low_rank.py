@@ -31,7 +31,7 @@ from keras import constraints, initializers, ops, regularizers
 from constrained_layers import _mixing, _validation
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
 from constrained_layers._fft import IMPLEMENTATION_ARG
-from constrained_layers.base import TranslationInvariantLayer
+from constrained_layers.translation_invariant import TranslationInvariantLayer
 
 #: The arguments the low-rank layers add, documented once for both ranks.
 LOW_RANK_ARGS = """

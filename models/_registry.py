@@ -14,10 +14,10 @@ matching a wildcard.
 import dataclasses
 import difflib
 import fnmatch
-import math
 import warnings
 
 from . import weights as _published
+from .architecture import trainable_params
 
 _REGISTRY = {}
 
@@ -241,4 +241,4 @@ def count_params(name, input_shape=None, num_classes=None, **overrides):
     (9098, 20490)
     """
     model = create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides)
-    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+    return trainable_params(model)

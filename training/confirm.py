@@ -1,7 +1,7 @@
-"""A pre-registered confirmation of frontier recipes: `python -m training.confirm`.
+"""A pre-registered confirmation of frontier recipes: `python -m constrained_zoo.training.confirm`.
 
-    python -m training.confirm --protocol results/frontier_confirmation/protocol.json --jobs 2
-    python -m training.confirm --protocol results/frontier_confirmation/protocol.json --read-test
+    python -m constrained_zoo.training.confirm --protocol results/frontier_confirmation/protocol.json --jobs 2
+    python -m constrained_zoo.training.confirm --protocol results/frontier_confirmation/protocol.json --read-test
 
 The protocol file (committed before any of its runs) names, per goal, one
 model with its overrides, one recipe, the seeds, the target and the budget
@@ -14,6 +14,11 @@ protocol with each goal's mean, std and t-interval over its seeds, met or
 missed. No other run is read, so nothing outside the protocol can stand in.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import json
 import os
@@ -22,7 +27,9 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
-from . import arguments, settings
+from constrained_zoo import arguments
+
+from . import settings
 from .run import rundir
 from .run.atomic import write_text
 from .sweep import run_name
@@ -81,7 +88,7 @@ def command(path, goal, seed, steps_per_execution):
     recipe = {"dataset": goal["dataset"], **goal["recipe"]}
     if recipe.get("teacher"):
         recipe["teacher"] = recipe["teacher"].replace("{seed}", str(seed))
-    words = [sys.executable, "-m", "training.train", "--model", goal["model"], "--seed", str(seed)]
+    words = [sys.executable, "-m", "constrained_zoo.training.train", "--model", goal["model"], "--seed", str(seed)]
     words += by_name["model_args"].words(goal["model_args"])
     for name, value in recipe.items():
         words += by_name[name].words(value)
@@ -138,12 +145,12 @@ def read_test(path, protocol):
                      f"{', '.join(map(str, goal['seeds']))} | {mean:.4f} ± {statistics.stdev(tests):.4f} | "
                      f"[{low:.4f}, {high:.4f}] | {'yes' if met else 'no'} | {goal['found_by']} |")
     lines += ["", f"Test accuracy of each goal's last-epoch models, mean ± std over its seeds; the interval is "
-              f"Student's t. Written by `python -m training.confirm --protocol {path} --read-test`."]
+              f"Student's t. Written by `python -m constrained_zoo.training.confirm --protocol {path} --read-test`."]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m training.confirm", description=__doc__.split("\n")[0],
+    parser = argparse.ArgumentParser(prog="python -m constrained_zoo.training.confirm", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--protocol", required=True, help="the committed confirmation protocol (JSON)")
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="a goal's seeds trained at once")

@@ -1,6 +1,6 @@
 """A fair family comparison: each model at its best learning rate, chosen on validation.
 
-    python -m training.lr_grid results/fashion_mnist results/fashion_mnist_lr0.003 results/fashion_mnist_lr0.0003 \\
+    python -m constrained_zoo.training.lr_grid results/fashion_mnist results/fashion_mnist_lr0.003 results/fashion_mnist_lr0.0003 \\
         --models "mlp_small,fc2d_small,lc_small (width=1.5),sharedconv_large,cnn_base" \\
         --out results/fashion_mnist_lr_grid.md
 
@@ -15,6 +15,11 @@ nothing. It then ranks the families by that test accuracy and says whether
 the chapter's order holds: fully connected (`mlp`, `fully_connected`) <
 locally connected < multi-channel convolution.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import math
@@ -197,7 +202,7 @@ def split_labels(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.lr_grid",
+        prog="python -m constrained_zoo.training.lr_grid",
         description="Each model at its best learning rate (chosen on validation) across results folders of one "
                     "recipe but the learning rate; the families ranked.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

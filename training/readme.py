@@ -1,8 +1,8 @@
 """The documentation's tables, generated from the code and the results folders.
 
-    python -m training.readme           # exit 1 and a diff if a document differs from what the code and results give
-    python -m training.readme --write   # rewrite the generated blocks of every document (atomically)
-    python -m training.readme --readme PATH [--write]   # one file only, paths relative to its folder
+    python -m constrained_zoo.training.readme           # exit 1 and a diff if a document differs from what the code and results give
+    python -m constrained_zoo.training.readme --write   # rewrite the generated blocks of every document (atomically)
+    python -m constrained_zoo.training.readme --readme PATH [--write]   # one file only, paths relative to its folder
 
 The documents and the blocks each must hold are `DOCUMENTS` (README.md and
 docs/*.md, paths relative to the repository's root).
@@ -10,7 +10,7 @@ docs/*.md, paths relative to the repository's root).
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
 
-    <!-- generated: zoo -->                                    python -m models (trainable parameters)
+    <!-- generated: zoo -->                                    python -m constrained_zoo.models (trainable parameters)
     <!-- generated: weights -->                                models/weights/manifest.json
     <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
@@ -25,12 +25,19 @@ A generated block is the text between a marker line and the next
     <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
+    <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
+                                                 the README's own blocks (training/front_page.py)
 
 Everything outside the blocks (the prose) is left as it is.
 `tests/training/test_readme.py` fails when a document drifts from the code
 or the results: after a sweep, a re-run or a change of a model, run
-`python -m training.readme --write`.
+`python -m constrained_zoo.training.readme --write`.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import contextlib
@@ -41,15 +48,16 @@ import re
 import runpy
 import sys
 
+from . import front_page
 from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
 #: Each document with generated blocks (relative to REPO) and the kinds of block it must hold.
 DOCUMENTS = {
-    "README.md": ("budgets",),
+    "README.md": ("status", "budgets", "reproduce"),
     "docs/layers.md": ("command",),
-    "docs/zoo.md": ("zoo", "weights"),
+    "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
                         "frontier"),
 }
@@ -73,10 +81,10 @@ def _weights(root):
     entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
-                "`python -m training.publish RUN_DIR` has written them.\n")
+                "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
     lines = [
         "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
-        "`python -m training.evaluate --model NAME --weights WEIGHTS`.",
+        "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",
         "",
         "| model | weights | overrides | test accuracy | validation accuracy | seed | size | commit | trained by |",
         "|---|---|---|---:|---:|---:|---:|---|---|",
@@ -97,43 +105,43 @@ def _weights(root):
 
 
 def _rows(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
     path = os.path.join(root, folder, "runs")
     if not os.path.isdir(path):
         raise ReadmeError(f"{folder!r} has no runs/ folder")
-    return report.summarize(report.collect(path))
+    return results.summarize(results.collect(path))
 
 
 def _results(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.to_markdown(_rows(root, folder))
+    return results.to_markdown(_rows(root, folder))
 
 
 def _compare(root, base, variant):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.compare(os.path.join(root, base), os.path.join(root, variant))
+    return results.compare(os.path.join(root, base), os.path.join(root, variant))
 
 
 def _budgets(root, folder, budgets):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
+    return results.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
 
 
 def _shift(root, folder, shifts):
     from . import shift
-    from .sweeps import results as report
+    from .sweeps import results
 
     shifts = [int(s) for s in shifts.split(",")]
     records = []
     for run_dir in shift.run_dirs(os.path.join(root, folder)):
         stored = shift.stored_shifts(run_dir)
         if not all(s in stored for s in shifts):
-            continue  # as python -m training.shift, which names the runs it skips
-        [result] = report.collect(run_dir)  # with every weight counted (`params`)
+            continue  # as python -m constrained_zoo.training.shift, which names the runs it skips
+        [result] = results.collect(run_dir)  # with every weight counted (`params`)
         records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
                      "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": stored[s]}
                     for s in shifts]
@@ -239,7 +247,9 @@ KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
          "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
-         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None)}
+         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None),
+         "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
+         "published": (front_page.published, 0)}
 
 
 def generate_block(spec, root=REPO):
@@ -277,7 +287,7 @@ def render(text, root=REPO):
             raise ReadmeError(f"line {i + 1}: {line.strip()} has no {END} after it")
         try:
             block = generate_block(match["spec"], root)
-        except ReadmeError as error:
+        except (ReadmeError, ValueError) as error:
             raise ReadmeError(f"line {i + 1}: {line.strip()}: {error}") from None
         out += [line, block if block.endswith("\n") else block + "\n", lines[end]]
         i = end + 1
@@ -313,13 +323,13 @@ def _check_or_write(path, root, write, kinds=()):
         return 0
     sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
                                                path, "generated"))
-    print(f"{path} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
+    print(f"{path} differs from its generated tables: run python -m constrained_zoo.training.readme --write", file=sys.stderr)
     return 1
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.readme",
+        prog="python -m constrained_zoo.training.readme",
         description="Check (default) or rewrite (--write) the generated tables of README.md and docs/*.md: the "
                     "zoo, published weights, results, comparisons, matched budgets, the shift experiment and "
                     "pasted command outputs.",

@@ -1,6 +1,6 @@
-"""What each constraint buys in data: `python -m training.sample_efficiency`.
+"""What each constraint buys in data: `python -m constrained_zoo.training.sample_efficiency`.
 
-    python -m training.sample_efficiency --dataset mnist1d --budget 10000 \\
+    python -m constrained_zoo.training.sample_efficiency --dataset mnist1d --budget 10000 \\
         --models mlp_1d_small,lc1d_small,lrlc1d_r4_10k,sharedconv1d_base,cnn1d_base \\
         --sizes 500,1000,2000,3600 --steps 2160 --batch-size 100 --rates 0.003,0.01 --seeds 3 \\
         --out results/sample_efficiency/mnist1d_10k
@@ -11,9 +11,14 @@ chosen on validation per size; then writes `OUT/sample_efficiency.md`,
 `.csv` and `accuracy_vs_examples.png` from every finished run in OUT (all
 its sizes and rates, whichever command trained them). The protocol is
 `training/sweeps/sample_efficiency.py`'s docstring. Every run is a
-`python -m training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
+`python -m constrained_zoo.training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
 resumes where it stopped when the same command runs again.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import csv
@@ -21,7 +26,9 @@ import io
 import os
 import sys
 
-from . import arguments, sweep
+from constrained_zoo import arguments
+
+from . import sweep
 from .run.atomic import atomic_path, write_text
 from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
@@ -29,7 +36,7 @@ from .sweeps import sample_efficiency as study
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.sample_efficiency",
+        prog="python -m constrained_zoo.training.sample_efficiency",
         description="Test accuracy against the number of training examples, each model at a parameter budget.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", default="mnist1d")

@@ -1,6 +1,6 @@
 """Test-time shift: each trained model's test accuracy on translated images.
 
-    python -m training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
+    python -m constrained_zoo.training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
 
 loads every finished run's `saved_model` below `RESULTS/runs/` with
 `tf.saved_model.load` (TensorFlow alone, as a server would), evaluates it on
@@ -26,6 +26,11 @@ kernel computes the same features wherever they are, and pooling forgets a
 little of where. Models trained with `--augment` have seen shifts of up to
 2 pixels; the sweep this is meant for trains without.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import csv
@@ -193,7 +198,7 @@ def figure(rows, shifts, title=None):
     lowest to the highest of its models: with twenty models, single lines
     and their labels pile up where every family ends, near chance, while
     the families differ clearly. Each family is labelled at the line's end
-    (`training/sweeps/labels.py`, no two labels overlapping); a family of one model
+    (`training/sweeps/plot_labels.py`, no two labels overlapping); a family of one model
     is named with it. The models' own numbers are in `shift.md`.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -232,7 +237,7 @@ def figure(rows, shifts, title=None):
 
 def _label_families(fig, ax, legend, shifts, texts, ends, colors, segments):
     """Each family's label in a column right of the lines' ends, none overlapping (`labels`)."""
-    from .sweeps import labels  # pylint: disable=import-outside-toplevel
+    from .sweeps import plot_labels as labels  # pylint: disable=import-outside-toplevel
 
     # Room on the right for the labels: the widest, and a gap, past the last shift.
     renderer = fig.canvas.get_renderer()
@@ -287,11 +292,11 @@ def _parse_shifts(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.shift",
+        prog="python -m constrained_zoo.training.shift",
         description="Test accuracy of every finished run of a results folder on test images shifted by N pixels.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("results_dir", help="a folder written by python -m training.sweep, e.g. results/fashion_mnist")
+    parser.add_argument("results_dir", help="a folder written by python -m constrained_zoo.training.sweep, e.g. results/fashion_mnist")
     parser.add_argument("--shifts", type=_parse_shifts, default=_parse_shifts("0,1,2,3,4,6"),
                         help="comma-separated shifts in pixels (0 is always included)")
     parser.add_argument("--title", default=None, help="the plot's title")
@@ -301,7 +306,7 @@ def main(argv=None):
     runs = run_dirs(args.results_dir)
     if not runs:
         print(f"error: no finished run (a results.json) below {os.path.join(args.results_dir, 'runs')!r}; "
-              "run python -m training.sweep first.", file=sys.stderr)
+              "run python -m constrained_zoo.training.sweep first.", file=sys.stderr)
         return 2
     records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):

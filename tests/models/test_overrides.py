@@ -12,7 +12,7 @@ import pytest
 
 import keras
 
-import models
+from constrained_zoo import models
 from tests.models.pin_architectures import DATASET_SHAPES, architecture
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "architectures.json")

@@ -11,9 +11,9 @@ import keras
 import numpy as np
 import pytest
 
-import models
-from models.low_rank import build_low_rank_locally_connected
-from models.multi_channel_conv import build_strided_cnn
+from constrained_zoo import models
+from constrained_zoo.models.low_rank import build_low_rank_locally_connected
+from constrained_zoo.models.multi_channel_conv import build_strided_cnn
 
 CASES = [((40, 1), (4, 3, 5), {"delta": 2}), ((12, 10, 2), (3, 4), {"delta": 1})]
 

@@ -1,4 +1,4 @@
-"""Runs `python -m training.train` and `training.evaluate` as a user would, in subprocesses.
+"""Runs `python -m constrained_zoo.training.train` and `training.evaluate` as a user would, in subprocesses.
 
 Example:
 
@@ -35,7 +35,7 @@ TIMEOUT = 300
 
 
 def train_command(out, *args):
-    return [sys.executable, "-m", "training.train", "--out", os.fspath(out), *map(str, args)]
+    return [sys.executable, "-m", "constrained_zoo.training.train", "--out", os.fspath(out), *map(str, args)]
 
 
 def train(out, *args, env=None, timeout=TIMEOUT):
@@ -64,9 +64,9 @@ def python(code, *args, cwd=REPO, timeout=TIMEOUT):
 
 
 def evaluate(run_dir, timeout=TIMEOUT):
-    """Runs `python -m training.evaluate run_dir`; returns the `CompletedProcess`."""
+    """Runs `python -m constrained_zoo.training.evaluate run_dir`; returns the `CompletedProcess`."""
     return subprocess.run(
-        [sys.executable, "-m", "training.evaluate", os.fspath(run_dir)], cwd=REPO, env=ENV,
+        [sys.executable, "-m", "constrained_zoo.training.evaluate", os.fspath(run_dir)], cwd=REPO, env=ENV,
         capture_output=True, text=True, timeout=timeout,
     )
 

@@ -22,7 +22,7 @@ def _protocol(tmp_path, budget=100_000, seeds=(3, 4)):
 
 
 def _confirm(*args):
-    return subprocess.run([sys.executable, "-m", "training.confirm", *args], cwd=REPO, env=ENV,
+    return subprocess.run([sys.executable, "-m", "constrained_zoo.training.confirm", *args], cwd=REPO, env=ENV,
                           capture_output=True, text=True, timeout=2 * TIMEOUT)
 
 

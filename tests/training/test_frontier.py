@@ -3,8 +3,8 @@
 import json
 import os
 
-from training import readme
-from training.sweeps import frontier
+from constrained_zoo.training import readme
+from constrained_zoo.training.sweeps import frontier
 
 
 def _run(root, folder, seed, val, test, params=1_900, width=0.6):

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from training import lr_grid
+from constrained_zoo.training import lr_grid
 
 FAMILIES = {"mlp_small": "mlp", "lc_small": "locally_connected", "cnn_base": "multi_channel_conv"}
 
@@ -95,7 +95,7 @@ def test_the_cli_writes_the_table_and_names_errors(folders, tmp_path, capsys):
 
 
 def test_the_readme_generates_the_grid(folders, tmp_path):
-    from training import readme
+    from constrained_zoo.training import readme
 
     root = os.path.dirname(folders[0])
     names = ",".join(os.path.basename(f) for f in folders)
@@ -128,7 +128,7 @@ def test_a_rate_may_span_folders_but_a_run_is_counted_once(folders, tmp_path):
 
 
 def test_labels_keep_the_commas_inside_their_overrides():
-    from training.lr_grid import split_labels
+    from constrained_zoo.training.lr_grid import split_labels
 
     assert split_labels("cnn_base, lc_small (delta=2, width=1.5),mlp_small") == [
         "cnn_base", "lc_small (delta=2, width=1.5)", "mlp_small"]

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from tests.training import cli
-from training import report, shift
-from training.sweeps import results
+from constrained_zoo.training import report, shift
+from constrained_zoo.training.sweeps import results
 
 
 def _row(model, family, params, test, val):
@@ -40,7 +40,7 @@ def test_report_cli_rejects_bad_budgets(tmp_path, capsys):
 
 
 def test_shift_images_moves_content_and_zero_fills():
-    from training.data.variants import shift_images
+    from constrained_zoo.training.data.variants import shift_images
 
     x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1) + 1
     shifted = shift_images(x, 2)

@@ -7,7 +7,7 @@ renames of a directory swap, a `Popen` and the line that records its child.
 Here handlers only record the signal; the code acts on it where it is safe:
 
 - `stop_on_signals()`: for the block, SIGINT (Ctrl-C) and SIGTERM (what
-  schedulers send) are recorded; `check()` raises `StopRequested` if one
+  schedulers send) are recorded; `raise_if_stopped()` raises `StopRequested` if one
   came, `requested()` says which. The training loop checks after every
   batch and epoch (`fit.StopCallback`), a sweep in its scheduling loop.
 - `deferred()`: a block no signal may split (the renames of `atomic.py`).
@@ -51,7 +51,7 @@ def requested():
     return _requested[0] if _requested else None
 
 
-def check():
+def raise_if_stopped():
     """A safe point: raises `StopRequested` if a stop signal came."""
     if _requested:
         raise StopRequested(_requested[0])
@@ -63,7 +63,7 @@ def _main_thread():
 
 @contextlib.contextmanager
 def stop_on_signals():
-    """In the block, SIGINT and SIGTERM are recorded for `check()` and `requested()`.
+    """In the block, SIGINT and SIGTERM are recorded for `raise_if_stopped()` and `requested()`.
 
     Outside the main thread (where Python cannot set handlers) it does
     nothing. The previous handlers come back at the end.
@@ -73,7 +73,7 @@ def stop_on_signals():
     >>> with stop_on_signals():
     ...     for batch in batches:
     ...         train_on(batch)
-    ...         check()  # raises StopRequested after Ctrl-C, between two batches
+    ...         raise_if_stopped()  # raises StopRequested after Ctrl-C, between two batches
     """
     if not _main_thread():
         yield

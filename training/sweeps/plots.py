@@ -3,7 +3,7 @@
 import textwrap
 
 from ..run.atomic import atomic_path
-from . import identical, labels
+from . import identical, plot_labels as labels
 from .results import FAMILY_ORDER, pareto_front
 
 # Published reference points, drawn on the plot for comparison. These are

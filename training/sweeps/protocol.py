@@ -3,7 +3,7 @@
 A referee's first question of a comparison is whether the comparison was
 fixed before its outcome was seen. A protocol file answers it: it is
 committed before the study's first run (git history shows the order), and
-`python -m training.sample_efficiency --protocol FILE` takes every setting
+`python -m constrained_zoo.training.sample_efficiency --protocol FILE` takes every setting
 from it, so the runs cannot drift from what was written. The file is JSON:
 
     {

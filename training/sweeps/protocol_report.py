@@ -1,6 +1,6 @@
 """The report of a protocol study: every comparison with its interval, the control beside it.
 
-`python -m training.sample_efficiency --protocol FILE --report-only`
+`python -m constrained_zoo.training.sample_efficiency --protocol FILE --report-only`
 writes `report.md` and `cells.csv` beside the protocol file. It reads the
 test split only once the protocol is complete: until every (condition,
 model, size) has its rate chosen on validation, with every seed, and no

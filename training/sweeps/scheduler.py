@@ -192,7 +192,7 @@ class Sweep:
         """Trains every run of the shard; raises `signals.StopRequested` when asked to stop."""
         pending, told = list(self.runs), set()
         while pending or self.running:
-            signals.check()
+            signals.raise_if_stopped()
             self.reap()
             for run in list(pending):
                 if len(self.running) >= self.jobs:
