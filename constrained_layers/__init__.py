@@ -16,7 +16,10 @@ From the fully connected layer on images to the convolution:
 `count_params` gives any layer's parameter count without building it.
 """
 
+from constrained_layers._backend import require_backend as _require_backend
 from constrained_layers.quiet import quiet_tensorflow as _quiet_tensorflow
+
+_require_backend()  # before Keras: no backend installed is one clear line, not a traceback into Keras
 
 _quiet_tensorflow()  # before Keras imports TensorFlow: no start-up noise (constrained_layers/quiet.py)
 
