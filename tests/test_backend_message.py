@@ -13,7 +13,7 @@ import pytest
 
 from constrained_layers import _backend
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 HIDE = """
 import importlib.abc, sys
