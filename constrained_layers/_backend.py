@@ -44,7 +44,7 @@ def chosen_backend(environ=None):
             return backend, path
     except (OSError, ValueError, AttributeError):
         pass
-    return "tensorflow", "the default (KERAS_BACKEND unset, no backend in keras.json)"
+    return "tensorflow", "Keras's default, as KERAS_BACKEND is unset and keras.json names no backend"
 
 
 def _installed(module):
