@@ -24,13 +24,19 @@ demo: demo-notice demo-setup data  ## the main job: §7.1's parameter arithmetic
 	@echo
 	$(PY) -m constrained_zoo.training.demo --out runs/demo
 
-test: setup data  ## the test suite, on the TensorFlow backend and then on JAX
+# The torch pass: the layer and model tests (tests/*/test_jit_compile.py skip themselves: jit_compile is
+# torch.compile there, minutes per model); test_any_backend.py runs every backend itself, in the TensorFlow pass.
+TORCH_TESTS := tests/layers tests/models --ignore=tests/models/test_any_backend.py
+
+test: setup data  ## the test suite, on the TensorFlow backend, then on JAX, then on torch
 	KERAS_BACKEND=tensorflow $(PYTEST) -m "not slow"
 	KERAS_BACKEND=jax $(PYTEST) -m "not slow and not tensorflow_only" tests/layers tests/models/test_jit_compile.py
+	KERAS_BACKEND=torch $(PYTEST) -m "not slow and not tensorflow_only" $(TORCH_TESTS)
 
 test-slow: setup data  ## the slow tests only (minutes)
 	KERAS_BACKEND=tensorflow $(PYTEST) -m slow
 	KERAS_BACKEND=jax $(PYTEST) -m slow tests/layers tests/models/test_jit_compile.py
+	KERAS_BACKEND=torch $(PYTEST) -m slow $(TORCH_TESTS)
 
 notebooks: setup data  ## re-execute both notebooks in place and save their outputs (a few minutes each on 2 cores)
 	cd notebooks && KERAS_BACKEND=tensorflow PYTHONPATH=$(CURDIR)/notebooks$${PYTHONPATH:+:$$PYTHONPATH} \

@@ -16,6 +16,10 @@ From the fully connected layer on images to the convolution:
 `count_params` gives any layer's parameter count without building it.
 """
 
+from constrained_layers._backend import require_backend as _require_backend
+
+_require_backend()  # before Keras: no backend installed is one clear line, not a traceback into Keras
+
 from constrained_layers.fully_connected import FullyConnected1D, FullyConnected2D
 from constrained_layers.locally_connected import LocallyConnected, LocallyConnected1D
 from constrained_layers.low_rank import LowRankLocallyConnected, LowRankLocallyConnected1D

@@ -8,6 +8,7 @@ all k - 1 pixels go before, so that the output at t sees only inputs <= t.
 Here k is the window's extent, dilation·(kernel_size - 1) + 1.
 """
 
+import keras
 from keras import ops
 
 
@@ -50,14 +51,28 @@ def pad(x, amounts, mode):
     """
     if all(b == 0 and a == 0 for b, a in amounts):
         return x
+    if mode == "symmetric" and keras.backend.backend() == "torch":
+        # Keras's torch backend pads "symmetric" as torch's "replicate" (the
+        # edge repeated, keras-team/keras#23230): mirror blocks instead.
+        return _pad_blocks(x, amounts, symmetric=True)
     if mode in ("zeros", "reflect", "symmetric"):
         width = [(0, 0), *amounts, (0, 0)]
         return ops.pad(x, width, mode="constant" if mode == "zeros" else mode)
     # circular: ops.pad's "wrap" is not on every backend; concatenate blocks.
+    return _pad_blocks(x, amounts, symmetric=False)
+
+
+def _pad_blocks(x, amounts, symmetric):
+    """Pads by concatenating blocks of x: wrapped around, or mirrored with the edge."""
     for axis, (before, after) in enumerate(amounts, start=1):
-        parts = [_block(x, axis, -before, None)] if before else []
+        if symmetric:
+            parts = [ops.flip(_block(x, axis, 0, before), axis=axis)] if before else []
+        else:
+            parts = [_block(x, axis, -before, None)] if before else []
         parts.append(x)
-        if after:
+        if after and symmetric:
+            parts.append(ops.flip(_block(x, axis, -after, None), axis=axis))
+        elif after:
             parts.append(_block(x, axis, 0, after))
         x = parts[0] if len(parts) == 1 else ops.concatenate(parts, axis=axis)
     return x

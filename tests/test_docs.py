@@ -85,8 +85,22 @@ PYTHON_BLOCKS = [(name, line, code, slow) for name in DOCUMENTS
                  for line, _, code, slow in blocks(name, {"python"})]
 
 
+#: A block preceded by this line runs under KERAS_BACKEND=torch, all of its document's such blocks
+#: in order in one fresh process (tests/test_pytorch_docs.py), not here.
+TORCH_MARK = "<!-- torch -->"
+
+
+def torch_blocks(name):
+    """The code of `name`'s python blocks marked TORCH_MARK, in order."""
+    text = read(name)
+    return [m[2] for m in FENCE.finditer(text)
+            if m[1] == "python" and text[:m.start()].rstrip().endswith(TORCH_MARK)]
+
+
 def _python_params():
     for name, line, code, slow in PYTHON_BLOCKS:
+        if code in torch_blocks(name):
+            continue
         marks = [pytest.mark.slow] if slow else []
         yield pytest.param(code, id=_id(name, line), marks=marks)
 

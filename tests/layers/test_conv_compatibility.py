@@ -296,7 +296,7 @@ def test_locally_connected_dilation_equals_reference(rank, mode, strides, convol
                                            padding_mode=mode, convolution=convolution)
     _close(helpers.run(ours, x), expected)
     # The readable path agrees with the fast one.
-    _close(keras.ops.convert_to_numpy(ours._apply_kernel_patches(x) + bias), expected)
+    _close(keras.ops.convert_to_numpy(ours._apply_kernel_patches(x)) + bias, expected)
 
 
 # ------------------------------------------------------------------- causal

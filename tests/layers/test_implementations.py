@@ -119,6 +119,12 @@ def _trace(layer, input_shape):
         import jax
 
         jax.eval_shape(lambda t: layer(t), jax.ShapeDtypeStruct(input_shape, "float32"))
+    elif backend == "torch":
+        import torch
+
+        # Eager only: run the Python code once on a "meta" tensor (shapes, no data).
+        with torch.device("meta"):
+            layer(torch.empty(input_shape, dtype=torch.float32))
     else:
         pytest.skip(f"tracing not wired for backend {backend}")
 
@@ -190,6 +196,16 @@ def _outputs_and_gradients(layers, x, kernel, upstream):
             return results
 
         return [tuple(np.asarray(v) for v in r) for r in jax.jit(run_all)(x, kernel, upstream)]
+    if backend == "torch":
+        import torch
+
+        results = []
+        for layer in layers:
+            xs, ks = (torch.tensor(a, requires_grad=True) for a in (x, kernel))
+            y = layer.stateless_call([ks], [], xs)[0]
+            dx, dk = torch.autograd.grad(y, [xs, ks], grad_outputs=torch.tensor(upstream))
+            results.append(tuple(t.detach().numpy() for t in (y, dx, dk)))
+        return results
     pytest.skip(f"gradients not wired for backend {backend}")
 
 
