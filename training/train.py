@@ -83,6 +83,7 @@ def main(argv=None):
     run = None
     try:
         with signals.stop_on_signals():
+            signals.stop_with_parent()
             run = run_of(args, argv)
             fit.train(run)
     except rundir.UsageError as error:
