@@ -234,6 +234,10 @@ def main(argv=None):
             for run in runs:
                 print(f"  {run.model} seed {run.seed} -> {run.run_dir}")
             return 0
+        if args.executor == "ray":
+            from .sweeps import on_ray  # pylint: disable=import-outside-toplevel
+
+            on_ray.ray_module()
         os.makedirs(args.out, exist_ok=True)
         check_folder(args)
         scheduler.claim_recipe(args.out, values, args.title, optional_locks=args.shard[1] > 1)

@@ -103,7 +103,8 @@ def _train_task(command, run_dir, cwd, environment, epochs, grace):  # pylint: d
         return code, "".join(collections.deque(f, maxlen=20))
 
 
-def _ray():
+def ray_module():
+    """`ray`, or a `UsageError` saying how to install it."""
     try:
         import ray  # pylint: disable=import-outside-toplevel
     except ImportError:
@@ -135,7 +136,7 @@ class RaySweep:
         self.num_cpus, self.num_gpus, self.address, self.retries = num_cpus, num_gpus, address, retries
         self.failed, self.reached, self.pending = [], [], {}
         self.start = time.perf_counter()
-        self.ray = _ray()
+        self.ray = ray_module()
 
     def command(self, run):
         words = settings.train_words({**self.values, "model": run.model, "seed": run.seed}, full=True,
