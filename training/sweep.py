@@ -262,7 +262,8 @@ def executor(args, values, runs, on_finished):
 
 
 def sweep(args, values, runs, argv):
-    """Trains the runs; the exit status: 0, 1 if a run failed or the tables were not written, 128 + signal if stopped."""
+    """Trains the runs; returns the exit status: 0, 1 if a run failed or the tables were not written, 128 + the
+    signal if stopped."""
     optional = args.shard[1] > 1
 
     def finished(run):

@@ -332,3 +332,98 @@ def test_the_demo_stops_on_the_first_stop(tmp_path, monkeypatch):
     monkeypatch.setattr(demo, "report_short_run", lambda *args: pytest.fail("the demo went on after a stop"))
     code = demo.main(["--out", tmp_path / "demo", "--published", "none"])
     assert code == 143 and len(started) == 1
+
+
+# ------------------------------------------------------------ publishing on NFS
+def _saver(content):
+    def save(path):
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(content)
+    return save
+
+
+def test_publishing_takes_no_lock_on_a_read_only_directory_descriptor(tmp_path, monkeypatch):
+    """NFS emulates flock with a write lock: on a directory's read-only descriptor it fails with EBADF."""
+    import stat
+
+    from constrained_zoo.training.publishing import manifest
+
+    real = fcntl.flock
+
+    def nfs_flock(fd, operation):
+        if stat.S_ISDIR(os.fstat(fd if isinstance(fd, int) else fd.fileno()).st_mode):
+            raise OSError(errno.EBADF, os.strerror(errno.EBADF))
+        return real(fd, operation)
+
+    monkeypatch.setattr(fcntl, "flock", nfs_flock)
+    entry = manifest.install(str(tmp_path), {"model": "cnn_tiny", "dataset": "digits"}, _saver("weights"))
+    assert sorted(os.listdir(tmp_path)) == ["digits", "manifest.json"]  # the lock file went with the lock
+    assert os.listdir(tmp_path / "digits") == [os.path.basename(entry["file"])]
+
+
+PUBLISHER = ("import sys\nfrom constrained_zoo.training.publishing import manifest\n"
+             "def save(path):\n    open(path, 'w').write(sys.argv[2])\n"
+             "for i in range(15):\n"
+             "    manifest.install(sys.argv[1], {'model': 'm' + sys.argv[2], 'dataset': 'digits'}, save)\n")
+
+
+def test_publishers_in_two_processes_keep_both_entries(tmp_path):
+    procs = [subprocess.Popen([sys.executable, "-c", PUBLISHER, os.fspath(tmp_path), name], cwd=cli.REPO,
+                              env=cli.ENV) for name in ("a", "b")]
+    for proc in procs:
+        assert proc.wait(timeout=WAIT) == 0
+    from constrained_zoo.models import weights
+
+    assert sorted(e["model"] for e in weights.read_manifest(str(tmp_path))["weights"]) == ["ma", "mb"]
+    assert sorted(os.listdir(tmp_path)) == ["digits", "manifest.json"]
+
+
+# ------------------------------------------------------------ shared folders
+MOUNTINFO = """\
+27 1 254:0 / / rw,relatime - ext4 /dev/vda rw
+40 27 0:50 / /shared rw,relatime - nfs4 server:/export rw,vers=4.2
+41 40 0:51 / /shared/scratch rw,relatime - lustre 10.0.0.1@tcp:/fs rw,flock
+42 27 0:52 / /home/me/remote rw - fuse.sshfs me@host: rw
+43 27 0:53 / /overlay rw - fuse.fuse-overlayfs fuse-overlayfs rw
+"""
+
+
+def test_the_file_system_of_a_folder_is_its_longest_mount_points(tmp_path):
+    (tmp_path / "mountinfo").write_text(MOUNTINFO)
+    info = os.fspath(tmp_path / "mountinfo")
+    assert locks.mount_of("/shared/scratch/results", info) == ("/shared/scratch", "lustre")
+    assert locks.network_file_system("/shared/results", info) == "nfs4"
+    assert locks.network_file_system("/shared/scratch/x", info) == "lustre"
+    assert locks.network_file_system("/home/me/remote/x", info) == "fuse.sshfs"
+    assert locks.network_file_system("/overlay/x", info) is None  # a local FUSE file system
+    assert locks.network_file_system("/sharedother", info) is None
+
+
+def test_the_probe_finds_locks_that_exclude_another_process_and_locks_that_do_not(tmp_path, monkeypatch):
+    assert locks.probe(tmp_path)
+    monkeypatch.setattr(fcntl, "flock", lambda *args: None)  # a file system that ignores flock, in this process
+    assert not locks.probe(tmp_path)
+
+
+def _parsed_until_training(monkeypatch):
+    monkeypatch.setattr(sweep, "sweep", lambda *args: 0)  # everything before the first run, nothing after
+
+
+@pytest.mark.parametrize("extra, refused", [((), True), (("--trust-folder-locks",), False),
+                                            (("--shard", "0/2"), False), (("--executor", "ray"), False)])
+def test_a_folder_on_a_network_file_system_is_shared_only_on_trust(tmp_path, monkeypatch, capsys, extra, refused):
+    _parsed_until_training(monkeypatch)
+    monkeypatch.setattr(locks, "network_file_system", lambda path: "nfs4")
+    code = sweep.main(["--dataset", "digits", "--models", "mlp_linear", "--out", tmp_path / "out", *extra])
+    assert code == (2 if refused else 0)
+    err = capsys.readouterr().err
+    assert ("is on nfs4, a file system shared between machines, where flock may lock on one machine only" in err) \
+        == refused
+    assert (tmp_path / "out" / "recipe.json").exists() != refused
+
+
+def test_a_folder_whose_locks_exclude_nothing_is_refused(tmp_path, monkeypatch, capsys):
+    _parsed_until_training(monkeypatch)
+    monkeypatch.setattr(fcntl, "flock", lambda *args: None)
+    assert sweep.main(["--dataset", "digits", "--models", "mlp_linear", "--out", tmp_path]) == 2
+    assert "did not exclude another process: this file system ignores flock" in capsys.readouterr().err
