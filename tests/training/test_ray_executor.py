@@ -92,3 +92,23 @@ def test_the_ray_executor_is_refused_cleanly_without_ray(tmp_path, monkeypatch, 
     code = sweep.main(["--executor", "ray", "--dataset", "digits", "--models", "mlp_linear", "--out", tmp_path])
     assert code == 2
     assert "--executor ray needs Ray: pip install 'constrained-layers-zoo[ray]'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_sigterm_to_a_ray_driver_cancels_its_tasks_and_leaves_no_training_process(tmp_path):
+    out, log = tmp_path / "ray", tmp_path / "driver.log"
+    with open(log, "w", encoding="utf-8") as f:
+        proc = subprocess.Popen([sys.executable, "-c", DRIVER, "--executor", "ray", "--out", os.fspath(out),
+                                 "--dataset", "digits", "--models", "mlp_small", "--seeds", "2", "--epochs", "200",
+                                 "--batch-size", "16"], cwd=cli.REPO, env=cli.ENV, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        cli.wait_for(lambda: _a_run_past_its_first_checkpoint(out) or proc.poll() is not None, timeout=cli.TIMEOUT,
+                     what="a run's first checkpoint")
+        proc.send_signal(signal.SIGTERM)
+        code, output = finish(proc, log, timeout=cli.TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code == 143, output
+    assert "stopped after epoch" in output and "continue with:" in output
+    no_children_left(out)

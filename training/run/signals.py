@@ -7,7 +7,7 @@ renames of a directory swap, a `Popen` and the line that records its child.
 Here handlers only record the signal; the code acts on it where it is safe:
 
 - `stop_on_signals()`: for the block, SIGINT (Ctrl-C), SIGTERM (what
-  schedulers send), SIGHUP (a closed terminal or ssh session) and SIGQUIT
+  schedulers send), SIGHUP (a closed terminal or ssh connection) and SIGQUIT
   are recorded; `check()` raises `StopRequested` if one came, `requested()`
   says which. The training loop checks after every batch and epoch
   (`fit.StopCallback`), a sweep in its scheduling loop. No stop is lost: a
@@ -129,7 +129,7 @@ def deferred():
 def stop_with_parent(environ=None):
     """Asks for SIGTERM when the parent that `PARENT_ENV` names dies (Linux); a stop at once if it is gone.
 
-    A sweep starts each training process in its own session (a Ctrl-C
+    A sweep starts each training process in its own process group (a Ctrl-C
     reaches the sweep only), so nothing else ends a trainer whose sweep was
     SIGKILLed. Call it inside `stop_on_signals`: the SIGTERM is then a stop
     like any other, after the current batch.

@@ -35,6 +35,8 @@ SHORT_LOCK_SECONDS = 60.0
 _POLL = 0.05
 _SAY_WAITING_AFTER = 2.0
 _BUSY = (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+#: What a file system without (usable) flock answers: Lustre without `flock`, NFS without lockd, emulated locks.
+UNSUPPORTED = (errno.ENOSYS, errno.ENOLCK, errno.EBADF, errno.EOPNOTSUPP, errno.EINVAL)
 
 #: File systems shared between machines, where flock may be node-local (the type in /proc/self/mountinfo).
 NETWORK_FILE_SYSTEMS = ("nfs", "nfs4", "lustre", "beegfs", "gpfs", "ceph", "cifs", "smb3", "glusterfs", "orangefs",
@@ -61,13 +63,15 @@ def unsupported(path, error):
 
 
 def _flock(handle, path, operation):
-    """`flock`; False if busy; `LockUnsupported` for any other refusal."""
+    """`flock`; False if busy; `LockUnsupported` where the file system has no locks; other errors (ESTALE) as such."""
     try:
         fcntl.flock(handle, operation)
     except OSError as error:
         if error.errno in _BUSY:
             return False
-        raise unsupported(path, error) from error
+        if error.errno in UNSUPPORTED:
+            raise unsupported(path, error) from error
+        raise
     return True
 
 

@@ -292,15 +292,15 @@ class Sweep:
             except subprocess.TimeoutExpired:
                 print(f"{run.label}: still running {STOP_GRACE_SECONDS:g} s after the stop signal; killed",
                       file=sys.stderr, flush=True)
-                kill_session(run.process)
+                kill_group(run.process)
             reached.append(f"epoch {rundir.epochs_on_disk(run.run_dir)} of {run.model} seed {run.seed}")
             run.release()
         self.running.clear()
         return reached
 
 
-def kill_session(process):
-    """SIGKILLs `process` and whatever it started (its own session), then reaps it."""
+def kill_group(process):
+    """SIGKILLs `process` and whatever it started (its own process group), then reaps it."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
