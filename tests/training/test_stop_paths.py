@@ -363,7 +363,7 @@ def test_publishing_takes_no_lock_on_a_read_only_directory_descriptor(tmp_path, 
 
 PUBLISHER = ("import sys\nfrom constrained_zoo.training.publishing import manifest\n"
              "def save(path):\n    open(path, 'w').write(sys.argv[2])\n"
-             "for i in range(15):\n"
+             "for i in range(5):\n"
              "    manifest.install(sys.argv[1], {'model': 'm' + sys.argv[2], 'dataset': 'digits'}, save)\n")
 
 
