@@ -11,6 +11,11 @@ crossover (the smallest kernel at which implementation="fft" beats
 each with its measured number.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import os
@@ -143,8 +148,8 @@ def pipeline_vs_model(quick, log):
     import numpy as np
     import tensorflow as tf
 
-    import models
-    from training.data import load_dataset, measure_throughput
+    from constrained_zoo import models
+    from constrained_zoo.training.data import load_dataset, measure_throughput
 
     splits, spec = load_dataset("fashion_mnist", batch_size=128)
     measure_throughput(splits.train, batches=20)  # warm-up: first epoch's setup

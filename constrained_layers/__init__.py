@@ -16,10 +16,6 @@ From the fully connected layer on images to the convolution:
 `count_params` gives any layer's parameter count without building it.
 """
 
-from constrained_layers.quiet import quiet_tensorflow as _quiet_tensorflow
-
-_quiet_tensorflow()  # before Keras imports TensorFlow: no start-up noise (constrained_layers/quiet.py)
-
 from constrained_layers.fully_connected import FullyConnected1D, FullyConnected2D
 from constrained_layers.locally_connected import LocallyConnected, LocallyConnected1D
 from constrained_layers.low_rank import LowRankLocallyConnected, LowRankLocallyConnected1D

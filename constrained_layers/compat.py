@@ -9,7 +9,7 @@ and defaults and hold their weights in tf-keras's layout for each
 
 fills them from the file as it is, and `layer.set_weights(tf_keras_layer.
 get_weights())` works both ways. Whatever the implementation, they compute
-with the native fast path (`locally_connected_op`): the kernel is turned into
+with the native fast path (`_gather.locally_connected_op`): the kernel is turned into
 its (P, T, C, F) blocks (P output positions, T = kh·kw taps, C input
 channels, F filters) inside `call`, by a reshape or a gather with an index
 table computed once at build:
@@ -35,194 +35,17 @@ stride 1, not always otherwise; the index table follows tf-keras.
 model).
 """
 
-import functools
-
 import keras
 import numpy as np
 from keras import activations, constraints, initializers, ops, regularizers
 
-from constrained_layers import _validation
-from constrained_layers.locally_connected import BaseLocallyConnected, LocallyConnected
+from constrained_layers import _tf_keras_layout
+from constrained_layers._compat_base import (  # noqa: F401 (the keyword lists are part of this module's API)
+    IMPLEMENTATIONS, NATIVE_ONLY_KEYWORDS, TF_KERAS_KEYWORDS, TF_KERAS_ONLY_KEYWORDS, BaseLocallyConnectedCompat)
+from constrained_layers.locally_connected import LocallyConnected
 from constrained_layers.locally_connected import LocallyConnected1D as NativeLocallyConnected1D
 
 __all__ = ["LocallyConnected1D", "LocallyConnected2D", "custom_objects", "to_native"]
-
-IMPLEMENTATIONS = (1, 2, 3)
-#: The keywords tf-keras's LocallyConnected1D/2D take besides `filters`,
-#: `kernel_size`, `strides`, `padding`, `data_format` and `implementation`:
-#: their own, then its base `Layer`'s that Keras 3's `Layer` takes too.
-TF_KERAS_KEYWORDS = (
-    "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer", "bias_regularizer",
-    "activity_regularizer", "kernel_constraint", "bias_constraint",
-    "name", "dtype", "trainable", "autocast", "input_shape", "input_dim",
-)
-#: tf-keras's base `Layer` takes these as well; Keras 3's `Layer` decides
-#: (it refuses them, naming them).
-TF_KERAS_ONLY_KEYWORDS = ("batch_input_shape", "batch_size", "weights", "dynamic")
-#: The native layers' arguments that tf-keras's do not have.
-NATIVE_ONLY_KEYWORDS = ("delta", "padding_mode", "convolution", "dilation_rate")
-
-
-# --------------------------------------------------------------- index tables
-def _tf_keras_padding(n, kernel, stride, padding):
-    """(before, after) zeros that tf-keras's locally connected layers read.
-
-    "valid": none. "same" (`conv_utils.conv_connected_inputs`): output i
-    reads inputs i·stride - k//2 ... i·stride - k//2 + k - 1, i.e. k // 2
-    zeros before whatever the stride, and as many after as the last window
-    needs. (Keras's "same" splits (out-1)·stride + k - n zeros, the extra one
-    after.)
-    """
-    if padding == "valid":
-        return (0, 0)
-    out = -(-n // stride)
-    before = kernel // 2
-    return (before, max(0, (out - 1) * stride + kernel - before - n))
-
-
-@functools.lru_cache(maxsize=32)
-def _kernel_index(implementation, data_format, plan, channels, filters):
-    """Where each (position, tap, channel, filter) block entry is in the kernel.
-
-    Args:
-        implementation: 2 or 3 (implementation 1 is a reshape).
-        data_format: "channels_last" or "channels_first".
-        plan: the native `_Plan` of the layer and input shape: its `gather`
-            (P, T) is the input pixel each (position, tap) reads, `pixels`
-            (Q) for a tap in the zero padding.
-        channels, filters: C and F.
-
-    Returns:
-        (index, size): int32 (P, T, C, F) indices into the flattened kernel
-        (of `size` entries), with `size` (one past the end: a zero appended
-        to the kernel) for the entries that read the padding.
-    """
-    gather, pixels = plan.gather, plan.pixels
-    positions, taps = gather.shape
-    p = np.arange(positions)[:, None, None, None]
-    q = gather.astype(np.int64)[:, :, None, None]
-    c = np.arange(channels)[None, None, :, None]
-    f = np.arange(filters)[None, None, None, :]
-    shape = (positions, taps, channels, filters)
-    connected = np.broadcast_to(q < pixels, shape)
-    if implementation == 2:
-        size = pixels * channels * positions * filters
-        if data_format == "channels_last":  # (*in, C, *out, F)
-            flat = ((q * channels + c) * positions + p) * filters + f
-        else:  # (C, *in, F, *out)
-            flat = ((c * pixels + q) * filters + f) * positions + p
-        flat = np.broadcast_to(flat, shape)
-    elif implementation == 3:
-        # A sparse (P·F, Q·C) matrix; the values ordered by sorted
-        # (output index, input index), in the data format's flat order.
-        if data_format == "channels_last":
-            out_index, in_index = p * filters + f, q * channels + c
-        else:
-            out_index, in_index = f * positions + p, c * pixels + q
-        key = np.broadcast_to(out_index * (pixels * channels) + in_index, shape)[connected]
-        size = key.size
-        flat = np.empty(shape, np.int64)
-        flat[connected] = np.argsort(np.argsort(key, kind="stable"), kind="stable")
-    else:
-        raise ValueError(f"No index table for implementation={implementation!r}")
-    index = np.where(connected, flat, size)
-    return index.astype(np.int32), size
-
-
-# --------------------------------------------------------------------- layers
-class BaseLocallyConnectedCompat(BaseLocallyConnected):
-    """Rank-generic tf-keras locally connected layer; see `LocallyConnected2D`.
-
-    The native layer with tf-keras's arguments, its "same" padding, its
-    weight layouts (`_weight_shapes`, `_kernel_blocks`, `_call_bias`) and
-    its config keys; everything else (validation, data format, the fast
-    path, the gradient) is the native layer's.
-    """
-
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 implementation=1, **kwargs):
-        for key, value in kwargs.items():
-            if key not in TF_KERAS_KEYWORDS + TF_KERAS_ONLY_KEYWORDS:
-                # As tf-keras (a TypeError), so nothing is accepted that its config would not keep.
-                native = "LocallyConnected" if rank == 2 else "LocallyConnected1D"
-                hint = (f" The native `constrained_layers.{native}` takes `{key}`."
-                        if key in NATIVE_ONLY_KEYWORDS else "")
-                raise TypeError(
-                    f"Keyword argument not understood: `{key}`. Received: {key}={value!r}. "
-                    f"`compat.LocallyConnected{rank}D` takes tf-keras's arguments only.{hint}"
-                )
-        if not (_validation._is_int(implementation) and implementation in IMPLEMENTATIONS):
-            raise ValueError(
-                f"Invalid value for argument `implementation`. Expected one of "
-                f"{list(IMPLEMENTATIONS)}. Received: implementation={implementation!r}"
-            )
-        padding = _validation.choice(padding, "padding", _validation.PADDINGS[:2])
-        if padding != "valid" and implementation == 1:
-            raise ValueError(
-                f"Invalid value for argument `padding`. `{type(self).__name__}` with "
-                f"implementation=1 supports only padding='valid' (as in tf-keras; "
-                f"implementations 2 and 3 also allow 'same'). Received: padding={padding!r}"
-            )
-        super().__init__(rank, filters, kernel_size, strides, padding, data_format, **kwargs)
-        self.implementation = int(implementation)
-
-    def _padding_amounts(self, input_shape):
-        return [
-            _tf_keras_padding(n, k, s, self.padding)
-            for n, k, s in zip(input_shape[1:-1], self.kernel_size, self.strides)
-        ]
-
-    def _weight_shapes(self, input_shape):
-        spatial, channels = tuple(input_shape[1:-1]), input_shape[-1]
-        out = self._output_spatial(input_shape)
-        if self.implementation == 1:
-            kernel = (int(np.prod(out)), int(np.prod(self.kernel_size)) * channels, self.filters)
-        elif self.implementation == 2:
-            if self._channels_first:
-                kernel = (channels, *spatial, self.filters, *out)
-            else:
-                kernel = (*spatial, channels, *out, self.filters)
-        else:  # the connected entries only
-            plan = self._plan_for(input_shape)
-            kernel = (int((plan.gather < plan.pixels).sum()) * channels * self.filters,)
-        shapes = {"kernel": kernel}
-        if self.use_bias:
-            shapes["bias"] = (*out, self.filters)
-        return shapes
-
-    def _kernel_fan_view(self, kernel_shape):
-        return None  # tf-keras's initializers saw its kernel's shape, and so do these
-
-    def _kernel_blocks(self, plan, channels):
-        if self.implementation == 1:
-            if not self._channels_first:
-                return ops.reshape(self.kernel, (plan.positions, plan.taps, channels, self.filters))
-            blocks = ops.reshape(self.kernel, (plan.positions, channels, plan.taps, self.filters))  # patch (C, kh, kw)
-            return ops.transpose(blocks, (0, 2, 1, 3))
-        index, _ = _kernel_index(self.implementation, self.data_format, plan, channels, self.filters)
-        flat = ops.reshape(self.kernel, (-1,))
-        if plan.reads_zero:  # the entry past the end: taps in the padding
-            flat = ops.concatenate([flat, ops.zeros((1,), dtype=flat.dtype)])
-        return ops.take(flat, index, axis=0)  # (P, T, C, F)
-
-    def _call_bias(self):
-        if not self._channels_first:
-            return self.bias
-        # tf-keras's bias_add *reshapes* (not transposes) (*out, F) to (F, *out).
-        bias = ops.reshape(self.bias, (self.bias.shape[-1], *self.bias.shape[:-1]))
-        return ops.transpose(bias, (*range(1, self.rank + 1), 0))
-
-    def get_config(self):
-        """tf-keras's keys, no others (and `autocast` when it is False, which tf-keras takes)."""
-        config = super().get_config()
-        for key in NATIVE_ONLY_KEYWORDS:  # their defaults: the constructor takes no other value
-            config.pop(key, None)
-        config.pop("autocast", None)
-        if not self.autocast:
-            config["autocast"] = False
-        config["implementation"] = self.implementation
-        return config
-
 
 _DOC = """tf-keras's `LocallyConnected{rank}D`, for loading old models into Keras 3.
 
@@ -393,13 +216,6 @@ def custom_objects():
     return {"LocallyConnected1D": LocallyConnected1D, "LocallyConnected2D": LocallyConnected2D}
 
 
-# ----------------------------------------------------------------- to native
-def _keras_same_before(n, kernel, stride):
-    """Zeros Keras's (and the native layers') padding="same" puts before."""
-    out = -(-n // stride)
-    return max((out - 1) * stride + kernel - n, 0) // 2
-
-
 def to_native(layer):
     """The native layer that computes what a built compat `layer` computes.
 
@@ -443,7 +259,7 @@ def to_native(layer):
     spatial = shape[1:-1]
     amounts = layer._padding_amounts(shape)
     same_agrees = all(
-        before == _keras_same_before(n, k, s)
+        before == _tf_keras_layout.keras_same_before(n, k, s)
         for (before, _), n, k, s in zip(amounts, spatial, layer.kernel_size, layer.strides)
     )
     padding = layer.padding if layer.padding == "valid" or same_agrees else "valid"

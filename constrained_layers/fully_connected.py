@@ -7,12 +7,14 @@ constraint. For a 1000×1000 image that is 10^12 weights: the layer refuses to
 allocate past `max_params` and says how large the kernel would be.
 """
 
+import math
 import keras
 from keras import ops
 
 from constrained_layers import _validation
 from constrained_layers._docs import COMMON_ARGS
-from constrained_layers.base import ConstrainedLayer, format_bytes, prod
+from constrained_layers._sizes import format_bytes
+from constrained_layers.base import ConstrainedLayer
 
 DEFAULT_MAX_PARAMS = 100_000_000  # 400 MB of float32
 
@@ -43,7 +45,7 @@ class BaseFullyConnected(ConstrainedLayer):
         return kernel_shape, tuple(range(n_in)), tuple(range(n_in, len(kernel_shape)))
 
     def _check_size(self, input_shape, shapes):
-        total = sum(prod(s) for s in shapes.values())
+        total = sum(math.prod(s) for s in shapes.values())
         if total > self.max_params:
             raise ValueError(
                 f"`{type(self).__name__}` would need {total:,} parameters "
@@ -58,8 +60,8 @@ class BaseFullyConnected(ConstrainedLayer):
     def _apply_kernel(self, inputs):
         in_spatial = inputs.shape[1:-1]
         out = self._output_spatial(inputs.shape)
-        n_in = prod(in_spatial) * inputs.shape[-1]
-        n_out = prod(out) * self.filters
+        n_in = math.prod(in_spatial) * inputs.shape[-1]
+        n_out = math.prod(out) * self.filters
         x = ops.reshape(inputs, (-1, n_in))  # (B, H·W·C)
         w = ops.reshape(self.kernel, (n_in, n_out))  # (H·W·C, H'·W'·F)
         y = ops.matmul(x, w)  # (B, H'·W'·F)

@@ -11,7 +11,7 @@ import keras
 
 from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
 from constrained_layers._fft import IMPLEMENTATION_ARG
-from constrained_layers.base import TranslationInvariantLayer
+from constrained_layers.translation_invariant import TranslationInvariantLayer
 
 
 class BaseMultiChannelConv(TranslationInvariantLayer):

@@ -8,7 +8,7 @@ channels, the weights, biases and float32 bytes, each from `count_params`.
 
 import argparse
 
-from constrained_layers.base import format_bytes
+from constrained_layers._sizes import format_bytes
 from constrained_layers.counting import derivation_table
 
 def format_table(height, width, delta, channels=1, filters=1):

@@ -4,7 +4,7 @@
 #     sbatch examples/slurm_sweep.sh                     # 8 tasks, one GPU each
 #     sbatch --array=0-3 examples/slurm_sweep.sh         # 4 tasks: set SHARDS=4 too (below, or --export)
 #
-# Every task runs the same `python -m training.sweep` with `--shard $SLURM_ARRAY_TASK_ID/$SHARDS`
+# Every task runs the same `python -m constrained_zoo.training.sweep` with `--shard $SLURM_ARRAY_TASK_ID/$SHARDS`
 # into one folder on a file system all nodes share. One task per shard needs no lock
 # across nodes; a second submission of the array beside the first relies on the run
 # locks (RUN/.lock, flock) holding across nodes (docs/scaling.md). A requeued task
@@ -12,7 +12,7 @@
 # from their last epoch, and a task that finishes its shard waits for the runs other
 # tasks hold, taking over any that a dead task left. SLURM sends SIGTERM before it
 # kills a task (time limit, preemption): the run stops at its last checkpoint.
-# When every task is done: python -m training.report "$OUT" --budgets 10000,60000,250000
+# When every task is done: python -m constrained_zoo.training.report "$OUT" --budgets 10000,60000,250000
 #
 #SBATCH --job-name=zoo-sweep
 #SBATCH --array=0-7
@@ -29,7 +29,7 @@ OUT=${OUT:-results/fashion_mnist}   # on the shared file system
 cd "${SLURM_SUBMIT_DIR:-.}"
 source .venv/bin/activate           # `make setup` made it (Python >= 3.11)
 
-exec python -m training.sweep \
+exec python -m constrained_zoo.training.sweep \
     --dataset fashion_mnist --models "*" --epochs 20 --seeds 2 \
     --mixed-precision mixed_bfloat16 --jit-compile auto --steps-per-execution 8 \
     --shard "${SLURM_ARRAY_TASK_ID}/${SHARDS}" \

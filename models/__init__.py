@@ -1,6 +1,6 @@
 """The zoo: small reference models, one family per constraint of D2L §7.1.
 
-    >>> import models
+    >>> from constrained_zoo import models
     >>> models.list_models("cnn_*")[:3]
     ['cnn_base', 'cnn_bn_10k', 'cnn_bn_50k']
     >>> model = models.create_model("lenet5", input_shape=(28, 28, 1), num_classes=10)
@@ -16,7 +16,7 @@ Predictions on real images, as `keras.applications` does them:
     >>> models.class_names("fashion_mnist")[9]
     'Ankle boot'
 
-or from a shell: `python -m models.predict --model cnn_bn_50k shoe.png boot.jpg`.
+or from a shell: `czoo-predict --model cnn_bn_50k shoe.png boot.jpg`.
 
 Families: "mlp" (no spatial structure), "fully_connected" (eq. 7.1.1),
 "locally_connected" (locality without sharing), "low_rank_locally_connected"
@@ -32,16 +32,16 @@ Published weights: `create_model(name, weights=...)` loads them, checked;
 (publishing and evaluating use it).
 """
 
-if __name__ == "models":  # a checkout's top-level name: the same modules as constrained_zoo.models
-    from constrained_zoo._alias import alias as _alias
-
-    _alias("models", "constrained_zoo.models")
-
-import constrained_layers  # noqa: F401 (first: TensorFlow starts quietly, constrained_layers/quiet.py)
+if __name__ != "constrained_zoo.models":  # e.g. `import models` from the repository's root
+    raise ImportError(
+        f"this folder is the package constrained_zoo.models, imported here as {__name__!r}: use "
+        "`from constrained_zoo import models` (or `python -m constrained_zoo.models...`), after "
+        "`pip install -e .` in a checkout")
 
 from . import fully_connected, locally_connected, low_rank, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
 from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
 from . import weights  # noqa: F401 (the public weights module: publishing, evaluating)
+from .architecture import trainable_params
 from .weights import (
     WEIGHTS_DIR_ENV,
     WeightsError,
@@ -68,5 +68,6 @@ __all__ = [
     "preprocess",
     "published_weights",
     "register_model",
+    "trainable_params",
     "weights_dir",
 ]

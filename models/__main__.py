@@ -1,4 +1,4 @@
-"""List the zoo as a Markdown table: `python -m models [PATTERN]`."""
+"""List the zoo as a Markdown table: `python -m constrained_zoo.models [PATTERN]`."""
 
 import argparse
 
@@ -26,7 +26,7 @@ def zoo_table(pattern="*"):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m models", description="List the zoo's models.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        prog="python -m constrained_zoo.models", description="List the zoo's models.", formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
     parser.add_argument("pattern", nargs="?", default="*", help="a wildcard over model names")
     print(zoo_table(parser.parse_args(argv).pattern))

@@ -14,10 +14,10 @@ matching a wildcard.
 import dataclasses
 import difflib
 import fnmatch
-import math
 import warnings
 
 from . import weights as _published
+from .architecture import trainable_params
 
 _REGISTRY = {}
 
@@ -56,14 +56,17 @@ DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
 # The knobs that make sense for each family: the window (`delta` or Keras's
 # `kernel_size`) and the layers' `padding_mode`, `convolution` and
 # `implementation` where the family has them (and `num_kernels`, the R
-# shared kernels of the low-rank layers), a `width` multiplier of every
+# shared kernels of the low-rank layers, with their `mixing_normalization`
+# and `mixing_factorization`), a `width` multiplier of every
 # hidden width, and `dropout` before the classifier.
 _WINDOWED = ("delta", "kernel_size", "padding_mode", "convolution")
 FAMILY_OPTIONS = {
     "mlp": ("width", "dropout"),
     "fully_connected": ("width", "dropout"),
     "locally_connected": (*_WINDOWED, "width", "dropout"),
-    "low_rank_locally_connected": (*_WINDOWED, "num_kernels", "implementation", "width", "dropout"),
+    "low_rank_locally_connected": (
+        *_WINDOWED, "num_kernels", "mixing_normalization", "mixing_factorization", "implementation", "width", "dropout",
+    ),
     "shared_conv": (*_WINDOWED, "implementation", "width", "dropout"),
     "multi_channel_conv": (*_WINDOWED, "implementation", "width", "dropout"),
 }
@@ -174,6 +177,8 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, weights
         **overrides: the knobs of the model's family (`model_entry(name).options`):
             `delta` or `kernel_size`, `padding_mode`, `convolution`,
             `implementation`, `num_kernels` (the low-rank layers' R),
+            `mixing_normalization` and `mixing_factorization` (their mixing
+            weights: Elsayed et al.'s softmax and row × column terms),
             `width` (a multiplier of every hidden width)
             and `dropout` (before the classifier). Those set to None are
             dropped, so the defaults apply.
@@ -236,4 +241,4 @@ def count_params(name, input_shape=None, num_classes=None, **overrides):
     (9098, 20490)
     """
     model = create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides)
-    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+    return trainable_params(model)

@@ -8,6 +8,7 @@ even one whose every shape matches.
 """
 
 import hashlib
+import math
 import json
 
 FINGERPRINT_LENGTH = 16
@@ -87,3 +88,17 @@ def architecture_fingerprint(model):
     """
     text = json.dumps(architecture_config(model), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:FINGERPRINT_LENGTH]
+
+
+def trainable_params(model):
+    """The number of trainable parameters of a built Keras `model` or layer (what the tables count).
+
+    Example:
+
+    >>> import keras
+    >>> layer = keras.layers.Dense(3)
+    >>> layer.build((None, 4))
+    >>> trainable_params(layer)  # a 4×3 kernel and 3 biases
+    15
+    """
+    return int(sum(math.prod(w.shape) for w in model.trainable_weights))

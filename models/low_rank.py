@@ -12,7 +12,10 @@ for sequences (three stages of w channels, Δ = 2, as `lc1d_*`).
 
 Overrides: the window (`delta` or `kernel_size`), `num_kernels` (R),
 `padding_mode`, `convolution`, `implementation`, `width` (multiplies every
-stage's channels) and `dropout` (before the classifier).
+stage's channels) and `dropout` (before the classifier), and Elsayed et
+al.'s parameterization of the mixing weights: `mixing_normalization`
+("softmax") and, for images, `mixing_factorization` ("row_column"), as
+`LowRankLocallyConnected`'s. Without them the models are as published.
 """
 
 import keras
@@ -27,14 +30,18 @@ from ._blocks import (
     scaled,
     window,
 )
-from ._registry import register_model
+from ._registry import FAMILY_OPTIONS, register_model
 
 __all__ = ["build_low_rank_locally_connected"]
+
+#: The sequence models' overrides: the row × column factorization needs two spatial axes.
+SEQUENCE_OPTIONS = tuple(o for o in FAMILY_OPTIONS["low_rank_locally_connected"] if o != "mixing_factorization")
 
 
 def build_low_rank_locally_connected(
     name, input_shape, num_classes, widths, num_kernels, delta=1, kernel_size=None, padding_mode="zeros",
-    convolution=False, implementation="auto", width=1.0, dropout=0.0,
+    convolution=False, implementation="auto", width=1.0, dropout=0.0, mixing_normalization=None,
+    mixing_factorization=None,
 ):
     """LowRankLocallyConnected(w·width, delta, num_kernels, strides=2, relu) for w in `widths` → logits.
 
@@ -49,6 +56,8 @@ def build_low_rank_locally_connected(
         padding_mode, convolution, implementation: as `LowRankLocallyConnected`'s.
         width: a multiplier of every stage's channels (rounded, ≥ 1).
         dropout: rate of a `Dropout` before the classifier (none at 0).
+        mixing_normalization, mixing_factorization: as `LowRankLocallyConnected`'s
+            (None: the free mixing weights).
 
     Example:
 
@@ -63,6 +72,7 @@ def build_low_rank_locally_connected(
         x = LOW_RANK_LOCALLY_CONNECTED[rank](
             scaled(channels, width), **window(delta, kernel_size), strides=2, num_kernels=num_kernels,
             padding_mode=padding_mode, convolution=convolution, implementation=implementation, activation="relu",
+            mixing_normalization=mixing_normalization, mixing_factorization=mixing_factorization,
             data_format=CHANNELS_LAST, name=f"low_rank_{i}",
         )(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
@@ -116,37 +126,37 @@ def lrlc_r8_50k(input_shape=IMAGE_SHAPE, num_classes=10, **overrides):
     return _images("lrlc_r8_50k", input_shape, num_classes, (15, 30), 8, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r2_10k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 10k parameters: 2 shared kernels, three stages of 21 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r2_10k", input_shape, num_classes, (21, 21, 21), 2, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r4_10k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 10k parameters: 4 shared kernels, three stages of 15 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r4_10k", input_shape, num_classes, (15, 15, 15), 4, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r8_10k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 10k parameters: 8 shared kernels, three stages of 10 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r8_10k", input_shape, num_classes, (10, 10, 10), 8, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r2_50k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 50k parameters: 2 shared kernels, three stages of 48 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r2_50k", input_shape, num_classes, (48, 48, 48), 2, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r4_50k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 50k parameters: 4 shared kernels, three stages of 34 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r4_50k", input_shape, num_classes, (34, 34, 34), 4, overrides)
 
 
-@register_model(family="low_rank_locally_connected", rank=1)
+@register_model(family="low_rank_locally_connected", rank=1, options=SEQUENCE_OPTIONS)
 def lrlc1d_r8_50k(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """About 50k parameters: 8 shared kernels, three stages of 24 channels, Δ = 2, on sequences."""
     return _sequences("lrlc1d_r8_50k", input_shape, num_classes, (24, 24, 24), 8, overrides)

@@ -1,6 +1,6 @@
 """Writing the weights manifest: an entry for a saved file, an entry filed, the manifest written atomically.
 
-`python -m training.publish` writes through these (and swaps file and
+`python -m constrained_zoo.training.publish` writes through these (and swaps file and
 manifest together); `models.weights` only reads.
 """
 
@@ -9,22 +9,30 @@ import math
 import os
 import tempfile
 
-from .architecture import architecture_fingerprint
-from .weights import (MANIFEST, MANIFEST_FORMAT, _entry_order, _trainable_params, manifest_path, sha256_of, weights_dir,
+from .architecture import architecture_fingerprint, trainable_params
+from .weights import (MANIFEST, MANIFEST_FORMAT, _entry_order, manifest_path, sha256_of,
                       weights_name)
 
-def weights_file(model, dataset, root=None, tag=None):
-    """Where the weights of (`model`, `dataset`, `tag`) live: `<root>/<dataset>/<model>[.<tag>].weights.h5`.
+#: Every published weights file's name ends so (Keras's `save_weights` requires it).
+SUFFIX = ".weights.h5"
+
+
+def weights_file(model, dataset, sha256, tag=None):
+    """The one name of a published weights file, relative to the weights root, named by its content.
+
+    `<dataset>/<model>[.<tag>]-<sha256[:12]>.weights.h5`: a new file never
+    replaces the one a manifest names (the publisher swaps them safely).
+    Files published under older names load as their manifest names them.
 
     Example:
 
-    >>> weights_file("cnn_bn_50k", "fashion_mnist", "/tmp/w", tag="frontier")
-    '/tmp/w/fashion_mnist/cnn_bn_50k.frontier.weights.h5'
+    >>> weights_file("cnn_bn_50k", "fashion_mnist", "32d8277f46f0" + "0" * 52, tag="frontier")
+    'fashion_mnist/cnn_bn_50k.frontier-32d8277f46f0.weights.h5'
     """
-    return os.path.join(weights_dir(root), dataset, f"{model}{f'.{tag}' if tag else ''}.weights.h5")
+    return os.path.join(dataset, f"{model}{f'.{tag}' if tag else ''}-{sha256[:12]}{SUFFIX}")
 
 
-def manifest_entry(model, name, dataset, tag=None, overrides=None, root=None, saved=None):
+def manifest_entry(model, name, dataset, tag=None, overrides=None, saved=None):
     """The fields of a manifest entry that describe `model` and its weights file.
 
     A publisher adds its own (seed, command, commit, scores, ...) and files
@@ -36,36 +44,35 @@ def manifest_entry(model, name, dataset, tag=None, overrides=None, root=None, sa
         dataset: the dataset it was trained on.
         tag: None, or the recipe's tag (weights name `dataset.tag`).
         overrides: the overrides it was built with (`create_model`'s).
-        root: the weights root (default: `weights_dir()`).
         saved: the path of the saved weights to hash (the file, or a
-            temporary copy about to replace it); None leaves out `"sha256"`
-            and `"bytes"`.
+            temporary copy about to be installed); None leaves out `"file"`,
+            `"sha256"` and `"bytes"`.
 
     Returns:
-        A dict: `model`, `dataset`, `tag` (if any), `file` (relative to the
-        root), `overrides`, `input_shape`, `num_classes`, `params`,
-        `trainable_params`, `architecture` and, with `saved`, `sha256` and
-        `bytes`.
+        A dict: `model`, `dataset`, `tag` (if any), `overrides`,
+        `input_shape`, `num_classes`, `params`, `trainable_params`,
+        `architecture` and, with `saved`, `file` (`weights_file`, relative to
+        the weights root), `sha256` and `bytes`.
 
     Example:
 
-    >>> manifest_entry(models.create_model("cnn_tiny", input_shape=(8, 8, 1)), "cnn_tiny", "digits")["file"]
-    'digits/cnn_tiny.weights.h5'
+    >>> manifest_entry(models.create_model("cnn_tiny", input_shape=(8, 8, 1)), "cnn_tiny", "digits")["params"]
+    666
     """
     entry = {
         "model": name,
         "dataset": dataset,
         **({"tag": tag} if tag else {}),
-        "file": os.path.relpath(weights_file(name, dataset, root, tag), weights_dir(root)),
         "overrides": dict(overrides or {}),
         "input_shape": [int(n) for n in model.input_shape[1:]],
         "num_classes": int(model.output_shape[-1]),
         "params": int(model.count_params()),
-        "trainable_params": _trainable_params(model),
+        "trainable_params": trainable_params(model),
         "architecture": architecture_fingerprint(model),
     }
     if saved is not None:
         entry["sha256"], entry["bytes"] = sha256_of(saved), os.path.getsize(saved)
+        entry["file"] = weights_file(name, dataset, entry["sha256"], tag)
     return entry
 
 

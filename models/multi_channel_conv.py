@@ -1,6 +1,8 @@
 """MultiChannelConv family: the convolution with channels, eq. (7.1.7).
 
-Plain CNNs (stages of MultiChannelConv + pooling), LeNet-5 as in D2L §7.6,
+Plain CNNs (stages of MultiChannelConv + pooling; `cnn_strided` and
+`cnn1d_strided`: stride-2 stages, the locally connected models' design),
+LeNet-5 as in D2L §7.6,
 MNIST-1D's CNN, and `cnn_bn_*`: the best small models we could design
 (convolution, batch normalization, ReLU; then global average pooling or
 a small flattened map), chosen on validation splits.
@@ -27,7 +29,7 @@ from ._blocks import (
 )
 from ._registry import register_model
 
-__all__ = ["build_cnn", "build_cnn_bn", "lenet5"]
+__all__ = ["build_cnn", "build_cnn_bn", "build_strided_cnn", "lenet5"]
 
 
 def build_cnn(
@@ -63,6 +65,34 @@ def build_cnn(
             name=f"conv_{i}",
         )(x)
         x = max_pool(rank, name=f"pool_{i}")(x)
+    return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
+
+
+def build_strided_cnn(
+    name, input_shape, num_classes, widths, delta=1, kernel_size=None, padding_mode="zeros", convolution=False,
+    implementation="auto", width=1.0, dropout=0.0,
+):
+    """Per stage: MultiChannelConv(w·width, delta, strides=2, relu) → logits.
+
+    The design of the locally connected (`lc_*`) and low-rank (`lrlc_*`)
+    models with the kernel shared everywhere: a comparison of the three
+    differs only in sharing. Arguments as `build_cnn`'s.
+
+    Example:
+
+    >>> build_strided_cnn("s", (40, 1), 10, (32, 32, 32), delta=2).count_params()
+    12106
+    """
+    check_knobs(width, dropout)
+    rank = len(input_shape) - 1
+    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
+    x = inputs
+    for i, channels in enumerate(widths):
+        x = MULTI_CHANNEL_CONV[rank](
+            scaled(channels, width), **window(delta, kernel_size), strides=2, padding_mode=padding_mode,
+            convolution=convolution, implementation=implementation, activation="relu", data_format=CHANNELS_LAST,
+            name=f"conv_{i}",
+        )(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 
 
@@ -204,6 +234,18 @@ def cnn1d_small(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
 def cnn1d_base(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
     """Three stages of 32 channels, Δ = 2 (kernel 5), on sequences."""
     return build_cnn("cnn1d_base", input_shape, num_classes, (32, 32, 32), **{"delta": 2, **overrides})
+
+
+@register_model(family="multi_channel_conv", rank=1)
+def cnn1d_strided(input_shape=SEQUENCE_SHAPE, num_classes=10, **overrides):
+    """Three stride-2 stages of 32 channels, Δ = 2: the design of `lc1d_*` and `lrlc1d_*`, on sequences."""
+    return build_strided_cnn("cnn1d_strided", input_shape, num_classes, (32, 32, 32), **{"delta": 2, **overrides})
+
+
+@register_model(family="multi_channel_conv")
+def cnn_strided(input_shape=IMAGE_SHAPE, num_classes=10, **overrides):
+    """Two stride-2 stages of 16 and 32 channels, Δ = 1: the design of `lc_*` and `lrlc_*`."""
+    return build_strided_cnn("cnn_strided", input_shape, num_classes, (16, 32), **overrides)
 
 
 @register_model(family="multi_channel_conv", rank=1,

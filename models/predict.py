@@ -1,7 +1,7 @@
-"""Classify image files with a published model: `python -m models.predict FILE...`.
+"""Classify image files with a published model: `python -m constrained_zoo.models.predict FILE...`.
 
-    python -m models.predict --model cnn_bn_50k --weights fashion_mnist shoe.png boot.jpg
-    python -m models.predict --top 5 --invert false garment_on_black.png
+    python -m constrained_zoo.models.predict --model cnn_bn_50k --weights fashion_mnist shoe.png boot.jpg
+    python -m constrained_zoo.models.predict --top 5 --invert false garment_on_black.png
 
 Each file goes through `models.preprocess` (grayscale, polarity, resized to
 the model's input keeping its aspect ratio; see its docstring) and the
@@ -25,7 +25,7 @@ import sys
 
 import keras
 
-from constrained_zoo import models
+from constrained_zoo import arguments, models
 from . import weights as _published
 from .datasets import dataset_info
 from .preprocessing import decode_predictions, preprocess
@@ -40,17 +40,7 @@ _ARGUMENT_NAMES = (("Invalid value for argument `images`: ", ""), ("argument `we
 
 def _prog():
     name = os.path.basename(sys.argv[0]) if sys.argv else ""
-    return name if name.startswith("czoo-") else "python -m models.predict"
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, received {text!r}")
-    return value
+    return name if name.startswith("czoo-") else "python -m constrained_zoo.models.predict"
 
 
 class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -58,14 +48,14 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 
 def build_parser():
-    """The command line of `python -m models.predict` (`czoo-predict`)."""
+    """The command line of `python -m constrained_zoo.models.predict` (`czoo-predict`)."""
     prog = _prog()
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Classify image files with a model of the zoo and its published weights: "
                     "the top classes of each file, with their probabilities. Writes nothing.",
         epilog=f"example: {prog} --model {DEFAULT_MODEL} --weights {DEFAULT_WEIGHTS} shoe.png boot.jpg --top 3\n"
-               "(`python -m models` lists the models; `models.published_weights()` the weights.)",
+               "(`python -m constrained_zoo.models` lists the models; `models.published_weights()` the weights.)",
         formatter_class=_HelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="image files (PNG, JPEG, ... anything Pillow reads)")
@@ -74,7 +64,7 @@ def build_parser():
         "--weights", default=DEFAULT_WEIGHTS,
         help="the published weights to load: a dataset, or a dataset and tag such as fashion_mnist.frontier",
     )
-    parser.add_argument("--top", type=_positive_int, default=3, metavar="N", help="how many classes to show per file")
+    parser.add_argument("--top", type=arguments.positive_int, default=3, metavar="N", help="how many classes to show per file")
     parser.add_argument(
         "--invert", choices=sorted(_INVERT), default="auto",
         help="make a dark object on a light background light on dark, as the training images are: "
@@ -104,7 +94,7 @@ def predict_files(files, model=DEFAULT_MODEL, weights=DEFAULT_WEIGHTS, top=3, in
     if entry.rank != 2:
         raise ValueError(
             f"Model {model!r} takes sequences ({', '.join(entry.datasets)}), not images; choose an image model "
-            f"(`python -m models` lists them). Received: --model {model}"
+            f"(`python -m constrained_zoo.models` lists them). Received: --model {model}"
         )
     _published.find_published(model, weights)  # WeightsError: says which models have `weights`
     info = dataset_info(weights)

@@ -6,7 +6,7 @@ models of `dataset` were trained on (`models.datasets` says what that is),
 and `decode_predictions(logits, dataset)` turns the models' logits into
 `(class_name, probability)` pairs.
 
-    import models
+    from constrained_zoo import models
 
     model = models.create_model("cnn_bn_50k", weights="fashion_mnist")
     x = models.preprocess(["shoe.png", "boot.jpg"], "fashion_mnist")  # (2, 28, 28, 1)

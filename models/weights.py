@@ -12,7 +12,7 @@ dataset and a tag for another recipe (`"fashion_mnist.frontier"`, file
 
     {"format": 1, "weights": [{"model": "cnn_bn_50k", "dataset": "fashion_mnist",
       "file": "fashion_mnist/cnn_bn_50k.weights.h5", "sha256": "...", "architecture": "3f0c...",
-      "command": "python -m training.train ...", "test_accuracy": 0.9234, ...}, ...]}
+      "command": "python -m constrained_zoo.training.train ...", "test_accuracy": 0.9234, ...}, ...]}
 
 `"architecture"` is the `architecture_fingerprint` of the model the weights
 were trained in; entries written before it existed lack it and are checked
@@ -30,16 +30,15 @@ loads it. It builds no model (it never imports the registry); writing is
 
 import hashlib
 import json
-import math
 import os
 
-from .architecture import architecture_config, architecture_fingerprint
+from .architecture import architecture_config, architecture_fingerprint, trainable_params
 
 __all__ = [
-    "DATASETS",
     "MANIFEST",
     "MANIFEST_FORMAT",
     "PACKAGE_WEIGHTS_DIR",
+    "PUBLISHED_DATASETS",
     "WEIGHTS_DIR_ENV",
     "WeightsError",
     "architecture_config",
@@ -62,7 +61,7 @@ MANIFEST = "manifest.json"
 #: The manifest's format number, its `"format"` field.
 MANIFEST_FORMAT = 1
 #: The datasets weights are published for (the README's tables).
-DATASETS = ("fashion_mnist", "mnist1d")
+PUBLISHED_DATASETS = ("fashion_mnist", "mnist1d")
 #: Hex digits of `architecture_fingerprint` (64 bits).
 
 
@@ -174,7 +173,7 @@ def find_published(name, weights, root=None):
     'fashion_mnist/cnn_bn_50k.weights.h5'
     """
     entries = published_weights(root=root)
-    known = sorted(set(DATASETS) | {weights_name(w) for w in entries})
+    known = sorted(set(PUBLISHED_DATASETS) | {weights_name(w) for w in entries})
     if not isinstance(weights, str) or weights not in known:
         raise WeightsError(
             f"Unknown weights for argument `weights`: {weights!r}. Weights are published under "
@@ -192,10 +191,6 @@ def find_published(name, weights, root=None):
 
 
 # ------------------------------------------------------------ architecture
-def _trainable_params(model):
-    return int(sum(math.prod(w.shape) for w in model.trainable_weights))
-
-
 # ---------------------------------------------------------------- loading
 def _label(record):
     return f"weights {weights_name(record)!r} of {record['model']!r}"
@@ -290,7 +285,7 @@ def load_into(model, record, root=None, overrides=None):
         )
     trained = dict(record.get("overrides") or {})
     requested = {k: v for k, v in (overrides or {}).items() if v is not None and trained.get(k, object()) != v}
-    params, trainable = int(model.count_params()), _trainable_params(model)
+    params, trainable = int(model.count_params()), trainable_params(model)
     if (params, trainable) != (record["params"], record["trainable_params"]):
         built = f"the code builds {params:,} parameters ({trainable:,} trainable)"
         published = f"{record['params']:,} ({record['trainable_params']:,} trainable)"

@@ -1,7 +1,7 @@
 """The user documentation runs: every snippet, every command's flags, every link.
 
-The documents are README.md and docs/*.md (CHANGELOG.md is history and is
-only exempt from the rule against issue numbers). The rules:
+The documents are every *.md at the root (README.md, BENCHMARKS.md,
+CHANGELOG.md) and docs/*.md. The rules:
 
 - Every ```python block runs, with `exec` in a fresh namespace, in this
   process (TensorFlow is imported once), the current directory a temporary
@@ -18,12 +18,15 @@ only exempt from the rule against issue numbers). The rules:
   environment assignment, `...` on a line (an elided command) leaves only
   its flag names to check against `--help`. What the commands print is
   checked where it is pasted: such output is a generated block
-  (`python -m training.readme`, tests/training/test_readme.py).
+  (`python -m constrained_zoo.training.readme`, tests/training/test_readme.py).
 - Every `czoo-*` command is a console script setup.cfg declares, and every
   extra the install block names exists.
 - No issue numbers (`#12`; `owner/repo#12` names another project's issue
   and is allowed) and no "issue" or "session" in the documents or in the
-  docstrings of constrained_layers/, models/ and training/.
+  docstrings of constrained_layers/, models/ and training/; no lab-diary
+  phrasing in the documents ("the next attempt", "called for", "ran at
+  once", "before this change", "so far": the documents say what is, the
+  CHANGELOG what changed).
 - Every relative link resolves, anchors included; every figure of the
   README's prose (0.9053, 9,106) appears in a generated block.
 """
@@ -45,11 +48,13 @@ import types
 import pytest
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DOCUMENTS = ["README.md", *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
+DOCUMENTS = [*sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "*.md"))),
+             *sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(REPO, "docs", "*.md")))]
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
-#: Console scripts and the modules they run (setup.cfg's entry points win where it declares them).
-CONSOLE_SCRIPTS = {"czoo-train": "training.train", "czoo-sweep": "training.sweep",
-                   "czoo-evaluate": "training.evaluate", "czoo-predict": "models.predict"}
+#: Console scripts and the modules whose main() they run (constrained_zoo/commands.py).
+CONSOLE_SCRIPTS = {"czoo-train": "constrained_zoo.training.train", "czoo-sweep": "constrained_zoo.training.sweep",
+                   "czoo-evaluate": "constrained_zoo.training.evaluate", "czoo-predict": "constrained_zoo.models.predict",
+                   "czoo-params": "constrained_layers.params"}
 
 
 def read(name):
@@ -135,11 +140,11 @@ def commands(name):
 
 
 def console_scripts():
-    """setup.cfg's console scripts, {name: module}."""
+    """setup.cfg's console scripts, {name: "module:function"}."""
     parser = configparser.ConfigParser()
     parser.read(os.path.join(REPO, "setup.cfg"))
     text = parser.get("options.entry_points", "console_scripts", fallback="")
-    return {name.strip(): target.split(":")[0].strip()
+    return {name.strip(): target.strip()
             for name, _, target in (line.partition("=") for line in text.splitlines() if "=" in line)}
 
 
@@ -165,7 +170,7 @@ def _main_of(module_name):
 @pytest.mark.parametrize("argv", _command_params())
 def test_command_parses(argv, monkeypatch):
     if argv[0].startswith("czoo-"):
-        module, args = console_scripts().get(argv[0], CONSOLE_SCRIPTS[argv[0]]), argv[1:]
+        module, args = CONSOLE_SCRIPTS[argv[0]], argv[1:]
     else:
         module, args = argv[2], argv[3:]
     main = _main_of(module)
@@ -193,10 +198,19 @@ def test_command_parses(argv, monkeypatch):
     pytest.fail(f"{shlex.join(argv)}: returned without parsing arguments")
 
 
-def test_every_console_script_is_declared():
+def test_every_console_script_is_declared(monkeypatch):
+    """Each script setup.cfg declares runs, quietly, the main() of the module CONSOLE_SCRIPTS names."""
+    from constrained_zoo import commands
+
     used = {argv[0] for _, _, argv in COMMANDS if argv[0].startswith("czoo-")}
-    assert used <= set(console_scripts())
-    assert console_scripts() == {name: f"constrained_zoo.{module}" for name, module in CONSOLE_SCRIPTS.items()}
+    assert used <= set(console_scripts()) == set(CONSOLE_SCRIPTS)
+    ran = []
+    monkeypatch.setattr(commands, "_run", ran.append)
+    for name, target in console_scripts().items():
+        module, _, function = target.partition(":")
+        assert module == "constrained_zoo.commands", target
+        getattr(commands, function)()
+        assert ran[-1] == CONSOLE_SCRIPTS[name], (name, ran[-1])
 
 
 def test_the_install_extras_exist():
@@ -214,6 +228,10 @@ def test_the_install_extras_exist():
 # --- words, links, figures ---------------------------------------------------------------------
 
 FORBIDDEN = re.compile(r"(?<![\w/.-])#\d+|\bissues?\b|\bsessions?\b", re.I)
+#: How a lab diary talks (what was tried when, by whom), not how documentation does.
+DIARY = re.compile(r"\bnext attempts?\b|\bcalled for\b|\bran at once\b|\bbefore this (?:change|commit|version)\b"
+                   r"|\bso far\b|\b(?:yesterday|today|last night|this morning)\b|\b(?:we|I) (?:tried|ran|then)\b"
+                   r"|\bfor now\b|\bTODO\b", re.I)
 
 
 def _code_free(text):
@@ -224,6 +242,23 @@ def _code_free(text):
 def test_no_issue_numbers_or_sessions_in_the_documents(name):
     found = [(text[:m.start()].count("\n") + 1, m[0]) for text in [read(name)] for m in FORBIDDEN.finditer(text)]
     assert not found, f"{name}: user documentation names issues or sessions (lines, words): {found}"
+
+
+@pytest.mark.parametrize("name", DOCUMENTS)
+def test_no_lab_diary_in_the_documents(name):
+    found = [(text[:m.start()].count("\n") + 1, m[0]) for text in [read(name)] for m in DIARY.finditer(text)]
+    assert not found, f"{name}: lab-diary phrasing (lines, words): {found}"
+
+
+def test_the_word_rules_catch_what_they_are_for():
+    assert FORBIDDEN.search("as issue #5 defines it") and FORBIDDEN.search("(#12)")
+    assert not FORBIDDEN.search("tensorflow/datasets#11212")
+    assert DIARY.search("the next attempt it called for") and DIARY.search("two copies of the command ran at once")
+    assert not DIARY.search("the next layer is called once")
+
+
+def test_every_root_document_is_checked():
+    assert {"README.md", "BENCHMARKS.md", "CHANGELOG.md"} <= set(DOCUMENTS)
 
 
 def test_no_issue_numbers_or_sessions_in_docstrings():

@@ -1,6 +1,6 @@
 """Training for the constrained-layers zoo: data -> one run -> many runs -> publishing.
 
-The commands (`python -m training.NAME`, each a module of this folder):
+The commands (`python -m constrained_zoo.training.NAME`, each a module of this folder):
 
     train      one model on one dataset, resumable, exported for serving
     sweep      many (model, seed) runs, any number of processes on one folder
@@ -21,23 +21,12 @@ Their parts, by what each does:
     sweeps/       many runs: scheduling and locks, results tables, plots, the chapter's verdict
     publishing/   the weights manifest written safely, evaluation, provenance
 
-Nothing heavy is imported here. From a checkout's root, `training` is a
-second name of `constrained_zoo.training` (see `constrained_zoo`).
+Nothing heavy is imported here. `constrained_zoo.training` is this package's
+only name (see `constrained_zoo`).
 """
 
-if __name__ == "training":  # a checkout's top-level name: the same modules as constrained_zoo.training
-    from constrained_zoo._alias import alias as _alias
-
-    _alias("training", "constrained_zoo.training")
-else:  # a command may import TensorFlow before the layers: start it quietly
-    import importlib.util as _util
-    import os as _os
-    import sys as _sys
-
-    _QUIET = "constrained_layers.quiet"  # standard library only; loaded without the layers, which a
-    if _QUIET not in _sys.modules:  # served SavedModel's evaluation does not need (tests/training/test_train.py)
-        _spec = _util.spec_from_file_location(_QUIET, _os.path.join(
-            _util.find_spec("constrained_layers").submodule_search_locations[0], "quiet.py"))
-        _sys.modules[_QUIET] = _util.module_from_spec(_spec)
-        _spec.loader.exec_module(_sys.modules[_QUIET])
-    _sys.modules[_QUIET].quiet_tensorflow()
+if __name__ != "constrained_zoo.training":  # e.g. `import training` or `python -m training.train`
+    raise ImportError(
+        f"this folder is the package constrained_zoo.training, imported here as {__name__!r}: use "
+        "`from constrained_zoo import training` or `python -m constrained_zoo.training.NAME` (or the "
+        "czoo-* commands), after `pip install -e .` in a checkout")

@@ -1,12 +1,12 @@
 """`make demo`: §7.1's story on Fashion-MNIST in a few minutes, and the published models re-checked.
 
-    python -m training.demo [--out runs/demo] [--epochs 5] [--learning-rate 0.003]
-    python -m training.demo --no-train            # part 2 only: the shipped weights
-    python -m training.demo --published none      # part 1 only: the short run
+    python -m constrained_zoo.training.demo [--out runs/demo] [--epochs 5] [--learning-rate 0.003]
+    python -m constrained_zoo.training.demo --no-train            # part 2 only: the shipped weights
+    python -m constrained_zoo.training.demo --published none      # part 1 only: the short run
 
 Part 1 trains one model of each family at about 10k parameters (`DEMO_MODELS`:
 all ≤ 15,000) on all 54,000 training images for a few epochs
-(`python -m training.sweep`, resumable in OUT), prints each family's
+(`python -m constrained_zoo.training.sweep`, resumable in OUT), prints each family's
 validation and test accuracy, ranks the families by VALIDATION accuracy
 (the test column is shown, never used to choose) and says whether the ranking
 is the chapter's: convolution > locally connected > fully connected, each
@@ -24,7 +24,7 @@ parameter budgets (`--budgets`).
 
 The short run's recipe was chosen on the validation split only. The five
 models trained with Adam, a cosine schedule and all 54,000 training images for
-3 or 5 epochs at learning rate 1e-3 or 3e-3 (`python -m training.sweep
+3 or 5 epochs at learning rate 1e-3 or 3e-3 (`python -m constrained_zoo.training.sweep
 --models mlp_linear,fc2d_tiny,lc_tiny,sharedconv_base,cnn_small --epochs E
 --learning-rate LR --lr-schedule cosine --out OUT`, one folder per pair),
 mean validation accuracy of the five:
@@ -35,10 +35,14 @@ mean validation accuracy of the five:
     5       1e-3           0.8396
     5       3e-3           0.8666   <- the defaults (the best of each model too)
 
-More epochs were not tried: with 5, `make demo` took 9 min 46 s on 2 cores
-shared with another training job (4 min 42 s of CPU time), and 4 min 24 s on
-2 idle cores. Test accuracies were not looked at to choose.
+More epochs would make the demo longer than a few minutes on two CPU
+cores. Test accuracies were not looked at to choose.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import csv
@@ -48,18 +52,20 @@ import shutil
 import sys
 import time
 
-from . import arguments, sweep
+from constrained_zoo import arguments
+
+from . import sweep
 from .run.atomic import atomic_path, write_json, write_text
 from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect
 
 DATASET = "fashion_mnist"
-#: One model per family, each with at most 15,000 trainable parameters.
+#: One model of each family but the low-rank one, each with at most 15,000 trainable parameters.
 DEMO_MODELS = "mlp_linear,fc2d_tiny,lc_tiny,sharedconv_base,cnn_small"
 DEMO_EPOCHS = 5
 DEMO_LEARNING_RATE = 0.003
 DEMO_BUDGETS = "15000,60000"
-EVALUATE = "python -m training.evaluate --model {model} --weights " + DATASET
+EVALUATE = "python -m constrained_zoo.training.evaluate --model {model} --weights " + DATASET
 
 
 def _acc(value):
@@ -162,7 +168,7 @@ def recheck(entries, weights_dir=None, data_dir=None, log=print):
 
     from .evaluate import evaluate_published  # pylint: disable=import-outside-toplevel
 
-    tf.config.experimental.enable_op_determinism()  # as python -m training.evaluate: the manifest's count exactly
+    tf.config.experimental.enable_op_determinism()  # as python -m constrained_zoo.training.evaluate: the manifest's count exactly
     found = {}
     for entry in entries:
         start = time.perf_counter()
@@ -242,8 +248,8 @@ def report_published(rows, demo_rows, budgets):
 # ----------------------------------------------------------------------------- the command line
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.demo",
-        description="§7.1 on Fashion-MNIST: a short run of one model per family at about 10k parameters, "
+        prog="python -m constrained_zoo.training.demo",
+        description="§7.1 on Fashion-MNIST: a short run of one model of five families at about 10k parameters, "
                     "ranked by validation accuracy, then the published models' shipped weights re-checked.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -268,7 +274,7 @@ def build_parser():
 
 
 def short_run(args):
-    """Part 1: the sweep of one model per family, its tables printed; `(exit status, lines, rows)`."""
+    """Part 1: the sweep of one model of each of five families, its tables printed; `(exit status, lines, rows)`."""
     code = sweep.main([
         "--dataset", DATASET, "--models", args.models, "--epochs", args.epochs,
         "--learning-rate", args.learning_rate, "--lr-schedule", args.lr_schedule,
@@ -288,7 +294,7 @@ def short_run(args):
     print(f"  table:       {args.out}/results.md and results.csv")
     print(f"  plot:        {args.out}/accuracy_vs_params.png")
     print(f"  SavedModel:  {target}/  (serve it with tf.saved_model.load; "
-          f"evaluate: python -m training.evaluate {run_dir})")
+          f"evaluate: python -m constrained_zoo.training.evaluate {run_dir})")
     print(f"  runs:        {args.out}/runs/MODEL/seed0/ (config, history, TensorBoard, model.keras)")
     return code, lines, demo_rows
 

@@ -1,7 +1,7 @@
 """Re-check a test accuracy: a run's SavedModel, or a published model's shipped weights.
 
-    python -m training.evaluate runs/lenet5-fashion_mnist-seed0
-    python -m training.evaluate --model cnn_bn_50k --weights fashion_mnist
+    python -m constrained_zoo.training.evaluate runs/lenet5-fashion_mnist-seed0
+    python -m constrained_zoo.training.evaluate --model cnn_bn_50k --weights fashion_mnist
 
 The first loads `RUN_DIR/saved_model` with `tf.saved_model.load` (no Keras,
 none of this project's layers or models: the graph is self-contained),
@@ -14,6 +14,11 @@ architecture checked), evaluates it on the test split the manifest records
 correct answers is exactly the manifest's. `--weights-dir` (or
 `ZOO_WEIGHTS_DIR`) reads another weights root than the package's.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import contextlib
@@ -28,7 +33,7 @@ def evaluate_saved_model(run_dir, batch_size=None):
     """Test accuracy of `run_dir/saved_model` on the run's own test split.
 
     Args:
-        run_dir: a directory written by `python -m training.train`.
+        run_dir: a directory written by `python -m constrained_zoo.training.train`.
         batch_size: evaluation batch size (default: the run's).
 
     Returns:
@@ -65,7 +70,7 @@ def count_correct(model, evaluation, data_dir=None):
     validation fraction, seed, pixel shuffle, shift), batches of
     `evaluation["batch_size"]`, float32 inputs, inference mode, on the CPU
     (TensorFlow backend: a GPU's kernels round differently); with
-    TensorFlow's op determinism on (`python -m training.evaluate` turns it
+    TensorFlow's op determinism on (`python -m constrained_zoo.training.evaluate` turns it
     on) the same weights give the same count.
 
     Args:
@@ -186,14 +191,14 @@ def _main_published(args):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.evaluate",
+        prog="python -m constrained_zoo.training.evaluate",
         description="Test accuracy of a run's SavedModel (loaded with tf.saved_model.load alone), or of a "
                     "published model's shipped weights against the manifest.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="Examples: python -m training.evaluate runs/lenet5; "
-               "python -m training.evaluate --model cnn_bn_50k --weights fashion_mnist",
+        epilog="Examples: python -m constrained_zoo.training.evaluate runs/lenet5; "
+               "python -m constrained_zoo.training.evaluate --model cnn_bn_50k --weights fashion_mnist",
     )
-    parser.add_argument("run_dir", nargs="?", default=None, help="a run directory written by python -m training.train")
+    parser.add_argument("run_dir", nargs="?", default=None, help="a run directory written by python -m constrained_zoo.training.train")
     parser.add_argument("--batch-size", type=int, default=None, help="with RUN_DIR: default the run's batch size")
     parser.add_argument("--model", default=None, help="a published model's name (with --weights)")
     parser.add_argument("--weights", default=None,

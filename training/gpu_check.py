@@ -1,8 +1,8 @@
 """`make gpu-check`: one model of each family, one epoch, mixed precision and XLA; devices and step times.
 
-    python -m training.gpu_check                                   # Fashion-MNIST, the whole epoch
-    python -m training.gpu_check --dataset digits --max-train-examples 256   # seconds, on a CPU
-    KERAS_BACKEND=jax python -m training.gpu_check                 # JAX with CUDA, no TensorFlow needed
+    python -m constrained_zoo.training.gpu_check                                   # Fashion-MNIST, the whole epoch
+    python -m constrained_zoo.training.gpu_check --dataset digits --max-train-examples 256   # seconds, on a CPU
+    KERAS_BACKEND=jax python -m constrained_zoo.training.gpu_check                 # JAX with CUDA, no TensorFlow needed
 
 Prints the backend, the devices it sees, the precision policy, and for each
 model: its family, trainable parameters, the first step's time (which
@@ -14,6 +14,11 @@ comes from its IDX files: `--data-dir` or `$FASHION_MNIST_DIR`).
 Exits 1 if a model fails to train or its loss is not finite.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import math
 import os
@@ -21,14 +26,14 @@ import statistics
 import sys
 import time
 
-from . import arguments
+from constrained_zoo import arguments
 
 DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,lrlc_r2_10k,sharedconv_small,cnn_small"
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.gpu_check",
+        prog="python -m constrained_zoo.training.gpu_check",
         description="Train one model of each family for one epoch with mixed precision and XLA; "
                     "print the devices and the step times.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -112,7 +117,7 @@ def check_model(name, arrays, args, jit_compile):
     return {
         "model": name,
         "family": models.model_entry(name).family,
-        "params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "params": models.trainable_params(model),
         "steps": len(timer.times),
         "first_step_s": timer.times[0],
         "median_step_ms": 1000 * step,

@@ -1,6 +1,6 @@
 """A fair family comparison: each model at its best learning rate, chosen on validation.
 
-    python -m training.lr_grid results/fashion_mnist results/fashion_mnist_lr0.003 results/fashion_mnist_lr0.0003 \\
+    python -m constrained_zoo.training.lr_grid results/fashion_mnist results/fashion_mnist_lr0.003 results/fashion_mnist_lr0.0003 \\
         --models "mlp_small,fc2d_small,lc_small (width=1.5),sharedconv_large,cnn_base" \\
         --out results/fashion_mnist_lr_grid.md
 
@@ -15,6 +15,11 @@ nothing. It then ranks the families by that test accuracy and says whether
 the chapter's order holds: fully connected (`mlp`, `fully_connected`) <
 locally connected < multi-channel convolution.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import math
@@ -105,20 +110,20 @@ def comparison(found):
         runs = by_rate[rate]
         tests = [r["test_accuracy"] for r in runs]
         rows.append({
-            "label": report.model_label(runs[0]["model"], runs[0].get("model_args")), "family": runs[0]["family"], "params": runs[0]["trainable_params"],
+            "label": report.model_label(runs[0]["model"], runs[0].get("model_args")), "family": runs[0]["family"], "params": report.count_text(runs[0]),
             "validation": validation, "rate": rate, "test": statistics.fmean(tests),
             "std": report.spread(tests), "seeds": len(tests),
         })
     rows.sort(key=lambda r: -r["test"])
     lines = [
-        "| model | family | parameters | " + " | ".join(f"validation, lr {rate:g}" for rate in rates)
+        "| model | family | weights (trainable) | " + " | ".join(f"validation, lr {rate:g}" for rate in rates)
         + " | chosen lr | test accuracy | seeds |",
         "|---|---|---:|" + "---:|" * len(rates) + "---:|---:|---:|",
     ]
     for r in rows:
         cells = [f"**{r['validation'][rate]:.4f}**" if rate == r["rate"] else f"{r['validation'][rate]:.4f}"
                  for rate in rates]
-        lines.append(f"| {r['label']} | {r['family']} | {r['params']:,} | " + " | ".join(cells)
+        lines.append(f"| {r['label']} | {r['family']} | {r['params']} | " + " | ".join(cells)
                      + f" | {r['rate']:g} | {r['test']:.4f} ± {r['std']:.4f} | {r['seeds']} |")
     lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every rate has; the chosen rate in bold. "
               "Test accuracy: the chosen rate's runs, mean ± std over seeds. Sorted by test accuracy.", ""]
@@ -156,7 +161,7 @@ def recipe_choice(folders, labels):
         for r in _finished_runs(folder):
             label = report.model_label(r["model"], r.get("model_args")).replace(" ", "")
             runs.setdefault(label, {}).setdefault(name, []).append(r)
-    lines = ["| model | parameters | " + " | ".join(f"validation, {name}" for name in names)
+    lines = ["| model | weights (trainable) | " + " | ".join(f"validation, {name}" for name in names)
              + " | chosen | test accuracy | seeds |",
              "|---|---:|" + "---:|" * len(names) + "---|---:|---:|"]
     for label in labels:
@@ -168,7 +173,7 @@ def recipe_choice(folders, labels):
         first = by_folder[chosen][0]
         cells = ["—" if name not in validation else
                  (f"**{validation[name]:.4f}**" if name == chosen else f"{validation[name]:.4f}") for name in names]
-        lines.append(f"| {report.model_label(first['model'], first.get('model_args'))} | {first['trainable_params']:,} | "
+        lines.append(f"| {report.model_label(first['model'], first.get('model_args'))} | {report.count_text(first)} | "
                      + " | ".join(cells) + f" | {chosen} | {report.mean_std(tests)} | {len(tests)} |")
     lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every folder with the model has; "
               "the chosen folder in bold. Test accuracy: the chosen folder's runs, mean ± std over seeds."]
@@ -197,7 +202,7 @@ def split_labels(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.lr_grid",
+        prog="python -m constrained_zoo.training.lr_grid",
         description="Each model at its best learning rate (chosen on validation) across results folders of one "
                     "recipe but the learning rate; the families ranked.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,

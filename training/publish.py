@@ -1,13 +1,13 @@
-"""Publish a finished run's weights into the zoo: `python -m training.publish RUN_DIR`.
+"""Publish a finished run's weights into the zoo: `python -m constrained_zoo.training.publish RUN_DIR`.
 
-    python -m training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0
-    python -m training.publish RUN_DIR --commit 029ac3e... --weights-dir /tmp/weights   # a dry run elsewhere
+    python -m constrained_zoo.training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0
+    python -m constrained_zoo.training.publish RUN_DIR --commit 029ac3e... --weights-dir /tmp/weights   # a dry run elsewhere
 
-Takes a directory written by `python -m training.train` (`model.keras`,
+Takes a directory written by `python -m constrained_zoo.training.train` (`model.keras`,
 `config.json`, `results.json`, `history.csv`), loads its weights into
 `models.create_model(model, input_shape, num_classes, **model_args)` (so the
 file is known to load into the zoo's own definition), re-computes the test
-accuracy the way `python -m training.evaluate --model M --weights D` will
+accuracy the way `python -m constrained_zoo.training.evaluate --model M --weights D` will
 (`training.evaluate.count_correct`: deterministic, float32, the run's batch
 size and test split) and refuses to publish if it is not the run's
 `results.json` figure. Then it writes `<root>/<dataset>/<model>-<sha256[:12]>.weights.h5`
@@ -19,12 +19,17 @@ The manifest records the run's seed, the command that trained it
 (reconstructed from `config.json`'s `args`; with the sweep's `recipe.json`
 beside `runs/`, that recipe too), the overrides, both accuracies, sha256 and
 bytes, and the commit of the code that trained it: the one `config.json`
-records (`python -m training.train` records it in a git checkout), else
+records (`python -m constrained_zoo.training.train` records it in a git checkout), else
 `--commit`, else `git rev-parse HEAD` now; `commit_source` says which.
 
 The root is `--weights-dir`, else `$ZOO_WEIGHTS_DIR`, else the package's
 `models/weights/`.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import csv
@@ -68,7 +73,7 @@ def read_run(run_dir, dataset=None, tag=None):
         raise PublishError(f"--tag must be lowercase letters, digits and underscores; received {tag!r}.")
     for name in ("config.json", "results.json", "model.keras"):
         if not os.path.exists(os.path.join(run_dir, name)):
-            raise PublishError(f"{os.fspath(run_dir)!r} has no {name}: is it a finished run of python -m training.train?")
+            raise PublishError(f"{os.fspath(run_dir)!r} has no {name}: is it a finished run of python -m constrained_zoo.training.train?")
     config = rundir.read_json(os.path.join(run_dir, "config.json"))
     results = rundir.read_json(os.path.join(run_dir, "results.json"))
     run_dataset = config["args"]["dataset"]
@@ -119,7 +124,7 @@ def provenance(config, commit=None):
     """`(commit, where it came from, dirty)`: the run's config.json, else --commit, else this checkout now."""
     recorded = config.get("git") or {}
     if recorded.get("commit"):
-        return recorded["commit"], "the run's config.json (recorded by python -m training.train)", recorded.get("dirty")
+        return recorded["commit"], "the run's config.json (recorded by python -m constrained_zoo.training.train)", recorded.get("dirty")
     if commit:
         return commit, "--commit", None
     state = rundir.git_state() or {}
@@ -128,26 +133,20 @@ def provenance(config, commit=None):
 
 
 def entry_of(run_dir, config, results, model, counts, commit, tag):
-    """The manifest entry of a run (without its file, sha256 and bytes)."""
-    import math  # pylint: disable=import-outside-toplevel
-
-    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+    """The manifest entry of a run (without its file, sha256 and bytes: `manifest.install` adds them)."""
+    from constrained_zoo.models.manifest import manifest_entry  # pylint: disable=import-outside-toplevel
 
     args = config["args"]
     correct, total, evaluation = counts
     commit, source, dirty = provenance(config, commit)
     path = os.path.abspath(run_dir)
     entry = {
-        "model": args["model"], "dataset": args["dataset"], **({"tag": tag} if tag else {}),
+        **manifest_entry(model, args["model"], args["dataset"], tag=tag, overrides=args.get("model_args")),
         "seed": args["seed"], "command": settings.train_command(args),
         "commit": commit, "commit_source": source, "commit_dirty": dirty,
         "test_accuracy": correct / total, "test_correct": correct, "num_test": total,
         "validation_accuracy": _last_validation_accuracy(run_dir),
         "best_validation_accuracy": results.get("best_val_accuracy"),
-        "overrides": dict(args.get("model_args") or {}),
-        "input_shape": list(config["data"]["input_shape"]), "num_classes": int(config["data"]["num_classes"]),
-        "params": int(model.count_params()), "architecture": models.architecture_fingerprint(model),
-        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
         "evaluation": evaluation, "epochs": results.get("epochs"),
         "run": os.path.relpath(path, REPO) if path.startswith(REPO + os.sep) else path,
         "published": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -162,7 +161,7 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None,
     """Publishes `run_dir`'s weights and manifest entry; returns the entry.
 
     Args:
-        run_dir: a finished run of `python -m training.train`.
+        run_dir: a finished run of `python -m constrained_zoo.training.train`.
         dataset: if given, must be the run's dataset (a guard).
         commit: the git commit of the code that trained the run, for a
             config.json that records none (default: `git rev-parse HEAD` of
@@ -195,13 +194,13 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None,
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.publish",
+        prog="python -m constrained_zoo.training.publish",
         description="Publish a finished run's weights into the zoo (models/weights/<dataset>/<model>-<sha>.weights.h5 "
                     "and an entry of models/weights/manifest.json), after re-checking its test accuracy.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="Example: python -m training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0",
+        epilog="Example: python -m constrained_zoo.training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0",
     )
-    parser.add_argument("run_dir", help="a finished run directory of python -m training.train")
+    parser.add_argument("run_dir", help="a finished run directory of python -m constrained_zoo.training.train")
     parser.add_argument("--dataset", default=None, help="a guard: refuse unless the run trained on this dataset")
     parser.add_argument("--commit", default=None,
                         help="git commit of the code that trained the run (default: git rev-parse HEAD now, "
@@ -223,8 +222,13 @@ def main(argv=None):
     name = weights.weights_name(entry)
     print(f"published {entry['model']} as weights {name!r}: test accuracy {entry['test_accuracy']:.4f} "
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
-          f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m training.evaluate "
+          f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m constrained_zoo.training.evaluate "
           f"--model {entry['model']} --weights {name}")
+    if entry["commit_dirty"] is not False:
+        print(f"warning: † the run records no clean commit ({entry['commit_source']}"
+              f"{', with uncommitted changes' if entry['commit_dirty'] else ''}): docs/zoo.md marks these weights "
+              f"as not traceable to their code; retrain from a clean commit to publish traceable weights.",
+              file=sys.stderr)
     return 0
 
 

@@ -1,8 +1,8 @@
 """The documentation's tables, generated from the code and the results folders.
 
-    python -m training.readme           # exit 1 and a diff if a document differs from what the code and results give
-    python -m training.readme --write   # rewrite the generated blocks of every document (atomically)
-    python -m training.readme --readme PATH [--write]   # one file only, paths relative to its folder
+    python -m constrained_zoo.training.readme           # exit 1 and a diff if a document differs from what the code and results give
+    python -m constrained_zoo.training.readme --write   # rewrite the generated blocks of every document (atomically)
+    python -m constrained_zoo.training.readme --readme PATH [--write]   # one file only, paths relative to its folder
 
 The documents and the blocks each must hold are `DOCUMENTS` (README.md and
 docs/*.md, paths relative to the repository's root).
@@ -10,7 +10,7 @@ docs/*.md, paths relative to the repository's root).
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
 
-    <!-- generated: zoo -->                                    python -m models (trainable parameters)
+    <!-- generated: zoo -->                                    python -m constrained_zoo.models (trainable parameters)
     <!-- generated: weights -->                                models/weights/manifest.json
     <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
@@ -19,15 +19,25 @@ A generated block is the text between a marker line and the next
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
     <!-- generated: sample_efficiency results/sample_efficiency/mnist1d_10k 0.6,0.7 -->   training.sample_efficiency's tables
+    <!-- generated: control results/sample_efficiency/a results/sample_efficiency/a_shuffled -->   true order minus control, paired
+    <!-- generated: protocol results/studies/mnist1d_10k/protocol.json -->   its report once complete, else its progress
+    <!-- generated: confirmation results/frontier_confirmation/protocol.json -->   progress, then the table
     <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
+    <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
+                                                 the README's own blocks (training/front_page.py)
 
 Everything outside the blocks (the prose) is left as it is.
 `tests/training/test_readme.py` fails when a document drifts from the code
 or the results: after a sweep, a re-run or a change of a model, run
-`python -m training.readme --write`.
+`python -m constrained_zoo.training.readme --write`.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import contextlib
@@ -38,15 +48,16 @@ import re
 import runpy
 import sys
 
+from . import front_page
 from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
 #: Each document with generated blocks (relative to REPO) and the kinds of block it must hold.
 DOCUMENTS = {
-    "README.md": ("budgets",),
+    "README.md": ("status", "budgets", "reproduce"),
     "docs/layers.md": ("command",),
-    "docs/zoo.md": ("zoo", "weights"),
+    "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
                         "frontier"),
 }
@@ -70,66 +81,70 @@ def _weights(root):
     entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
-                "`python -m training.publish RUN_DIR` has written them.\n")
+                "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
     lines = [
         "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
-        "`python -m training.evaluate --model NAME --weights WEIGHTS`.",
+        "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",
         "",
-        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | trained by |",
-        "|---|---|---|---:|---:|---:|---:|---|",
+        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | commit | trained by |",
+        "|---|---|---|---:|---:|---:|---:|---|---|",
     ]
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
+        clean = bool(w.get("commit")) and w.get("commit_dirty") is False
+        commit = f"`{w['commit'][:12]}`" if clean else ("†" + (f" `{w['commit'][:12]}` + edits" if w.get("commit") else ""))
         lines.append(
             f"| {w['model']} | {weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
-            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | `{w['command']}` |"
+            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | {commit} | "
+            f"`{w['command']}` |"
         )
+    lines += ["", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
+              "with uncommitted changes, or none recorded): its code cannot be checked out exactly."]
     return "\n".join(lines) + "\n"
 
 
 def _rows(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
     path = os.path.join(root, folder, "runs")
     if not os.path.isdir(path):
         raise ReadmeError(f"{folder!r} has no runs/ folder")
-    return report.summarize(report.collect(path))
+    return results.summarize(results.collect(path))
 
 
 def _results(root, folder):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.to_markdown(_rows(root, folder))
+    return results.to_markdown(_rows(root, folder))
 
 
 def _compare(root, base, variant):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.compare(os.path.join(root, base), os.path.join(root, variant))
+    return results.compare(os.path.join(root, base), os.path.join(root, variant))
 
 
 def _budgets(root, folder, budgets):
-    from .sweeps import results as report
+    from .sweeps import results
 
-    return report.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
+    return results.matched_budgets(_rows(root, folder), [int(b) for b in budgets.split(",")])
 
 
 def _shift(root, folder, shifts):
-    import json
-
     from . import shift
+    from .sweeps import results
 
     shifts = [int(s) for s in shifts.split(",")]
     records = []
     for run_dir in shift.run_dirs(os.path.join(root, folder)):
         stored = shift.stored_shifts(run_dir)
         if not all(s in stored for s in shifts):
-            continue  # as python -m training.shift, which names the runs it skips
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            result = json.load(f)
+            continue  # as python -m constrained_zoo.training.shift, which names the runs it skips
+        [result] = results.collect(run_dir)  # with every weight counted (`params`)
         records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-                     "seed": result["seed"], "shift": s, "test_accuracy": stored[s]} for s in shifts]
+                     "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": stored[s]}
+                    for s in shifts]
     return shift.to_markdown(shift.summarize(records), shifts)
 
 
@@ -152,6 +167,49 @@ def _sample_efficiency(root, folder, targets):
     if not os.path.isdir(os.path.join(root, folder)):
         raise ReadmeError(f"no study folder {folder!r}")
     return study.report(os.path.join(root, folder), [float(t) for t in targets.split(",")])[1]
+
+
+def _control(root, folder, control):
+    from .sweeps import sample_efficiency as study
+
+    for name in (folder, control):
+        if not os.path.isdir(os.path.join(root, name)):
+            raise ReadmeError(f"no study folder {name!r}")
+    return study.control_comparison(study.report(os.path.join(root, folder), [])[0],
+                                    study.report(os.path.join(root, control), [])[0])
+
+
+def _protocol(root, path):
+    from .sweeps import protocol as protocols
+    from .sweeps import protocol_report
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)  # a protocol's folders are relative to the repository's root
+        return protocol_report.block(protocols.load(path))
+    except protocols.ProtocolError as error:
+        raise ReadmeError(str(error)) from None
+    finally:
+        os.chdir(cwd)
+
+
+def _confirmation(root, path):
+    from . import confirm
+
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        protocol = confirm.load(path)
+        named = [(g, seed) for g in protocol["goals"] for seed in g["seeds"]]
+        done = sum(1 for g, seed in named if confirm.finished(path, g, seed))
+        if done < len(named):
+            return (f"In progress: {done} of {len(named)} named runs have finished. Test is not read until all "
+                    f"have. Protocol: `{path}`.\n")
+        return confirm.read_test(path, protocol)
+    except confirm.ConfirmationError as error:
+        raise ReadmeError(str(error)) from None
+    finally:
+        os.chdir(cwd)
 
 
 def _frontier(root, dataset):
@@ -187,8 +245,11 @@ def _command(root, *argv):
 
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
-         "sample_efficiency": (_sample_efficiency, 2),
-         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None)}
+         "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
+         "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
+         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None),
+         "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
+         "published": (front_page.published, 0)}
 
 
 def generate_block(spec, root=REPO):
@@ -226,7 +287,7 @@ def render(text, root=REPO):
             raise ReadmeError(f"line {i + 1}: {line.strip()} has no {END} after it")
         try:
             block = generate_block(match["spec"], root)
-        except ReadmeError as error:
+        except (ReadmeError, ValueError) as error:
             raise ReadmeError(f"line {i + 1}: {line.strip()}: {error}") from None
         out += [line, block if block.endswith("\n") else block + "\n", lines[end]]
         i = end + 1
@@ -262,13 +323,13 @@ def _check_or_write(path, root, write, kinds=()):
         return 0
     sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), fresh.splitlines(keepends=True),
                                                path, "generated"))
-    print(f"{path} differs from its generated tables: run python -m training.readme --write", file=sys.stderr)
+    print(f"{path} differs from its generated tables: run python -m constrained_zoo.training.readme --write", file=sys.stderr)
     return 1
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.readme",
+        prog="python -m constrained_zoo.training.readme",
         description="Check (default) or rewrite (--write) the generated tables of README.md and docs/*.md: the "
                     "zoo, published weights, results, comparisons, matched budgets, the shift experiment and "
                     "pasted command outputs.",

@@ -1,16 +1,21 @@
-"""Re-render a results folder's table and plot, or compare two folders: `python -m training.report`.
+"""Re-render a results folder's table and plot, or compare two folders: `python -m constrained_zoo.training.report`.
 
-    python -m training.report results/mnist1d
-    python -m training.report results/fashion_mnist --budgets 15000,60000,250000
-    python -m training.report results/mnist1d --compare results/mnist1d_shuffled
+    python -m constrained_zoo.training.report results/mnist1d
+    python -m constrained_zoo.training.report results/fashion_mnist --budgets 15000,60000,250000
+    python -m constrained_zoo.training.report results/mnist1d --compare results/mnist1d_shuffled
 
 The table groups runs by (model, overrides, recipe) and averages over seeds
 (`training/sweeps/results.py`); the plot is `training/sweeps/plots.py`'s.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import os
 
-from . import arguments
+from constrained_zoo import arguments
 from .run.atomic import write_text
 from .sweeps.plots import plot
 from .sweeps.results import collect, compare, matched_budgets, recipe_title, summarize, to_csv, to_markdown
@@ -38,7 +43,7 @@ def main(argv=None):
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m training.report",
+        prog="python -m constrained_zoo.training.report",
         description="Re-render a results folder's table and plot, or compare two results folders.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

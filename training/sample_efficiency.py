@@ -1,6 +1,6 @@
-"""What each constraint buys in data: `python -m training.sample_efficiency`.
+"""What each constraint buys in data: `python -m constrained_zoo.training.sample_efficiency`.
 
-    python -m training.sample_efficiency --dataset mnist1d --budget 10000 \\
+    python -m constrained_zoo.training.sample_efficiency --dataset mnist1d --budget 10000 \\
         --models mlp_1d_small,lc1d_small,lrlc1d_r4_10k,sharedconv1d_base,cnn1d_base \\
         --sizes 500,1000,2000,3600 --steps 2160 --batch-size 100 --rates 0.003,0.01 --seeds 3 \\
         --out results/sample_efficiency/mnist1d_10k
@@ -11,9 +11,14 @@ chosen on validation per size; then writes `OUT/sample_efficiency.md`,
 `.csv` and `accuracy_vs_examples.png` from every finished run in OUT (all
 its sizes and rates, whichever command trained them). The protocol is
 `training/sweeps/sample_efficiency.py`'s docstring. Every run is a
-`python -m training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
+`python -m constrained_zoo.training.sweep` run in `OUT/nSIZE/lrRATE/`: an interrupted study
 resumes where it stopped when the same command runs again.
 """
+
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
 
 import argparse
 import csv
@@ -21,22 +26,32 @@ import io
 import os
 import sys
 
-from . import arguments, sweep
+from constrained_zoo import arguments
+
+from . import sweep
 from .run.atomic import atomic_path, write_text
+from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.sample_efficiency",
+        prog="python -m constrained_zoo.training.sample_efficiency",
         description="Test accuracy against the number of training examples, each model at a parameter budget.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--dataset", default="mnist1d")
-    parser.add_argument("--models", required=True, help="comma-separated model names, one per family")
+    parser.add_argument("--protocol", default=None,
+                        help="a committed protocol file (training/sweeps/protocol.py): every setting of the study "
+                             "comes from it, and its flags below are refused")
+    parser.add_argument("--condition", default=None,
+                        help="with --protocol: run or report only this condition (default: all, interleaved)")
+    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
+                        help="with --protocol: batches per compiled call (speed only; the same numbers)")
+    parser.add_argument("--models", default=None, help="comma-separated model names, one per family")
     parser.add_argument("--budget", type=arguments.positive_int, default=None,
                         help="scale each model's width to this many parameters (default: the models as they are)")
-    parser.add_argument("--sizes", type=arguments.budgets, required=True, help="training-set sizes, e.g. 500,1000")
-    parser.add_argument("--steps", type=arguments.positive_int, required=True, help="optimizer steps at every size")
+    parser.add_argument("--sizes", type=arguments.budgets, default=None, help="training-set sizes, e.g. 500,1000")
+    parser.add_argument("--steps", type=arguments.positive_int, default=None, help="optimizer steps at every size")
     parser.add_argument("--batch-size", type=arguments.positive_int, default=128)
     parser.add_argument("--rates", type=arguments.numbers, default="0.001,0.003",
                         help="the learning-rate grid, comma-separated")
@@ -45,7 +60,7 @@ def build_parser():
                         help="accuracies for 'examples needed'")
     parser.add_argument("--pixel-shuffle", action="store_true", help="the control: one fixed permutation of the pixels")
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="runs trained at once")
-    parser.add_argument("--out", required=True)
+    parser.add_argument("--out", default=None)
     parser.add_argument("--report-only", action="store_true", help="train nothing: tables and plot from the runs there")
     return parser
 
@@ -88,9 +103,64 @@ def train(args, rates):
     return 0
 
 
+def count_weights(name, **overrides):
+    """Every weight of the zoo's `name` with `overrides` (Keras's `count_params`: BatchNorm's statistics included)."""
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
+    return int(models.create_model(name, **overrides).count_params())
+
+
+def _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution):
+    argv = ["--dataset", protocol.dataset, "--models", model, "--seeds", protocol.seeds,
+            "--epochs", protocol.epochs_for(size), "--batch-size", protocol.batch_size,
+            "--lr-schedule", protocol.lr_schedule, "--max-train-examples", size, "--learning-rate", rate,
+            "--jobs", jobs, "--steps-per-execution", steps_per_execution,
+            "--out", study.folder(condition.out, size, rate)]
+    argv += ["--model-arg", f"width={width}"] if width not in (None, 1.0) else []
+    argv += ["--pixel-shuffle"] if condition.pixel_shuffle else []
+    return sweep.main([str(a) for a in argv])
+
+
+def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
+    """Every run the protocol asks for, size by size in its order, the conditions side by side. Exit status.
+
+    Per (condition, model, size): every seed at every rate of `rates`; then,
+    while an edge of the rates tried has the best mean validation, the next
+    rung of `ladder` beyond it (`protocols.next_rate`). A finished run is
+    skipped, so the same command resumes an interrupted study.
+    """
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
+    scaled = {name: (study.match_width(name, protocol.budget, count_weights)[0]
+                     if protocol.budget and "width" in models.model_entry(name).options else None)
+              for name in protocol.models}
+    for size in protocol.sizes:
+        for condition in conditions:
+            for rate in protocol.rates:
+                for model, width in scaled.items():
+                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution)
+                    if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
+                        return code
+            for model, width in scaled.items():
+                while True:
+                    by_rate = study.validation_by_rate(condition.out, model, size, protocol.seeds, protocol.selection)
+                    tried = [r for r in by_rate if r in protocol.ladder]
+                    rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
+                    if rate is None or rate in by_rate:
+                        break
+                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution)
+                    if code not in (0, 1):
+                        return code
+                    if rate not in study.validation_by_rate(condition.out, model, size, protocol.seeds,
+                                                            protocol.selection):
+                        break  # its runs failed: reported by the sweep; the choice stays among the rates that ran
+    return 0
+
+
 def to_csv(table):
     buffer = io.StringIO()
-    columns = ("model", "label", "family", "params", "size", "rate", "test", "std", "low", "high", "seeds", "validation")
+    columns = ("model", "label", "family", "params", "trainable_params", "size", "rate", "test", "std", "low", "high",
+               "seeds", "validation")
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
     writer.writerows(table)
@@ -129,8 +199,42 @@ def plot(table, path, title):
         fig.savefig(tmp, dpi=120)
 
 
+#: The flags a protocol file sets; given beside --protocol, they are refused.
+PROTOCOL_SETS = ("models", "budget", "sizes", "steps", "batch_size", "rates", "seeds", "targets", "pixel_shuffle",
+                 "out", "dataset")
+
+
+def main_protocol(args, parser):
+    """`--protocol FILE`: the study its file fixes, trained (unless --report-only), then reported."""
+    defaults = vars(parser.parse_args([]))  # every flag at its default, parsed as given ones are
+    given = [name for name in PROTOCOL_SETS if getattr(args, name) != defaults[name]]
+    if given:
+        parser.error(f"--protocol sets {', '.join('--' + g.replace('_', '-') for g in given)}: "
+                     f"change the protocol file (before its first run), not the command")
+    try:
+        protocol = protocols.load(args.protocol)
+        conditions = [protocol.condition(args.condition)] if args.condition else list(protocol.conditions)
+    except protocols.ProtocolError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if not args.report_only:
+        code = train_protocol(protocol, conditions, args.jobs, args.steps_per_execution)
+        if code not in (0, 1):
+            return code
+    from .sweeps import protocol_report  # pylint: disable=import-outside-toplevel
+
+    return protocol_report.main(protocol)
+
+
 def main(argv=None):
-    args = build_parser().parse_args(None if argv is None else [str(a) for a in argv])
+    parser = build_parser()
+    args = parser.parse_args(None if argv is None else [str(a) for a in argv])
+    if args.protocol:
+        return main_protocol(args, parser)
+    missing = [flag for flag, value in (("--models", args.models), ("--sizes", args.sizes), ("--steps", args.steps),
+                                        ("--out", args.out)) if value is None]
+    if missing:
+        parser.error(f"without --protocol, {', '.join(missing)} are required")
     rates, targets = args.rates, args.targets
     if not args.report_only:
         code = train(args, rates)

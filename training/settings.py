@@ -2,13 +2,13 @@
 
 A `Setting` says a setting's name (config.json's key, argparse's `dest`),
 its flag, type, default and help, its `kind`, and what a config written
-before the setting existed meant by it (`legacy`). Everything else derives
+before the setting existed meant by it (`missing_means`). Everything else derives
 from `SETTINGS`:
 
-- the parsers of `python -m training.train` and `python -m training.sweep`
+- the parsers of `python -m constrained_zoo.training.train` and `python -m constrained_zoo.training.sweep`
   (`add_arguments`);
-- a run's `config.json` `args` (`recorded`), read back with the legacy
-  defaults filled in (`completed`);
+- a run's `config.json` `args` (`recorded`), read back with what each
+  missing setting meant filled in (`completed`);
 - the recipe: the `kind="recipe"` settings, which make a run's result what
   it is apart from the model and the seed. One meaning everywhere: a
   sweep's `recipe.json`, the report's grouping (runs of different recipes
@@ -38,10 +38,10 @@ import json
 import shlex
 import sys
 
-from . import arguments
+from constrained_zoo import arguments
 
 KINDS = ("model", "seed", "recipe", "execution")
-_SAME = object()  # `legacy` not given: an older config without the setting meant its default
+_SAME = object()  # `missing_means` not given: an older config without the setting meant its default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,10 +58,11 @@ class Setting:
         switch: a flag without a value that sets `not default` (`--augment`,
             `--no-deterministic`).
         flag: the command-line flag; default `--NAME-WITH-DASHES`.
-        legacy: what a config written before the setting existed meant
-            (default: `default`).
+        missing_means: what a config written before the setting existed
+            meant (default: `default`).
         commands: the commands that take it ("train", "sweep").
-        shown: always written in a reproduction command, even at its default.
+        always_in_command: written in a reproduction command even at its
+            default.
         argparse: more keyword arguments of `add_argument` (`nargs`, ...).
     """
 
@@ -73,18 +74,18 @@ class Setting:
     choices: tuple = None
     switch: bool = False
     flag: str = None
-    legacy: object = _SAME
+    missing_means: object = _SAME
     commands: tuple = ("train", "sweep")
-    shown: bool = False
+    always_in_command: bool = False
     argparse: dict = dataclasses.field(default_factory=dict)
 
     @property
     def option(self):
         return self.flag or "--" + self.name.replace("_", "-")
 
-    @property
-    def old_default(self):
-        return self.default if self.legacy is _SAME else self.legacy
+    def __post_init__(self):
+        if self.missing_means is _SAME:
+            object.__setattr__(self, "missing_means", self.default)
 
     def words(self, value):
         """The command-line words that give this setting `value` (none for a switch left off)."""
@@ -99,18 +100,18 @@ class Setting:
 
 
 SETTINGS = [
-    Setting("model", "model", None, "a name from models.list_models()", commands=("train",), shown=True,
+    Setting("model", "model", None, "a name from models.list_models()", commands=("train",), always_in_command=True,
              argparse={"required": True}),
     Setting("dataset", "recipe", "fashion_mnist", "fashion_mnist, mnist1d, digits or a TFDS image-classification name",
-             shown=True),
+             always_in_command=True),
     Setting("epochs", "recipe", 10, "epochs in all (a resumed run goes on to this)", type=arguments.positive_int,
-             shown=True),
-    Setting("batch_size", "recipe", 128, "global batch size", type=arguments.positive_int, shown=True),
-    Setting("learning_rate", "recipe", 1e-3, "Adam's learning rate", type=arguments.positive_float, shown=True),
+             always_in_command=True),
+    Setting("batch_size", "recipe", 128, "global batch size", type=arguments.positive_int, always_in_command=True),
+    Setting("learning_rate", "recipe", 1e-3, "Adam's learning rate", type=arguments.positive_float, always_in_command=True),
     Setting("lr_schedule", "recipe", "constant", "constant, or cosine decay from --learning-rate to 0 over --epochs",
              choices=("constant", "cosine")),
     Setting("seed", "seed", 0, "seeds the initialization, the validation split, the data order and augmentation",
-             type=arguments.non_negative_int, commands=("train",), shown=True),
+             type=arguments.non_negative_int, commands=("train",), always_in_command=True),
     Setting("max_train_examples", "recipe", None, "train on the first N examples left after the validation split",
              type=arguments.positive_int),
     Setting("validation_fraction", "recipe", 0.1, "held out from train, never from test; 0: no validation",
@@ -136,10 +137,10 @@ SETTINGS = [
     Setting("model_args", "model", None,
              "an argument of the model's builder, repeatable; VALUE is parsed as JSON where it parses "
              "(3, 0.5, true, [32, 64]), else kept as a string", type=arguments.model_arg, flag="--model-arg",
-             legacy={}, argparse={"action": "append", "metavar": "KEY=VALUE"}),
+             missing_means={}, argparse={"action": "append", "metavar": "KEY=VALUE"}),
     Setting("jit_compile", "execution", "auto",
              "compile with XLA: auto (Keras's choice: XLA where the model supports it), true or false; "
-             "the flag alone means true", type=arguments.jit_compile, legacy=False,
+             "the flag alone means true", type=arguments.jit_compile, missing_means=False,
              argparse={"nargs": "?", "const": True}),
     Setting("steps_per_execution", "execution", 1,
              "train steps per call into the backend (more: less per-step overhead on GPUs)",
@@ -147,6 +148,9 @@ SETTINGS = [
     Setting("deterministic", "execution", True,
              "--no-deterministic allows non-deterministic ops, faster on some GPUs", switch=True,
              flag="--no-deterministic"),
+    Setting("allow_dirty", "execution", False,
+             "train from a checkout with uncommitted changes (config.json records the diff's SHA-256); "
+             "also CZOO_ALLOW_DIRTY=1", switch=True),
     Setting("strategy", "execution", "default",
              "how to distribute each run: default, mirrored (every local GPU) or multiworker "
              "(TF_CONFIG; train only)", choices=("default", "mirrored", "multiworker")),
@@ -211,12 +215,12 @@ def recorded(values):
 
 
 def completed(recorded_args):
-    """config.json's `args` with every setting it lacks at its `legacy` value (what it meant then)."""
-    return {**{s.name: s.old_default for s in SETTINGS}, **recorded_args}
+    """config.json's `args` with every setting it lacks at its `missing_means` (what it meant then)."""
+    return {**{s.name: s.missing_means for s in SETTINGS}, **recorded_args}
 
 
 def recipe_of(values):
-    """The recipe of a run or a sweep: its `kind="recipe"` settings, legacy defaults filled in."""
+    """The recipe of a run or a sweep: its `kind="recipe"` settings, what missing ones meant filled in."""
     values = completed(values)
     return {s.name: values[s.name] for s in settings("recipe")}
 
@@ -253,31 +257,31 @@ def applied_changes(previous, now):
 
 
 def train_command(values, full=False, python=None):
-    """The `python -m training.train` command of a run, from its settings `values`.
+    """The `python -m constrained_zoo.training.train` command of a run, from its settings `values`.
 
     Args:
         values: a run's settings (config.json's `args`, or a parser's).
         full: every setting `values` has, execution included (what a sweep
             runs); else the model, the seed and the recipe, each left out
-            at its default unless `shown` (to reproduce a result).
+            at its default unless `always_in_command` (to reproduce a result).
         python: the interpreter (default: the word `python`).
 
     Example:
 
     >>> train_command({"model": "cnn_small", "dataset": "digits", "epochs": 2, "batch_size": 128,
     ...                "learning_rate": 0.001, "seed": 0, "augment": True, "model_args": {"width": 2}})
-    'python -m training.train --model cnn_small --dataset digits --epochs 2 --batch-size 128 --learning-rate 0.001 --seed 0 --augment --model-arg width=2'
+    'python -m constrained_zoo.training.train --model cnn_small --dataset digits --epochs 2 --batch-size 128 --learning-rate 0.001 --seed 0 --augment --model-arg width=2'
     """
     return shlex.join(train_words(values, full, python))
 
 
 def train_words(values, full=False, python=None):
     """`train_command`'s words, as a list (for `subprocess`)."""
-    words = [python or "python", "-m", "training.train"]
+    words = [python or "python", "-m", "constrained_zoo.training.train"]
     for s in SETTINGS:
         if s.name not in values or (not full and s.kind == "execution"):
             continue
-        if full or s.shown or values[s.name] != s.old_default:
+        if full or s.always_in_command or values[s.name] != s.missing_means:
             words += s.words(values[s.name])
     return words
 

@@ -1,6 +1,6 @@
 """Test-time shift: each trained model's test accuracy on translated images.
 
-    python -m training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
+    python -m constrained_zoo.training.shift results/fashion_mnist --shifts 0,1,2,3,4,6
 
 loads every finished run's `saved_model` below `RESULTS/runs/` with
 `tf.saved_model.load` (TensorFlow alone, as a server would), evaluates it on
@@ -27,6 +27,11 @@ little of where. Models trained with `--augment` have seen shifts of up to
 2 pixels; the sweep this is meant for trains without.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import csv
 import io
@@ -39,9 +44,9 @@ import numpy as np
 
 from .run.atomic import atomic_path, json_safe, write_text
 from .sweeps.plots import FAMILY_COLORS
-from .sweeps.results import FAMILY_ORDER
+from .sweeps.results import FAMILY_ORDER, collect, count_text
 
-COLUMNS = ("model", "family", "trainable_params", "seed", "shift", "test_accuracy")
+COLUMNS = ("model", "family", "params", "trainable_params", "seed", "shift", "test_accuracy")
 
 
 STORED = "shift.json"
@@ -129,8 +134,8 @@ def summarize(records):
     by_model = {}
     for r in records:
         row = by_model.setdefault(
-            r["model"], {"model": r["model"], "family": r["family"], "trainable_params": r["trainable_params"], "runs": {}}
-        )
+            r["model"], {"model": r["model"], "family": r["family"], "trainable_params": r["trainable_params"],
+                         "params": r.get("params", r["trainable_params"]), "runs": {}})
         row["runs"].setdefault(r["shift"], []).append(r["test_accuracy"])
     rows = []
     for row in by_model.values():
@@ -139,14 +144,14 @@ def summarize(records):
         row["seeds"] = max(len(v) for v in runs.values())
         rows.append(row)
     rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    rows.sort(key=lambda r: (rank.get(r["family"], 99), r["trainable_params"], r["model"]))
+    rows.sort(key=lambda r: (rank.get(r["family"], 99), r["params"], r["model"]))
     return rows
 
 
 def to_markdown(rows, shifts):
     last = max(shifts)
     lines = [
-        "| model | family | parameters | seeds | " + " | ".join(f"{s} px" for s in shifts)
+        "| model | family | weights (trainable) | seeds | " + " | ".join(f"{s} px" for s in shifts)
         + f" | change at {last} px (points) |",
         "|---|---|---:|---:|" + "---:|" * len(shifts) + "---:|",
     ]
@@ -154,7 +159,7 @@ def to_markdown(rows, shifts):
         acc = r["accuracy"]
         cells = " | ".join(f"{acc[s]:.4f}" for s in shifts)
         lines.append(
-            f"| {r['model']} | {r['family']} | {r['trainable_params']:,} | {r['seeds']} | {cells} | "
+            f"| {r['model']} | {r['family']} | {count_text(r)} | {r['seeds']} | {cells} | "
             f"{100 * (acc[last] - acc[0]):+.1f} |"
         )
     lines += ["", "Test images shifted right by that many pixels (zero fill); each row the mean over its seeds "
@@ -193,7 +198,7 @@ def figure(rows, shifts, title=None):
     lowest to the highest of its models: with twenty models, single lines
     and their labels pile up where every family ends, near chance, while
     the families differ clearly. Each family is labelled at the line's end
-    (`training/sweeps/labels.py`, no two labels overlapping); a family of one model
+    (`training/sweeps/plot_labels.py`, no two labels overlapping); a family of one model
     is named with it. The models' own numbers are in `shift.md`.
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -232,7 +237,7 @@ def figure(rows, shifts, title=None):
 
 def _label_families(fig, ax, legend, shifts, texts, ends, colors, segments):
     """Each family's label in a column right of the lines' ends, none overlapping (`labels`)."""
-    from .sweeps import labels  # pylint: disable=import-outside-toplevel
+    from .sweeps import plot_labels as labels  # pylint: disable=import-outside-toplevel
 
     # Room on the right for the labels: the widest, and a gap, past the last shift.
     renderer = fig.canvas.get_renderer()
@@ -287,11 +292,11 @@ def _parse_shifts(text):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.shift",
+        prog="python -m constrained_zoo.training.shift",
         description="Test accuracy of every finished run of a results folder on test images shifted by N pixels.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("results_dir", help="a folder written by python -m training.sweep, e.g. results/fashion_mnist")
+    parser.add_argument("results_dir", help="a folder written by python -m constrained_zoo.training.sweep, e.g. results/fashion_mnist")
     parser.add_argument("--shifts", type=_parse_shifts, default=_parse_shifts("0,1,2,3,4,6"),
                         help="comma-separated shifts in pixels (0 is always included)")
     parser.add_argument("--title", default=None, help="the plot's title")
@@ -301,12 +306,11 @@ def main(argv=None):
     runs = run_dirs(args.results_dir)
     if not runs:
         print(f"error: no finished run (a results.json) below {os.path.join(args.results_dir, 'runs')!r}; "
-              "run python -m training.sweep first.", file=sys.stderr)
+              "run python -m constrained_zoo.training.sweep first.", file=sys.stderr)
         return 2
     records, skipped = [], 0
     for i, run_dir in enumerate(runs, start=1):
-        with open(os.path.join(run_dir, "results.json"), encoding="utf-8") as f:
-            result = json.load(f)
+        [result] = collect(run_dir)  # results.json, with every weight counted (`params`)
         try:
             accuracies = run_shifts(run_dir, args.shifts, force=args.force)
         except ValueError as error:
@@ -317,7 +321,7 @@ def main(argv=None):
               + ", ".join(f"{s} px {a:.4f}" for s, a in accuracies.items()), flush=True)
         records += [
             {"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-             "seed": result["seed"], "shift": s, "test_accuracy": a}
+             "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": a}
             for s, a in accuracies.items()
         ]
     if not records:

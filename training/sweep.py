@@ -1,9 +1,9 @@
 """Train a set of zoo models with one recipe; report accuracy against parameters.
 
-    python -m training.sweep --dataset mnist1d --models "*1d*" --epochs 30 --seeds 3 --out results/mnist1d
-    python -m training.sweep --dataset fashion_mnist --models "cnn_*,lc_*" --epochs 10 --out results/fashion_mnist
+    python -m constrained_zoo.training.sweep --dataset mnist1d --models "*1d*" --epochs 30 --seeds 3 --out results/mnist1d
+    python -m constrained_zoo.training.sweep --dataset fashion_mnist --models "cnn_*,lc_*" --epochs 10 --out results/fashion_mnist
 
-Each (model, seed) trains in its own process (`python -m training.train`,
+Each (model, seed) trains in its own process (`python -m constrained_zoo.training.train`,
 with every training setting of this command: `training/settings.py`) into
 `OUT/runs/MODEL/seedS/` (`OUT/runs/MODEL-SLUG/seedS/` with `--model-arg`,
 SLUG naming the overrides); a run that finished is skipped and a run that
@@ -36,6 +36,11 @@ process after its current batch (killed if still running a while later)
 and prints the command to continue; the exit status is 128 + the signal.
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import hashlib
 import json
@@ -45,7 +50,9 @@ import subprocess
 import sys
 import time
 
-from . import arguments, settings
+from constrained_zoo import arguments
+
+from . import settings
 from .run import rundir, signals
 from .sweeps import locks, scheduler
 
@@ -107,7 +114,7 @@ def parse_shard(text):
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.sweep",
+        prog="python -m constrained_zoo.training.sweep",
         description="Train zoo models with one shared recipe and report test accuracy against parameter count.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
@@ -158,7 +165,8 @@ def check(values):
 
     if values["strategy"] == "multiworker":
         raise rundir.UsageError("--strategy multiworker runs one model on many machines: use python -m "
-                                "training.train on each worker; a sweep's runs take default or mirrored.")
+                                "constrained_zoo.training.train on each worker; a sweep's runs take default or mirrored.")
+    rundir.check_clean(rundir.git_state(), values["allow_dirty"] or os.environ.get(rundir.ALLOW_DIRTY_ENV) == "1")
     try:
         check_dataset(values["dataset"])
         check_data_dir(values["dataset"], values["data_dir"])
@@ -279,10 +287,10 @@ def sweep(args, values, runs, argv):
         with signals.stop_on_signals():  # ends with StopRequested for a stop that came at any moment inside
             job.run()  # stops every training process it started before anything propagates
             rows = write_report(args.out, values["dataset"], args.title, optional_locks=optional)
-            signals.check()
+            signals.raise_if_stopped()
     except signals.StopRequested as stop:
         what = "; ".join(job.reached) if job.reached else "no run in progress"
-        print(f"stopped after {what}; continue with: {settings.python_command('training.sweep', argv)}",
+        print(f"stopped after {what}; continue with: {settings.python_command('constrained_zoo.training.sweep', argv)}",
               file=sys.stderr, flush=True)
         return stop.exit_status
     except locks.LockUnsupported as error:  # every run this sweep started has stopped

@@ -1,8 +1,8 @@
 """Train one zoo model on one dataset, resumably, and export it for serving.
 
-    python -m training.train --model lenet5 --dataset fashion_mnist --epochs 10 --out runs/lenet5
-    python -m training.train --model lenet5 --dataset fashion_mnist --epochs 10 --out runs/lenet5 --resume
-    python -m training.evaluate runs/lenet5
+    python -m constrained_zoo.training.train --model lenet5 --dataset fashion_mnist --epochs 10 --out runs/lenet5
+    python -m constrained_zoo.training.train --model lenet5 --dataset fashion_mnist --epochs 10 --out runs/lenet5 --resume
+    python -m constrained_zoo.training.evaluate runs/lenet5
 
 The run directory receives `config.json` (every setting, the code's git
 commit, library versions), `checkpoints/` (one complete checkpoint per
@@ -23,6 +23,11 @@ the same command on each machine with its own `TF_CONFIG`
 (`training/run/distribute.py`).
 """
 
+if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
+    from constrained_zoo.commands import quiet_tensorflow
+
+    quiet_tensorflow()
+
 import argparse
 import os
 import shlex
@@ -37,10 +42,10 @@ DEFAULT_OUT = os.path.join("runs", "{model}-{dataset}-seed{seed}")
 
 def build_parser():
     parser = argparse.ArgumentParser(
-        prog="python -m training.train",
+        prog="python -m constrained_zoo.training.train",
         description="Train a model of the zoo on a dataset, with checkpoints, resume and SavedModel export.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="Example: python -m training.train --model lenet5 --dataset fashion_mnist --epochs 10",
+        epilog="Example: python -m constrained_zoo.training.train --model lenet5 --dataset fashion_mnist --epochs 10",
     )
     settings.add_arguments(parser, "train")
     parser.add_argument("--out", default=DEFAULT_OUT, help="the run directory")
@@ -59,7 +64,7 @@ def resume_command(argv, out):
         argv += ["--out", out]
     if os.path.exists(os.path.join(out, rundir.CONFIG)):
         argv.append("--resume")
-    return settings.python_command("training.train", argv)
+    return settings.python_command("constrained_zoo.training.train", argv)
 
 
 def run_of(args, argv):
@@ -73,7 +78,7 @@ def run_of(args, argv):
         out = DEFAULT_OUT.format(model=values["model"], dataset=values["dataset"], seed=values["seed"])
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     return fit.Run(values=values, out=out, resume=args.resume, overwrite=args.overwrite, verbose=verbose,
-                   command=shlex.join(["python", "-m", "training.train", *argv]))
+                   command=shlex.join(["python", "-m", "constrained_zoo.training.train", *argv]))
 
 
 def main(argv=None):
@@ -85,7 +90,7 @@ def main(argv=None):
         with signals.stop_on_signals():
             signals.stop_with_parent()
             run = run_of(args, argv)
-            fit.train(run)
+            fit.run_steps(run)
     except rundir.UsageError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -230,3 +230,33 @@ def low_rank_locally_connected(
             total = total + xp[(slice(None), *pixel)] @ v[_tap(a, window, convolution)]  # (B, C) @ (C, F)
         y[(slice(None), *i)] = total
     return y
+
+
+def low_rank_mixing(weights, normalization=None, factorization=None):
+    """w[p, r] from the low-rank layer's mixing weights, by the options' equations, position by position.
+
+        factorization None:          θ[p, r] = mixing[p, r]
+        factorization "row_column":  θ[i, j, r] = mixing_rows[i, r] + mixing_columns[j, r]
+        normalization None:          w[p, r] = θ[p, r]
+        normalization "softmax":     w[p, r] = exp θ[p, r] / Σ_s exp θ[p, s]
+
+    Args:
+        weights: {"mixing": (*out, R)} or {"mixing_rows": (H', R), "mixing_columns": (W', R)}.
+
+    Returns:
+        w, (*out, R), float64.
+    """
+    if factorization == "row_column":
+        rows, columns = (np.asarray(weights[k], np.float64) for k in ("mixing_rows", "mixing_columns"))
+        theta = np.zeros((rows.shape[0], columns.shape[0], rows.shape[1]))
+        for i, j in itertools.product(range(rows.shape[0]), range(columns.shape[0])):
+            theta[i, j] = rows[i] + columns[j]
+    else:
+        theta = np.asarray(weights["mixing"], np.float64)
+    if normalization != "softmax":
+        return theta
+    w = np.zeros_like(theta)
+    for p in itertools.product(*map(range, theta.shape[:-1])):
+        e = np.exp(theta[p])  # (R,)
+        w[p] = e / e.sum()
+    return w

@@ -78,6 +78,25 @@ CONFIGS = [
     (LowRankLocallyConnected, (6, 7, 1), {"filters": 4, "delta": 1, "dilation_rate": 2, "num_kernels": 3,
                                           "data_format": "channels_last"},
      9 * 1 * 3 * 4 + 3 * 4 + 42 * 3),
+    # The options: the softmax changes no count; row × column mixing holds
+    # (H' + W')·R weights instead of H'·W'·R.
+    (LowRankLocallyConnected1D, (9, 2), {"filters": 3, "delta": 1, "num_kernels": 4,
+                                         "mixing_normalization": "softmax"},
+     3 * 2 * 4 * 3 + 4 * 3 + 9 * 4),
+    (LowRankLocallyConnected, (6, 7, 2), {"filters": 3, "delta": 1, "num_kernels": 2,
+                                          "mixing_normalization": "softmax"},
+     9 * 2 * 2 * 3 + 2 * 3 + 42 * 2),
+    (LowRankLocallyConnected, (6, 7, 2), {"filters": 3, "delta": 1, "num_kernels": 2,
+                                          "mixing_factorization": "row_column"},
+     9 * 2 * 2 * 3 + 2 * 3 + (6 + 7) * 2),
+    (LowRankLocallyConnected, (6, 7, 3),
+     {"filters": 2, "kernel_size": (2, 3), "strides": (2, 3), "padding": "valid", "num_kernels": 5,
+      "mixing_normalization": "softmax", "mixing_factorization": "row_column"},
+     (2 * 3) * 3 * 5 * 2 + 5 * 2 + (3 + 2) * 5),  # H' = 3, W' = 2
+    (LowRankLocallyConnected, (6, 7, 1), {"filters": 2, "delta": 1, "strides": 2, "use_bias": False,
+                                          "num_kernels": 3, "mixing_factorization": "row_column",
+                                          "data_format": "channels_last"},
+     9 * 1 * 3 * 2 + (3 + 4) * 3),  # H' = ceil(6/2), W' = ceil(7/2)
     # SharedConv1D, eq. (7.1.3) per channel: k·C + C.
     (SharedConv1D, (9, 3), {"delta": 2}, 5 * 3 + 3),
     (SharedConv1D, (9, 3), {}, (2 * 9 - 1) * 3 + 3),  # whole input, eq. (7.1.2)

@@ -42,6 +42,10 @@ CASES = [
          (2, 7, 2)),
     case(cl.LowRankLocallyConnected,
          {"filters": 2, "kernel_size": (2, 3), "strides": 2, "num_kernels": 2, "convolution": True}, (2, 5, 6, 2)),
+    # Elsayed et al.'s mixing: a softmax of row plus column logits.
+    case(cl.LowRankLocallyConnected,
+         {"filters": 2, "delta": 1, "num_kernels": 3, "mixing_normalization": "softmax",
+          "mixing_factorization": "row_column"}, (2, 5, 6, 2)),
     # The direct op: zeros (the op pads) and explicit boundaries.
     case(cl.SharedConv1D, {"delta": 1, "padding_mode": "circular"}, (2, 7, 2)),
     case(cl.SharedConv, {"delta": 1}, (2, 5, 6, 2)),

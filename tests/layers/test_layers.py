@@ -110,6 +110,17 @@ CASES = [
          {"filters": 2, "delta": 1, "padding": "valid", "padding_mode": "circular", "use_bias": False,
           "num_kernels": 3, "mixing_initializer": "ones", "data_format": "channels_first"},
          (2, 1, 5, 6), (2, 2, 3, 4), {"kernel": (3, 3, 1, 3, 2), "mixing": (3, 4, 3)}),
+    # Elsayed et al.'s options: the softmax keeps mixing (H', W', R), holding
+    # logits; row × column mixing is mixing_rows (H', R), mixing_columns (W', R).
+    case(LowRankLocallyConnected,
+         {"filters": 2, "delta": 1, "strides": 2, "num_kernels": 3, "mixing_normalization": "softmax",
+          "mixing_factorization": "row_column", "mixing_regularizer": "l2"},
+         (2, 5, 6, 2), (2, 3, 3, 2),
+         {"kernel": (3, 3, 2, 3, 2), "bias": (3, 2), "mixing_rows": (3, 3), "mixing_columns": (3, 3)}, losses=2),
+    case(LowRankLocallyConnected1D,
+         {"filters": 2, "delta": 1, "num_kernels": 2, "mixing_normalization": "softmax",
+          "data_format": "channels_first"},
+         (2, 2, 7), (2, 2, 7), {"kernel": (3, 2, 2, 2), "bias": (2, 2), "mixing": (7, 2)}),
     # SharedConv1D: kernel (k, C, 1); bias (C,).
     case(SharedConv1D, {"delta": 1}, (2, 7, 3), (2, 7, 3),
          {"kernel": (3, 3, 1), "bias": (3,)}, primary=True),

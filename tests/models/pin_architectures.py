@@ -30,7 +30,7 @@ def architecture(model):
 
 
 def architectures():
-    import models
+    from constrained_zoo import models
 
     return {
         name: {

@@ -2,8 +2,9 @@
 
 The graph is read from the source with `ast` (every `import`, including those
 inside functions), so a cycle hidden in a function body counts too. A node is
-a module of `models` (`models` itself is `models/__init__.py`); importing
-`models.x` is an edge to `models.x` only (Python's own import of the parent
+a module of `constrained_zoo.models` by its only name (`constrained_zoo.models`
+itself is `models/__init__.py`); importing `constrained_zoo.models.x` is an
+edge to it only (Python's own import of the parent
 package first is not an edge, or every submodule would form a cycle with
 `__init__`).
 """
@@ -13,7 +14,7 @@ import pathlib
 
 import pytest
 
-import models
+from constrained_zoo import models
 
 PACKAGE = pathlib.Path(models.__file__).parent
 
@@ -23,7 +24,7 @@ def _modules():
     found = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
-        found[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+        found[".".join(("constrained_zoo",) + (parts[:-1] if parts[-1] == "__init__" else parts))] = path
     return found
 
 
@@ -81,8 +82,8 @@ def _cycle(graph):
 
 def test_the_graph_is_read():
     graph = {name: edges for name, (edges, _) in _graph().items()}
-    assert "models.weights" in graph["models._registry"]  # the registry uses the weights module
-    assert {"models._registry", "models.weights"} <= graph["models"]
+    assert "constrained_zoo.models.weights" in graph["constrained_zoo.models._registry"]  # the registry uses weights
+    assert {"constrained_zoo.models._registry", "constrained_zoo.models.weights"} <= graph["constrained_zoo.models"]
 
 
 def test_models_has_no_import_cycle():
@@ -96,14 +97,17 @@ def test_the_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("name, leaves", [("models.weights", {"models.architecture"}), ("models.architecture", set())])
+@pytest.mark.parametrize("name, leaves", [("constrained_zoo.models.weights", {"constrained_zoo.models.architecture"}),
+                                          ("constrained_zoo.models.architecture", set())])
 def test_the_weights_module_builds_no_model(name, leaves):
-    """models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
+    """constrained_zoo.models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
     _, imported = _graph()[name]
-    assert {m for m in imported if m == "models" or m.startswith("models.")} == leaves, imported
+    zoo = "constrained_zoo.models"
+    assert {m for m in imported if m == zoo or m.startswith(zoo + ".")} == leaves, imported
 
 
 def test_models_knows_nothing_of_training():
-    offenders = {name: sorted(m for m in imported if m.split(".")[0] == "training")
+    offenders = {name: sorted(m for m in imported if m.split(".")[0] == "training"
+                              or m.startswith("constrained_zoo.training"))
                  for name, (_, imported) in _graph().items()}
     assert not {name: found for name, found in offenders.items() if found}

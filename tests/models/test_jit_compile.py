@@ -23,7 +23,7 @@ import keras
 import numpy as np
 import pytest
 
-import models
+from constrained_zoo import models
 
 DATASET_SHAPES = {"fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), "mnist1d": (40, 1)}
 

@@ -13,7 +13,7 @@ import pytest
 import keras
 
 import constrained_layers
-import models
+from constrained_zoo import models
 from constrained_layers.base import ConstrainedLayer
 
 # Input shapes of the datasets models are meant for (without the batch axis).

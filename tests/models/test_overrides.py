@@ -12,7 +12,7 @@ import pytest
 
 import keras
 
-import models
+from constrained_zoo import models
 from tests.models.pin_architectures import DATASET_SHAPES, architecture
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "architectures.json")
@@ -38,9 +38,11 @@ def test_default_architecture_is_unchanged(name):
 # zoo makes (reflect needs maps wider than the window).
 NON_DEFAULT = {
     "delta": 3, "padding_mode": "symmetric", "convolution": True, "implementation": "direct",
-    "width": 1.5, "dropout": 0.25, "num_kernels": 3,
+    "width": 1.5, "dropout": 0.25, "num_kernels": 3, "mixing_normalization": "softmax",
+    "mixing_factorization": "row_column",
 }
-LAYER_KNOBS = ("padding_mode", "convolution", "implementation", "num_kernels")
+LAYER_KNOBS = ("padding_mode", "convolution", "implementation", "num_kernels", "mixing_normalization",
+               "mixing_factorization")
 
 
 def _trainable(model):
@@ -125,3 +127,24 @@ def test_inputs_stay_channels_last_whatever_keras_says():
             assert formats <= {"channels_last"}, (name, formats)
     finally:
         keras.config.set_image_data_format(previous)
+
+
+def test_low_rank_models_take_the_papers_parameterization():
+    """Elsayed et al.'s mixing on a zoo model: every low-rank layer gets it;
+    the row × column weights replace H'·W'·R mixing weights by (H' + W')·R
+    (stages of 14×14 and 7×7 outputs, R = 4); the sequence models refuse the
+    factorization by name."""
+    paper = models.create_model("lrlc_r4_10k", mixing_normalization="softmax", mixing_factorization="row_column")
+    default = models.create_model("lrlc_r4_10k")
+    layers = [layer for layer in paper.layers if layer.name.startswith("low_rank_")]
+    assert len(layers) == 2
+    for layer in layers:
+        assert (layer.mixing_normalization, layer.mixing_factorization) == ("softmax", "row_column")
+    saved = sum((h * w - (h + w)) * 4 for h, w in ((14, 14), (7, 7)))
+    assert _trainable(default) - _trainable(paper) == saved
+    assert models.count_params("lrlc_r4_10k", mixing_factorization="row_column") == _trainable(paper)
+    softmax_1d = models.create_model("lrlc1d_r4_10k", mixing_normalization="softmax")
+    assert softmax_1d.get_layer("low_rank_0").mixing_normalization == "softmax"
+    assert _trainable(softmax_1d) == _trainable(models.create_model("lrlc1d_r4_10k"))
+    with pytest.raises(ValueError, match="does not take the override `mixing_factorization`"):
+        models.create_model("lrlc1d_r4_10k", mixing_factorization="row_column")

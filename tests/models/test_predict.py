@@ -1,4 +1,4 @@
-"""Predictions on real images: `models.preprocess`, `models.decode_predictions`, `python -m models.predict`.
+"""Predictions on real images: `models.preprocess`, `models.decode_predictions`, `python -m constrained_zoo.models.predict`.
 
 Every image is written here, into `tmp_path`, with Pillow; the Fashion-MNIST
 test split (the IDX files of `FASHION_MNIST_DIR`) supplies one real image
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-import models
-from models import predict
-from models.preprocessing import INVERT_THRESHOLD, LUMA_WEIGHTS
+from constrained_zoo import models
+from constrained_zoo.models import predict
+from constrained_zoo.models.preprocessing import INVERT_THRESHOLD, LUMA_WEIGHTS
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FASHION_MNIST_DIR = "/usr/share/datasets/fashion-mnist"
@@ -40,7 +40,7 @@ def _test_split():
     if not all(os.path.exists(os.path.join(FASHION_MNIST_DIR, n)) or os.path.exists(os.path.join(FASHION_MNIST_DIR, n + ".gz"))
                for n in names):
         pytest.skip(f"Fashion-MNIST's IDX files are not in {FASHION_MNIST_DIR} (apt-get install dataset-fashion-mnist)")
-    from training.data import sources  # the tests may use training; `models` never does
+    from constrained_zoo.training.data import sources  # the tests may use training; `models` never does
 
     _, (x_test, y_test) = sources.load_arrays("fashion_mnist", data_dir=FASHION_MNIST_DIR)
     return x_test, y_test  # (10000, 28, 28, 1), (10000,)
@@ -60,7 +60,7 @@ def test_class_names():
     )
     assert models.class_names("digits") == models.class_names("mnist1d") == tuple("0123456789")
     assert models.class_names("fashion_mnist.frontier") == models.class_names("fashion_mnist")  # a weights name
-    from training.data import sources
+    from constrained_zoo.training.data import sources
 
     assert sources.load_arrays("fashion_mnist", with_info=True)[1].class_names is models.class_names("fashion_mnist")  # one source of truth
 
@@ -367,7 +367,8 @@ def _listing(folder):
 def _cli(args, cwd):
     env = {k: v for k, v in os.environ.items() if k not in ("TF_CPP_MIN_LOG_LEVEL", models.WEIGHTS_DIR_ENV)}
     env.update(KERAS_BACKEND="tensorflow", PYTHONPATH=REPO, PYTHONDONTWRITEBYTECODE="1", CUDA_VISIBLE_DEVICES="")
-    return subprocess.run([sys.executable, "-m", "models.predict", *args], cwd=cwd, env=env,
+    script = os.path.join(os.path.dirname(sys.executable), "czoo-predict")  # the console script, quiet
+    return subprocess.run([sys.executable, script, *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=TIMEOUT)
 
 
@@ -399,7 +400,7 @@ def test_cli_error_end_to_end(tmp_path):
     done = _cli(["notes.png"], tmp_path)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.splitlines() == [
-        "python -m models.predict: error: 'notes.png' is not an image "
+        "czoo-predict: error: 'notes.png' is not an image "
         "(Pillow does not recognize its format)."
     ]
     assert _listing(tmp_path) == before

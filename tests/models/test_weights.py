@@ -13,9 +13,9 @@ import pytest
 
 import keras
 
-import models
-from models import manifest as written
-from models import weights
+from constrained_zoo import models
+from constrained_zoo.models import manifest as written
+from constrained_zoo.models import weights
 
 SHAPE = (8, 8, 1)  # digits: the smallest images
 
@@ -24,10 +24,13 @@ def _publish(root, name="cnn_tiny", dataset="digits", overrides=None, model=None
     """Publishes `model` (default: `name` built with `overrides`) as `name`'s weights; `fingerprint=False`
     writes an entry as older manifests have them, without "architecture"."""
     model = model or models.create_model(name, input_shape=SHAPE, num_classes=10, **(overrides or {}))
-    path = written.weights_file(name, dataset, root)
+    staged = os.path.join(root, "staged" + written.SUFFIX)
+    os.makedirs(root, exist_ok=True)
+    model.save_weights(staged)
+    entry = written.manifest_entry(model, name, dataset, overrides=overrides, saved=staged)
+    path = os.path.join(root, entry["file"])  # named by its content
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    model.save_weights(path)
-    entry = written.manifest_entry(model, name, dataset, overrides=overrides, root=root, saved=path)
+    os.replace(staged, path)
     if not fingerprint:
         del entry["architecture"]
     written.write_manifest(written.updated_manifest(weights.read_manifest(root), entry), root)
@@ -96,10 +99,10 @@ def test_a_corrupted_file_is_refused(root):
         byte = f.read(1)
         f.seek(-1, os.SEEK_CUR)
         f.write(bytes([byte[0] ^ 0xFF]))
-    with pytest.raises(models.WeightsError, match=r"'digits' of 'cnn_tiny' are corrupted: .*cnn_tiny\.weights\.h5 has sha256"):
+    with pytest.raises(models.WeightsError, match=r"'digits' of 'cnn_tiny' are corrupted: .*cnn_tiny-[0-9a-f]{12}\.weights\.h5 has sha256"):
         models.create_model("cnn_tiny", weights="digits")
     os.remove(path)
-    with pytest.raises(models.WeightsError, match=r"file .*cnn_tiny\.weights\.h5 is missing"):
+    with pytest.raises(models.WeightsError, match=r"file .*cnn_tiny-[0-9a-f]{12}\.weights\.h5 is missing"):
         models.create_model("cnn_tiny", weights="digits")
 
 
@@ -117,7 +120,7 @@ def test_same_counts_other_shapes_are_refused(root):
     _publish(root, name="mlp_small", model=models.create_model("cnn_tiny", input_shape=SHAPE), fingerprint=False)
     _edit_entry(root, params=4810, trainable_params=4810)  # mlp_small's on 8×8 inputs
     with pytest.raises(models.WeightsError, match=r"Architecture mismatch for the weights 'digits' of 'mlp_small': "
-                                                  r".*mlp_small\.weights\.h5 holds weights of shapes"):
+                                                  r".*mlp_small-[0-9a-f]{12}\.weights\.h5 holds weights of shapes"):
         models.create_model("mlp_small", weights="digits")
 
 
@@ -211,12 +214,18 @@ def test_entries_without_a_fingerprint_load_with_the_shape_checks(root):
 # ---------------------------------------------------------------- writing
 def test_the_writing_helpers_file_entries_and_write_the_manifest_atomically(tmp_path):
     model = models.create_model("cnn_tiny", input_shape=SHAPE, num_classes=10)
-    entry = written.manifest_entry(model, "cnn_tiny", "digits", tag="x", root=tmp_path)
+    entry = written.manifest_entry(model, "cnn_tiny", "digits", tag="x")
     assert entry == {
-        "model": "cnn_tiny", "dataset": "digits", "tag": "x", "file": os.path.join("digits", "cnn_tiny.x.weights.h5"),
+        "model": "cnn_tiny", "dataset": "digits", "tag": "x",
         "overrides": {}, "input_shape": [8, 8, 1], "num_classes": 10, "params": 666, "trainable_params": 666,
         "architecture": models.architecture_fingerprint(model),
     }
+    model.save_weights(tmp_path / "saved.weights.h5")
+    saved = written.manifest_entry(model, "cnn_tiny", "digits", tag="x", saved=tmp_path / "saved.weights.h5")
+    digest = weights.sha256_of(tmp_path / "saved.weights.h5")
+    assert saved == {**entry, "sha256": digest, "bytes": os.path.getsize(tmp_path / "saved.weights.h5"),
+                     "file": os.path.join("digits", f"cnn_tiny.x-{digest[:12]}.weights.h5")}
+    os.remove(tmp_path / "saved.weights.h5")
     manifest = written.updated_manifest(weights.read_manifest(tmp_path), dict(entry, test_accuracy=float("nan")))
     manifest = written.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits"})
     manifest = written.updated_manifest(manifest, {"model": "cnn_tiny", "dataset": "digits", "tag": "x", "seed": 1})

@@ -1,4 +1,4 @@
-"""Runs `python -m training.train` and `training.evaluate` as a user would, in subprocesses.
+"""Runs `python -m constrained_zoo.training.train` and `training.evaluate` as a user would, in subprocesses.
 
 Example:
 
@@ -27,6 +27,7 @@ ENV = {
     "KERAS_BACKEND": "tensorflow",
     "CUDA_VISIBLE_DEVICES": "",
     "PYTHONDONTWRITEBYTECODE": "1",
+    "CZOO_ALLOW_DIRTY": "1",  # a developer's checkout under test may be dirty; test_provenance checks the refusal
 }
 
 #: A run that takes longer than this has hung (a one-epoch run takes ~10 s).
@@ -34,7 +35,7 @@ TIMEOUT = 300
 
 
 def train_command(out, *args):
-    return [sys.executable, "-m", "training.train", "--out", os.fspath(out), *map(str, args)]
+    return [sys.executable, "-m", "constrained_zoo.training.train", "--out", os.fspath(out), *map(str, args)]
 
 
 def train(out, *args, env=None, timeout=TIMEOUT):
@@ -63,9 +64,9 @@ def python(code, *args, cwd=REPO, timeout=TIMEOUT):
 
 
 def evaluate(run_dir, timeout=TIMEOUT):
-    """Runs `python -m training.evaluate run_dir`; returns the `CompletedProcess`."""
+    """Runs `python -m constrained_zoo.training.evaluate run_dir`; returns the `CompletedProcess`."""
     return subprocess.run(
-        [sys.executable, "-m", "training.evaluate", os.fspath(run_dir)], cwd=REPO, env=ENV,
+        [sys.executable, "-m", "constrained_zoo.training.evaluate", os.fspath(run_dir)], cwd=REPO, env=ENV,
         capture_output=True, text=True, timeout=timeout,
     )
 

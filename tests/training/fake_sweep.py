@@ -1,4 +1,4 @@
-"""`python -m training.sweep` with stand-in training processes and faults, for the stop-path tests.
+"""`python -m constrained_zoo.training.sweep` with stand-in training processes and faults, for the stop-path tests.
 
     python -m tests.training.fake_sweep SWEEP-ARGS...
 
@@ -24,8 +24,8 @@ import json
 import os
 import sys
 
-from training import report, sweep
-from training.sweeps import locks, scheduler
+from constrained_zoo.training import report, sweep
+from constrained_zoo.training.sweeps import locks, scheduler
 
 
 def _trainer(run_dir, epochs, behaviour):

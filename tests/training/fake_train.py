@@ -10,7 +10,7 @@ import signal
 import sys
 import time
 
-from training.run import signals
+from constrained_zoo.training.run import signals
 
 
 def main(run_dir, epochs, behaviour):
@@ -24,7 +24,7 @@ def main(run_dir, epochs, behaviour):
             signals.stop_with_parent()
             print(f"fake trainer {os.getpid()}: {behaviour}", flush=True)
             while behaviour in ("train", "silent"):
-                signals.check()
+                signals.raise_if_stopped()
                 if behaviour == "train":
                     with open(os.path.join(run_dir, "train.log"), "a", encoding="utf-8") as f:
                         f.write("a batch\n")

@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 
-from training.data.sources import FASHION_MNIST_FILES
+from constrained_zoo.training.data.sources import FASHION_MNIST_FILES
 
 
 def idx_bytes(array, magic=None):

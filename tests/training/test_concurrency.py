@@ -18,7 +18,7 @@ import pytest
 
 from tests.training import cli
 from tests.training.test_sweep import TINY, start_sweep, table, trainings
-from training.run import atomic, signals
+from constrained_zoo.training.run import atomic, signals
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -49,7 +49,7 @@ def _training_processes(out):
                 zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        if b"training.train" in words and any(str(out).encode() in w for w in words) and not zombie:
+        if b"constrained_zoo.training.train" in words and any(str(out).encode() in w for w in words) and not zombie:
             found.append(int(pid))
     return found
 
@@ -176,7 +176,7 @@ def test_inside_a_command_a_signal_during_a_swap_is_only_recorded(tmp_path, monk
         target, calls = _swap_with_a_signal(tmp_path, monkeypatch, signal.SIGTERM)
         assert signals.requested() == signal.SIGTERM
         with pytest.raises(signals.StopRequested):
-            signals.check()
+            signals.raise_if_stopped()
     assert len(calls) == 2 and (target / "version").read_text() == "new"
 
 
@@ -211,7 +211,7 @@ class Killed(BaseException):
 
 
 def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, monkeypatch):
-    from training.publishing import manifest
+    from constrained_zoo.training.publishing import manifest
 
     def saver(content):
         def save(path):

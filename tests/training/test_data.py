@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 
 from tests.training.idx_files import example_ids, fake_fashion_mnist
-from training.data import sources, variants
-from training.data import DatasetSpec, load_dataset, measure_throughput
+from constrained_zoo.training.data import sources, variants
+from constrained_zoo.training.data import DatasetSpec, load_dataset, measure_throughput
 
 
 def collect(dataset):

@@ -1,7 +1,7 @@
 """`make demo` (issue #12, item 6): ranked by validation, never by test; shipped weights re-checked.
 
 The ranking logic is tested on rows whose test accuracies say the opposite
-of their validation accuracies; the re-check runs `python -m training.demo
+of their validation accuracies; the re-check runs `python -m constrained_zoo.training.demo
 --no-train` on a temporary weights root (`--weights-dir`) holding a real
 shipped file with its true manifest entry and one with a count changed.
 """
@@ -15,9 +15,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from models import weights as _weights
+from constrained_zoo.models import weights as _weights
 from tests.training import cli
-from training import demo
+from constrained_zoo.training import demo
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -87,11 +87,11 @@ def test_the_published_part_ranks_by_the_manifests_validation_within_budgets_and
         {**row("mlp_linear", "mlp", 0.80, 0.99), "recomputed": 0.99, "match": True},
     ]
     for r in rows:
-        r.update(command=f"python -m training.train --model {r['model']} --epochs 20", commit="36b2706f", error=None)
+        r.update(command=f"python -m constrained_zoo.training.train --model {r['model']} --epochs 20", commit="36b2706f", error=None)
     text = "\n".join(demo.report_published(rows, [row("cnn_small", "multi_channel_conv", 0.8, 0.7)], [15_000, 60_000]))
     for r in rows:
-        assert f"{r['model']}: python -m training.train --model {r['model']} --epochs 20  (commit 36b2706)" in text
-    assert "python -m training.evaluate --model MODEL --weights fashion_mnist" in text
+        assert f"{r['model']}: python -m constrained_zoo.training.train --model {r['model']} --epochs 20  (commit 36b2706)" in text
+    assert "python -m constrained_zoo.training.evaluate --model MODEL --weights fashion_mnist" in text
     assert "| cnn_small | multi_channel_conv | 9,000 | 0.9000 | 0.9100 | 0.9100 | match | 0.8000 | 0.7000 |" in text
     within_15k, within_60k = text.split("≤ 15,000 parameters")[1].split("≤ 60,000 parameters")
     assert "cnn_big" not in within_15k and "convolution 0.9000 (cnn_small)" in within_15k
@@ -129,7 +129,7 @@ def weights_root(tmp_path, changed=None):
 
 
 def run_demo(*args):
-    return subprocess.run([sys.executable, "-m", "training.demo", *map(str, args)], cwd=cli.REPO, env=cli.ENV,
+    return subprocess.run([sys.executable, "-m", "constrained_zoo.training.demo", *map(str, args)], cwd=cli.REPO, env=cli.ENV,
                           capture_output=True, text=True, timeout=cli.TIMEOUT)
 
 
@@ -139,7 +139,7 @@ def test_shipped_weights_are_re_checked_a_mismatch_is_an_error_and_the_commands_
     assert "| mlp_linear | mlp | 7,850 | 0.8527 | 0.8448 | 0.8448 | match |" in done.stdout
     assert "| fc2d_small | fully_connected | 50,890 | 0.8825 | 0.8783 | 0.8782 | MISMATCH |" in done.stdout
     for model in ("mlp_linear", "fc2d_small"):
-        assert f"{model}: python -m training.train --model {model} --dataset fashion_mnist --epochs 20" in done.stdout
+        assert f"{model}: python -m constrained_zoo.training.train --model {model} --dataset fashion_mnist --epochs 20" in done.stdout
     assert "MISMATCH: fc2d_small: re-computed 0.8782, the manifest says 0.8783" in done.stderr
-    assert "python -m training.evaluate --model fc2d_small --weights fashion_mnist" in done.stderr
+    assert "python -m constrained_zoo.training.evaluate --model fc2d_small --weights fashion_mnist" in done.stderr
     assert "error: 1 published model(s) do not reproduce their manifest's test accuracy: fc2d_small." in done.stderr

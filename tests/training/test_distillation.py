@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 
 from tests.training import cli
-from training import train as train_module
-from training.data import load_dataset
+from constrained_zoo.training import train as train_module
+from constrained_zoo.training.data import load_dataset
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -42,7 +42,7 @@ def distillation_reference(labels, student, teacher, temperature, weight, smooth
 def test_distillation_loss_equals_the_equation(temperature, weight, smoothing):
     import keras
 
-    from training.run.losses import DistillationLoss
+    from constrained_zoo.training.run.losses import DistillationLoss
 
     rng = np.random.default_rng(0)
     labels = np.array([0, 3, 1, 2, 2, 0])
@@ -61,7 +61,7 @@ def test_distillation_loss_equals_the_equation(temperature, weight, smoothing):
 
 
 def test_a_student_equal_to_its_teacher_pays_only_the_labels_term():
-    from training.run.losses import DistillationLoss
+    from constrained_zoo.training.run.losses import DistillationLoss
 
     logits = np.array([[2.0, -1.0, 0.5]], np.float32)
     targets = np.array([[2.0, 2.0, -1.0, 0.5]], np.float32)
@@ -74,14 +74,14 @@ def test_a_student_equal_to_its_teacher_pays_only_the_labels_term():
                                              ({"weight": 1.5}, "weight=1.5"),
                                              ({"label_smoothing": 1.0}, "label_smoothing=1.0")])
 def test_distillation_loss_refuses_bad_arguments(kwargs, message):
-    from training.run.losses import DistillationLoss
+    from constrained_zoo.training.run.losses import DistillationLoss
 
     with pytest.raises(ValueError, match=message.replace(".", r"\.")):
         DistillationLoss(**kwargs)
 
 
 def test_label_accuracy_reads_the_label_column():
-    from training.run.losses import LabelAccuracy
+    from constrained_zoo.training.run.losses import LabelAccuracy
 
     logits = np.array([[0.0, 1.0], [1.0, 0.0], [1.0, 0.0]], np.float32)
     metric = LabelAccuracy()
@@ -130,7 +130,7 @@ def teacher_runs(tmp_path_factory):
 def test_a_student_learns_from_its_seeds_teacher_and_resumes_exactly(teacher_runs, tmp_path):
     import keras
 
-    from training.run.losses import DistillationLoss
+    from constrained_zoo.training.run.losses import DistillationLoss
 
     template = str(teacher_runs / "seed{seed}")
     taught = (*STUDENT, "--seed", 1, "--teacher", template, "--distill-temperature", 3, "--distill-weight", 0.7)

@@ -14,8 +14,9 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from training import shift
-from training.sweeps import identical, label_check, labels, plots, results
+from constrained_zoo.training import shift
+from constrained_zoo.training.sweeps import identical, label_check, plots, results
+from constrained_zoo.training.sweeps import plot_labels as labels
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHIFTS = [0, 1, 2, 3, 4, 6]
@@ -35,7 +36,7 @@ def _rows(folder):
 
 
 def _shift_rows(folder):
-    """`shift.summarize` of the runs whose shift.json holds every shift, as python -m training.shift reads them."""
+    """`shift.summarize` of the runs whose shift.json holds every shift, as python -m constrained_zoo.training.shift reads them."""
     records = []
     for run_dir in shift.run_dirs(os.path.join(REPO, "results", folder)):
         stored = shift.stored_shifts(run_dir)

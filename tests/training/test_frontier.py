@@ -3,8 +3,8 @@
 import json
 import os
 
-from training import readme
-from training.sweeps import frontier
+from constrained_zoo.training import readme
+from constrained_zoo.training.sweeps import frontier
 
 
 def _run(root, folder, seed, val, test, params=1_900, width=0.6):
@@ -27,7 +27,7 @@ def test_the_recipe_is_chosen_on_validation_and_the_goal_met_with_its_seeds(tmp_
         _run(tmp_path, "b", seed, val=0.95, test=0.91)
     assert frontier.outcome(str(tmp_path), _goal())[0] == "b"
     lines = frontier.frontier_table(str(tmp_path), "d", goals=(_goal(),)).splitlines()
-    assert lines[2].endswith("| b | 0.9100 ± 0.0000 | 2 | no | 0.8 somewhere |")  # two seeds of three
+    assert lines[2].endswith("| b | 0.9100 ± 0.0000 | 2 | no | a search that read test | 0.8 somewhere |")  # two seeds of three
     _run(tmp_path, "b", 2, val=0.95, test=0.91)
     assert frontier.outcome(str(tmp_path), _goal())[0] == "b"  # compared on the seeds both have
     assert "| 3 | yes |" in frontier.frontier_table(str(tmp_path), "d", goals=(_goal(),))

@@ -1,4 +1,4 @@
-"""`python -m training.gpu_check` (`make gpu-check`), on a CPU, on a tiny subset.
+"""`python -m constrained_zoo.training.gpu_check` (`make gpu-check`), on a CPU, on a tiny subset.
 
 The JAX path must run where TensorFlow is not installed (the GPU machines
 this project borrows): it runs here with `tensorflow` made unimportable.
@@ -14,7 +14,7 @@ import runpy, sys
 sys.modules["tensorflow"] = None  # `import tensorflow` (and any tensorflow.*) now raises ImportError
 sys.argv = ["gpu_check", *sys.argv[1:]]
 try:
-    runpy.run_module("training.gpu_check", run_name="__main__")
+    runpy.run_module("constrained_zoo.training.gpu_check", run_name="__main__")
 except SystemExit as exit:
     code = exit.code
 loaded = sorted(m for m, module in sys.modules.items() if m.split(".")[0] == "tensorflow" and module is not None)
@@ -43,7 +43,7 @@ def test_gpu_check_on_jax_without_tensorflow():
 
 
 def test_gpu_check_refuses_a_missing_data_dir(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "training.gpu_check", "--data-dir", str(tmp_path / "none")],
+    done = subprocess.run([sys.executable, "-m", "constrained_zoo.training.gpu_check", "--data-dir", str(tmp_path / "none")],
                           cwd=cli.REPO, env={**cli.ENV, "KERAS_BACKEND": "jax"}, capture_output=True, text=True,
                           timeout=cli.TIMEOUT)
     cli.check(done, returncode=2)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from tests.training.idx_files import fake_fashion_mnist, idx_bytes, write_idx
-from training.data import idx, sources
+from constrained_zoo.training.data import idx, sources
 
 
 @pytest.fixture(params=[True, False], ids=["gzip", "plain"])

@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from training import lr_grid
+from constrained_zoo.training import lr_grid
 
 FAMILIES = {"mlp_small": "mlp", "lc_small": "locally_connected", "cnn_base": "multi_channel_conv"}
 
@@ -45,7 +45,7 @@ def test_the_rate_is_chosen_on_validation_and_reported_on_test(folders):
     assert rate == 0.001 and validation == {0.001: 0.90, 0.003: 0.85}  # seed 0 only: the seed both rates have
     text = lr_grid.comparison(found)
     lines = text.splitlines()
-    assert lines[0] == ("| model | family | parameters | validation, lr 0.001 | validation, lr 0.003 | chosen lr | "
+    assert lines[0] == ("| model | family | weights (trainable) | validation, lr 0.001 | validation, lr 0.003 | chosen lr | "
                         "test accuracy | seeds |")
     assert lines[2] == "| cnn_base | multi_channel_conv | 50,000 | **0.9300** | 0.9200 | 0.001 | 0.9200 ± 0.0000 | 1 |"
     assert "| mlp_small | mlp | 50,000 | **0.9000** | 0.8500 | 0.001 | 0.8100 ± 0.0141 | 2 |" in lines
@@ -95,7 +95,7 @@ def test_the_cli_writes_the_table_and_names_errors(folders, tmp_path, capsys):
 
 
 def test_the_readme_generates_the_grid(folders, tmp_path):
-    from training import readme
+    from constrained_zoo.training import readme
 
     root = os.path.dirname(folders[0])
     names = ",".join(os.path.basename(f) for f in folders)
@@ -108,7 +108,7 @@ def test_recipe_choice_picks_each_models_folder_on_validation(folders, tmp_path)
     _run(third, "cnn_base", 0, 0.001, val=0.95, test=0.90, epochs=40)  # best validation, worse test: chosen
     _run(third, "cnn_base", 1, 0.001, val=0.96, test=0.91, epochs=40)
     lines = lr_grid.recipe_choice([*folders, str(third)], ["cnn_base", "lc_small (width=1.5)"]).splitlines()
-    assert lines[0] == ("| model | parameters | validation, lr0.001 | validation, lr0.003 | validation, frontier | "
+    assert lines[0] == ("| model | weights (trainable) | validation, lr0.001 | validation, lr0.003 | validation, frontier | "
                         "chosen | test accuracy | seeds |")
     assert lines[2] == "| cnn_base | 50,000 | 0.9300 | 0.9200 | **0.9500** | frontier | 0.9050 ± 0.0071 | 2 |"
     assert lines[3] == "| lc_small (width=1.5) | 50,000 | 0.8600 | **0.8800** | — | lr0.003 | 0.8700 ± 0.0000 | 1 |"
@@ -128,7 +128,7 @@ def test_a_rate_may_span_folders_but_a_run_is_counted_once(folders, tmp_path):
 
 
 def test_labels_keep_the_commas_inside_their_overrides():
-    from training.lr_grid import split_labels
+    from constrained_zoo.training.lr_grid import split_labels
 
     assert split_labels("cnn_base, lc_small (delta=2, width=1.5),mlp_small") == [
         "cnn_base", "lc_small (delta=2, width=1.5)", "mlp_small"]

@@ -18,10 +18,10 @@ import pytest
 
 import keras
 
-import models
-from models import weights as _weights
+from constrained_zoo import models
+from constrained_zoo.models import weights as _weights
 from tests.training import cli
-from training import evaluate, publish, settings
+from constrained_zoo.training import evaluate, publish, settings
 
 
 def _module(module, *args, env=None):
@@ -53,7 +53,7 @@ def published(tmp_path_factory):
         if not (root / "manifest.json").exists():
             cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
                                 "--max-train-examples", 200, "--seed", 3, "--verbose", 0, "--overwrite"))
-            done = cli.check(_module("training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
+            done = cli.check(_module("constrained_zoo.training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
             assert "published cnn_tiny as weights 'digits'" in done.stdout
     return run_dir, root
 
@@ -73,7 +73,7 @@ def test_publish_writes_the_weights_and_a_complete_manifest_entry(published):
     assert abs(entry["test_accuracy"] - results["test_accuracy"]) <= 0.5 / 360
     assert entry["best_validation_accuracy"] == results["best_val_accuracy"]
     assert entry["validation_accuracy"] == pytest.approx(cli.read_history(run_dir)[-1]["val_accuracy"])
-    assert entry["command"] == ("python -m training.train --model cnn_tiny --dataset digits --epochs 1 --batch-size 128 "
+    assert entry["command"] == ("python -m constrained_zoo.training.train --model cnn_tiny --dataset digits --epochs 1 --batch-size 128 "
                                 "--learning-rate 0.001 --seed 3 --max-train-examples 200")
     config = cli.read_json(run_dir / "config.json")
     assert entry["commit"] == config["git"]["commit"] and entry["commit_dirty"] == config["git"]["dirty"]
@@ -109,7 +109,7 @@ def test_published_weights_reproduce_the_manifest(name, dataset, root, published
 
 def test_evaluate_cli_checks_the_manifest_exactly(published, tmp_path):
     _, root = published
-    done = cli.check(_module("training.evaluate", "--model", "cnn_tiny", "--weights", "digits", "--weights-dir", root))
+    done = cli.check(_module("constrained_zoo.training.evaluate", "--model", "cnn_tiny", "--weights", "digits", "--weights-dir", root))
     assert "the manifest says" in done.stdout and ": match." in done.stdout
     # A manifest one answer off: 1, MISMATCH.
     other = tmp_path / "weights"
@@ -156,7 +156,7 @@ def test_train_command_keeps_what_changes_the_result():
             "augment": True, "pixel_shuffle": False, "shift": 0, "out": "x", "strategy": "default",
             "model_args": {"delta": 2, "padding_mode": "circular"}}
     assert settings.train_command(args) == (
-        "python -m training.train --model cnn_small --dataset fashion_mnist --epochs 20 --batch-size 128 "
+        "python -m constrained_zoo.training.train --model cnn_small --dataset fashion_mnist --epochs 20 --batch-size 128 "
         "--learning-rate 0.001 --lr-schedule cosine --seed 1 --augment --model-arg delta=2 --model-arg padding_mode=circular"
     )
 
@@ -166,7 +166,7 @@ def test_train_command_names_the_regularization_settings():
             "lr_schedule": "cosine", "seed": 0, "validation_fraction": 0.1, "augment": True, "flip": True,
             "label_smoothing": 0.1, "weight_decay": 0.05, "model_args": {}}
     assert settings.train_command(args) == (
-        "python -m training.train --model cnn_bn_50k --dataset fashion_mnist --epochs 40 --batch-size 128 "
+        "python -m constrained_zoo.training.train --model cnn_bn_50k --dataset fashion_mnist --epochs 40 --batch-size 128 "
         "--learning-rate 0.001 --lr-schedule cosine --seed 0 --augment --flip --label-smoothing 0.1 --weight-decay 0.05"
     )
     args.update(flip=False, label_smoothing=0.0, weight_decay=0.0)  # the defaults are left out

@@ -1,7 +1,7 @@
 """`--executor ray` on a local Ray instance: each run a Ray task, a killed worker's run retried, the local table.
 
 The sweep's driver runs as a user's script would (`ray.init(num_cpus=2)`,
-then `training.sweep.main`) in a subprocess; the test SIGKILLs the Ray
+then `constrained_zoo.training.sweep.main`) in a subprocess; the test SIGKILLs the Ray
 worker process running one run (the parent of its training process) after
 the run's first checkpoint.
 """
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.tensorflow_only
 RUNS = ("--dataset", "digits", "--models", "mlp_linear", "--seeds", 4, "--epochs", 3, "--batch-size", 16)
 DRIVER = ("import sys, ray\n"
           "ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)\n"
-          "from training import sweep\n"
+          "from constrained_zoo.training import sweep\n"
           "sys.exit(sweep.main(sys.argv[1:]))\n")
 
 

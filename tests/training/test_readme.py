@@ -1,4 +1,4 @@
-"""The README's tables are generated (`python -m training.readme`): they cannot drift from the code or results."""
+"""The README's tables are generated (`python -m constrained_zoo.training.readme`): they cannot drift from the code or results."""
 
 import json
 import os
@@ -6,7 +6,7 @@ import os
 import pytest
 
 from tests.training import cli
-from training import readme
+from constrained_zoo.training import readme
 
 TEXT = """# Title
 
@@ -33,11 +33,11 @@ def _toy_results(root):
 
 @pytest.mark.parametrize("name", sorted(readme.DOCUMENTS))
 def test_the_documents_are_what_the_code_and_results_give(name):
-    """Fails when a document's generated tables differ from the code or results/: run python -m training.readme --write."""
+    """Fails when a document's generated tables differ from the code or results/: run python -m constrained_zoo.training.readme --write."""
     with open(os.path.join(readme.REPO, name), encoding="utf-8") as f:
         text = f.read()
     assert readme.missing_kinds(text, readme.DOCUMENTS[name]) == []
-    assert readme.render(text) == text, f"{name} is stale: run python -m training.readme --write"
+    assert readme.render(text) == text, f"{name} is stale: run python -m constrained_zoo.training.readme --write"
 
 
 def test_a_command_block_is_the_commands_output(tmp_path):
@@ -52,9 +52,9 @@ def test_render_replaces_only_the_blocks(tmp_path):
     _toy_results(tmp_path)
     fresh = readme.render(TEXT, tmp_path)
     assert fresh.startswith("# Title\n\nProse before, kept.\n\n<!-- generated: results results/toy -->\n"
-                            "| model | family | parameters | test accuracy |")
+                            "| model | family | weights (trainable) | test accuracy |")
     assert "| stale | table |" not in fresh
-    assert "| cnn_small ★ | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
+    assert "| cnn_small ★ † | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
     assert "<!-- /generated -->\n\nProse between, kept.\n<!-- generated: compare" in fresh
     assert "| cnn_small | multi_channel_conv | 1,898 | 0.9000 | 0.9000 | +0.0 |\n<!-- /generated -->\n" in fresh
     assert readme.render(fresh, tmp_path) == fresh
@@ -66,7 +66,7 @@ def test_cli_checks_then_writes(tmp_path, capsys):
     path.write_text(TEXT)
     assert readme.main(["--readme", str(path)]) == 1
     captured = capsys.readouterr()
-    assert "-| stale | table |" in captured.out and "run python -m training.readme --write" in captured.err
+    assert "-| stale | table |" in captured.out and "run python -m constrained_zoo.training.readme --write" in captured.err
     assert path.read_text() == TEXT  # a check writes nothing
     assert readme.main(["--readme", str(path), "--write"]) == 0
     assert readme.main(["--readme", str(path)]) == 0

@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 
 from tests.training import cli
-from training import report, shift
-from training.sweeps import results
+from constrained_zoo.training import report, shift
+from constrained_zoo.training.sweeps import results
 
 
 def _row(model, family, params, test, val):
-    return {"model": model, "family": family, "trainable_params": params,
+    return {"model": model, "family": family, "params": params, "trainable_params": params,
             "test_accuracy_mean": test, "best_val_accuracy_mean": val}
 
 
@@ -25,7 +25,7 @@ def test_matched_budgets_choose_by_validation_never_by_test():
     ]
     table = results.matched_budgets(rows, [2_000, 10_000, 100_000])
     lines = table.splitlines()
-    assert lines[0] == "| budget (parameters) | mlp | multi_channel_conv |"
+    assert lines[0] == "| budget (weights) | mlp | multi_channel_conv |"
     assert lines[2] == "| ≤ 2,000 | 0.7000 (small, 1,000) | — |"
     assert lines[3] == "| ≤ 10,000 | 0.8000 (big_val, 9,000) | 0.9100 (conv, 5,000) |"
     assert lines[4] == "| ≤ 100,000 | 0.9900 (huge, 50,000) | 0.9100 (conv, 5,000) |"
@@ -40,7 +40,7 @@ def test_report_cli_rejects_bad_budgets(tmp_path, capsys):
 
 
 def test_shift_images_moves_content_and_zero_fills():
-    from training.data.variants import shift_images
+    from constrained_zoo.training.data.variants import shift_images
 
     x = np.arange(2 * 3 * 4, dtype=np.float32).reshape(2, 3, 4, 1) + 1
     shifted = shift_images(x, 2)
@@ -64,7 +64,8 @@ def test_shift_experiment_on_a_trained_run(tmp_path, capsys):
     with open(tmp_path / "shift.csv") as f:
         lines = f.read().splitlines()
     assert lines[0] == ",".join(shift.COLUMNS)
-    by_shift = {int(line.split(",")[4]): float(line.split(",")[5]) for line in lines[1:]}
+    column = {name: i for i, name in enumerate(shift.COLUMNS)}
+    by_shift = {int(line.split(",")[column["shift"]]): float(line.split(",")[column["test_accuracy"]]) for line in lines[1:]}
     assert sorted(by_shift) == [0, 1, 3]
     # Shift 0 is the run's own test accuracy, through the SavedModel alone.
     assert by_shift[0] == pytest.approx(results["test_accuracy"], abs=0.5 / 360)
@@ -95,7 +96,7 @@ def test_shift_experiment_without_runs(tmp_path, capsys):
 
 # --- grouping by (model, overrides, recipe) -----------------------------------------------------
 
-def _write_run(runs_dir, run, model="cnn_small", seed=0, accuracy=0.9, model_args=None, **args):
+def _write_run(runs_dir, run, model="cnn_small", seed=0, accuracy=0.9, model_args=None, dirty=False, **args):
     """A finished run as training.train leaves it: results.json and config.json."""
     import json
     import os
@@ -106,7 +107,8 @@ def _write_run(runs_dir, run, model="cnn_small", seed=0, accuracy=0.9, model_arg
                    "seed": seed, "out": str(path), "data_dir": None, "strategy": "default", **args}
     if model_args is not None:
         config_args["model_args"] = model_args
-    (path / "config.json").write_text(json.dumps({"args": config_args}))
+    git = {"commit": "0123456789ab" * 3 + "0123", "dirty": dirty}
+    (path / "config.json").write_text(json.dumps({"args": config_args, "git": git}))
     (path / "results.json").write_text(json.dumps({
         "model": model, "family": "multi_channel_conv", "trainable_params": 9098 if not model_args else 20490,
         "test_accuracy": accuracy, "best_val_accuracy": accuracy, "epochs": 20, "num_train": 1000,
@@ -205,3 +207,30 @@ def test_committed_results_folders_regenerate_unchanged(tmp_path):
             with open(os.path.join(source, folder, "matched_budgets.md"), encoding="utf-8") as f:
                 committed = f.read()
             assert results.matched_budgets(rows, [5_000, 10_000, 15_000, 60_000, 300_000, 1_400_000]) == committed
+
+
+def test_a_row_with_a_run_from_no_clean_commit_is_marked(tmp_path):
+    _write_run(tmp_path, "cnn_small", seed=0, accuracy=0.9)
+    _write_run(tmp_path, "cnn_small", seed=1, accuracy=0.8, dirty=True)
+    _write_run(tmp_path, "cnn_small-delta2_width2", seed=0, accuracy=0.9, model_args={"delta": 2, "width": 2})
+    rows = results.summarize(results.collect(tmp_path))
+    assert {r["label"]: r["clean"] for r in rows} == {"cnn_small": False, "cnn_small (delta=2, width=2)": True}
+    table = results.to_markdown(rows)
+    [plain] = [line for line in table.splitlines() if line.startswith("| cnn_small ") and "delta" not in line]
+    [override] = [line for line in table.splitlines() if line.startswith("| cnn_small (delta=2, width=2)")]
+    assert "†" in plain.split("|")[1] and "†" not in override.split("|")[1]
+    assert results.UNCLEAN_NOTE in table
+    budgets = results.matched_budgets(rows, [100_000])
+    assert "(cnn_small †," in budgets or "(cnn_small (delta=2, width=2)," in budgets
+
+
+def test_every_weight_is_counted_batchnorm_statistics_included():
+    from constrained_zoo import models
+
+    model = models.create_model("cnn_bn_10k", input_shape=(28, 28, 1), num_classes=10)
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    counted = results.weights_of("cnn_bn_10k", {}, [28, 28, 1], 10, trainable)
+    assert counted == model.count_params() > trainable
+    assert results.count_text({"params": counted, "trainable_params": trainable}) == f"{counted:,} ({trainable:,})"
+    assert results.count_text({"params": 5, "trainable_params": 5}) == "5"
+    assert results.weights_of("not_a_zoo_model", {}, [28, 28, 1], 10, 123) == 123

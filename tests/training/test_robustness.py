@@ -18,7 +18,7 @@ import sys
 import pytest
 
 from tests.training import cli
-from training import train as train_module
+from constrained_zoo.training import train as train_module
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -101,7 +101,7 @@ def test_validation_fraction_zero_end_to_end_with_report_and_demo(tmp_path):
     """No validation set: null (not NaN) in every JSON file; the report and the demo work."""
     out = tmp_path / "demo"
     done = subprocess.run(
-        [sys.executable, "-m", "training.demo", "--out", out, "--models", "mlp_linear", "--epochs", "1",
+        [sys.executable, "-m", "constrained_zoo.training.demo", "--out", out, "--models", "mlp_linear", "--epochs", "1",
          "--max-train-examples", "64", "--validation-fraction", "0", "--published", "mlp_linear"],
         cwd=cli.REPO, env=cli.ENV, capture_output=True, text=True, timeout=cli.TIMEOUT,
     )
@@ -116,7 +116,7 @@ def test_validation_fraction_zero_end_to_end_with_report_and_demo(tmp_path):
     assert "| mlp_linear | mlp | 7,850 | 0.8527 | 0.8448 | 0.8448 | match | " in done.stdout
     for path in [p for p in out.rglob("*.json")]:
         strict_json(path)
-    report = subprocess.run([sys.executable, "-m", "training.report", out, "--dataset", "fashion_mnist"],
+    report = subprocess.run([sys.executable, "-m", "constrained_zoo.training.report", out, "--dataset", "fashion_mnist"],
                             cwd=cli.REPO, env=cli.ENV, capture_output=True, text=True, timeout=cli.TIMEOUT)
     cli.check(report)
     assert "| mlp_linear" in report.stdout
@@ -153,7 +153,7 @@ def test_a_stopped_run_says_how_to_continue_and_continues(tmp_path, signum):
     epoch = int(match[1])
     assert 1 <= epoch < 8 and cli.checkpoint_state(run_dir)["epoch"] == epoch
     command = shlex.split(match[2])
-    assert command[:3] == [sys.executable, "-m", "training.train"] and command[-1] == "--resume"
+    assert command[:3] == [sys.executable, "-m", "constrained_zoo.training.train"] and command[-1] == "--resume"
     assert "stopped after epoch" in (run_dir / "train.log").read_text()
     if signum == signal.SIGINT:
         return
@@ -177,7 +177,7 @@ def test_a_stopped_run_says_how_to_continue_and_continues(tmp_path, signum):
     ({"chief": ["a:1"], "worker": ["b:1"], "evaluator": ["c:1"]}, [("chief", 0)]),
 ])
 def test_exactly_one_writer_whatever_the_cluster(cluster, writers):
-    from training.run.distribute import is_writer
+    from constrained_zoo.training.run.distribute import is_writer
 
     tasks = [(kind, index) for kind, hosts in cluster.items() for index in range(len(hosts))]
     found = [task for task in tasks
@@ -188,7 +188,7 @@ def test_exactly_one_writer_whatever_the_cluster(cluster, writers):
 def test_datasets_are_sharded_by_data_explicitly():
     import tensorflow as tf
 
-    from training.run.distribute import shard_by_data
+    from constrained_zoo.training.run.distribute import shard_by_data
 
     dataset = shard_by_data(tf.data.Dataset.range(4).batch(2))
     assert dataset.options().experimental_distribute.auto_shard_policy == tf.data.experimental.AutoShardPolicy.DATA
@@ -202,7 +202,7 @@ def test_an_op_without_a_deterministic_kernel_names_the_flag():
 
     error = tf.errors.UnimplementedError(
         None, None, "A deterministic GPU implementation of SparseSoftmaxXentWithLogits is not currently available.")
-    from training.run import fit, rundir
+    from constrained_zoo.training.run import fit, rundir
 
     with pytest.raises(rundir.UsageError, match=r"Pass --no-deterministic to allow non-deterministic ops"):
         with fit.determinism_explained({"deterministic": True}):

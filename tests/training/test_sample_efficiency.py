@@ -1,4 +1,4 @@
-"""training.sample_efficiency's protocol, on results folders the test writes (no training here).
+"""constrained_zoo.training.sample_efficiency's protocol, on results folders the test writes (no training here).
 
 The end-to-end command (sweeps on digits) runs in `make test-slow`.
 """
@@ -11,7 +11,7 @@ import sys
 import pytest
 
 from tests.training import cli
-from training.sweeps import sample_efficiency as study
+from constrained_zoo.training.sweeps import sample_efficiency as study
 
 
 def test_every_size_gets_the_same_number_of_steps():
@@ -68,7 +68,8 @@ def test_examples_needed_and_the_chapters_order_per_size(folder):
     assert [(size, holds) for size, _, holds, _ in verdicts] == [(100, True), (1000, True)]
     assert [round(gap, 1) for *_, gap in verdicts] == [30.0, 30.0]
     text = study.markdown(table, [0.7, 0.85])
-    assert "the chapter's order holds" in text and "does not widen" in text and "> 1,000" in text
+    assert "the chapter's order holds (convolution − locally connected +20.0 points [+20.0, +20.0]" in text
+    assert "neither widens nor narrows resolvably" in text and "> 1,000" in text
 
 
 def test_each_group_is_its_model_of_best_validation_not_of_best_test(tmp_path):
@@ -111,7 +112,7 @@ def test_the_sizes_and_rates_are_read_from_the_folder(folder):
 
 
 def test_report_only_writes_every_size_in_the_folder_whatever_the_command_names(folder, capsys):
-    from training import sample_efficiency
+    from constrained_zoo.training import sample_efficiency
 
     assert sample_efficiency.main(["--models", "mlp,lc,cnn", "--sizes", "100", "--steps", "10", "--rates", "0.5",
                                    "--targets", "0.6", "--report-only", "--out", str(folder)]) == 0
@@ -126,7 +127,7 @@ def test_report_only_writes_every_size_in_the_folder_whatever_the_command_names(
 
 def test_the_committed_studies_regenerate_from_their_runs():
     """Each finished study under results/sample_efficiency: its .md and .csv are what its runs give."""
-    from training import sample_efficiency
+    from constrained_zoo.training import sample_efficiency
 
     root = os.path.join(cli.REPO, "results", "sample_efficiency")
     written = [d for d in sorted(os.listdir(root)) if os.path.exists(os.path.join(root, d, "sample_efficiency.md"))]
@@ -137,7 +138,7 @@ def test_the_committed_studies_regenerate_from_their_runs():
         header = next(line for line in committed.splitlines() if line.startswith("| model | ≥ "))
         targets = [float(cell.strip()[2:]) for cell in header.strip("|").split("|")[1:]]
         table, text = study.report(out, targets)
-        assert text == committed, f"{name}: run python -m training.sample_efficiency ... --report-only"
+        assert text == committed, f"{name}: run python -m constrained_zoo.training.sample_efficiency ... --report-only"
         with open(os.path.join(out, "sample_efficiency.csv"), encoding="utf-8") as f:
             assert sample_efficiency.to_csv(table) == f.read(), name
 
@@ -149,7 +150,7 @@ def test_a_grid_with_a_missing_rate_chooses_nothing_for_that_model(tmp_path):
 
 @pytest.mark.slow
 def test_the_command_trains_chooses_and_reports(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "training.sample_efficiency", "--dataset", "digits",
+    done = subprocess.run([sys.executable, "-m", "constrained_zoo.training.sample_efficiency", "--dataset", "digits",
                            "--models", "mlp_small,cnn_small", "--budget", "3000", "--sizes", "200,400",
                            "--steps", "10", "--batch-size", "64", "--rates", "0.003,0.01", "--seeds", "2",
                            "--out", str(tmp_path)], cwd=cli.REPO, env=cli.ENV, capture_output=True, text=True,

@@ -13,12 +13,12 @@ import shlex
 import pytest
 
 from tests.training import cli
-from training import settings, sweep, train
-from training.run import rundir
-from training.sweeps import results, scheduler
+from constrained_zoo.training import settings, sweep, train
+from constrained_zoo.training.run import rundir
+from constrained_zoo.training.sweeps import results, scheduler
 
 NEW = settings.Setting("mixup", "recipe", 0.0, "mixup's alpha (a setting added by the test)", type=float,
-                       legacy=0.0)
+                       missing_means=0.0)
 
 
 @pytest.fixture
@@ -46,7 +46,7 @@ def test_a_new_setting_reaches_every_surface(with_new_setting, tmp_path):
     assert cli.read_json(tmp_path / "recipe.json")["mixup"] == 0.2
     assert "--mixup 0.2" in settings.train_command(values)
     assert "--mixup" not in settings.train_command({**values, "mixup": 0.0})  # at its default: left out
-    # resume: a run from before the setting meant its legacy value; another value is refused
+    # resume: a run from before the setting meant its missing_means value; another value is refused
     run_dir = tmp_path / "run"
     run_dir.mkdir()
     old = {k: v for k, v in values.items() if k != "mixup"}
@@ -93,7 +93,7 @@ def test_reproduction_commands_read_as_the_manifest_has_them():
 
     for entry in models.published_weights():
         words = shlex.split(entry["command"])
-        assert words[:3] == ["python", "-m", "training.train"], entry["command"]
+        assert words[:3] == ["python", "-m", "constrained_zoo.training.train"], entry["command"]
         args = train.build_parser().parse_args(words[3:])  # every flag still exists
         values = settings.values_of(args, "train")
         assert settings.train_command(values) == entry["command"], entry["model"]

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from tests.training.idx_files import fake_fashion_mnist
-from training.data import sources
-from training.data.sources import DatasetNotFoundError, load_arrays
+from constrained_zoo.training.data import sources
+from constrained_zoo.training.data.sources import DatasetNotFoundError, load_arrays
 
 tfds = pytest.importorskip("tensorflow_datasets")
 

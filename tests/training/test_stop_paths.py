@@ -294,7 +294,7 @@ def test_a_stop_after_the_last_check_ends_the_block_with_stop_requested():
     with signals.stop_on_signals():  # acted on: the block ends as it was
         os.kill(os.getpid(), signal.SIGTERM)
         with pytest.raises(signals.StopRequested):
-            signals.check()
+            signals.raise_if_stopped()
     with pytest.raises(signals.StopRequested):  # nested: the inner block keeps the outer's record
         with signals.stop_on_signals():
             os.kill(os.getpid(), signal.SIGTERM)

@@ -1,4 +1,4 @@
-"""`python -m training.sweep`: shards, per-run locks, jobs, flags passed through, recipes, stops.
+"""`python -m constrained_zoo.training.sweep`: shards, per-run locks, jobs, flags passed through, recipes, stops.
 
 Sweeps run as users run them, in subprocesses, on 8×8 digits with
 `mlp_linear` (one epoch: ~10 s of CPU per run, most of it starting
@@ -20,10 +20,10 @@ import sys
 import pytest
 
 from tests.training import cli
-from training import settings, sweep
-from training.run import rundir
-from training.sweeps import scheduler
-from training import train as train_module
+from constrained_zoo.training import settings, sweep
+from constrained_zoo.training.run import rundir
+from constrained_zoo.training.sweeps import scheduler
+from constrained_zoo.training import train as train_module
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -31,7 +31,7 @@ TINY = ("--dataset", "digits", "--models", "mlp_linear", "--epochs", 1, "--seeds
 
 
 def sweep_command(out, *args):
-    return [sys.executable, "-m", "training.sweep", "--out", os.fspath(out), *map(str, args)]
+    return [sys.executable, "-m", "constrained_zoo.training.sweep", "--out", os.fspath(out), *map(str, args)]
 
 
 def start_sweep(out, *args, log):
@@ -115,7 +115,7 @@ def test_every_training_flag_reaches_training_train():
             "--model-arg", "width=64", "--model-arg", 'padding_mode="circular"', "--data-dir", "/data"]
     values = _values(argv)
     command = _child_command(values, "cnn_small", 2, "o/runs/cnn_small/seed2")
-    assert command[:3] == [sys.executable, "-m", "training.train"]
+    assert command[:3] == [sys.executable, "-m", "constrained_zoo.training.train"]
     trained = vars(train_module.build_parser().parse_args(command[3:]))
     trained = settings.normalized(trained)
     for setting in settings.settings(command="sweep"):
@@ -194,7 +194,7 @@ def test_ctrl_c_stops_a_sweep_with_one_line(tmp_path):
     assert len(stopped) == 1, output
     epoch = cli.checkpoint_state(run_dir)["epoch"]
     assert stopped[0].startswith(f"stopped after epoch {epoch} of mlp_small seed 0; continue with: ")
-    assert stopped[0].endswith("-m training.sweep --out " + str(tmp_path) + " --dataset digits --models mlp_small "
+    assert stopped[0].endswith("-m constrained_zoo.training.sweep --out " + str(tmp_path) + " --dataset digits --models mlp_small "
                                "--epochs 40 --batch-size 32")
 
 
@@ -279,7 +279,7 @@ def test_kubernetes_example_runs_one_shard_per_index():
     command = " ".join(line.strip() for line in folded.splitlines())
     for index in range(completions):
         argv = shlex.split(command.replace("${JOB_COMPLETION_INDEX}", str(index)))
-        assert argv[:3] == ["exec", "python", "-m"] and argv[3] == "training.sweep"
+        assert argv[:3] == ["exec", "python", "-m"] and argv[3] == "constrained_zoo.training.sweep"
         args = sweep.build_parser().parse_args(argv[4:])
         assert args.shard == (index, completions) and args.out == "/results/fashion_mnist"
 

@@ -1,4 +1,4 @@
-"""The training CLI, end to end: `python -m training.train` and `training.evaluate`.
+"""The training CLI, end to end: `python -m constrained_zoo.training.train` and `training.evaluate`.
 
 Training runs in subprocesses, as a user runs it, on scikit-learn's 8×8
 digits with the zoo's smallest models (a one-epoch run costs ~7 s of CPU,
@@ -22,8 +22,8 @@ import numpy as np
 import pytest
 
 from tests.training import cli
-from training import train as train_module
-from training.data import load_dataset
+from constrained_zoo.training import train as train_module
+from constrained_zoo.training.data import load_dataset
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -45,7 +45,7 @@ def digits_test_set(batch_size=128):
 
 def assert_finished_run(run_dir, replicas=1):
     """The files every finished run has, and evaluate's agreement with them."""
-    from training.evaluate import evaluate_saved_model
+    from constrained_zoo.training.evaluate import evaluate_saved_model
 
     for name in ("config.json", "results.json", "history.csv", "model.keras", "saved_model", "checkpoints"):
         assert os.path.exists(os.path.join(run_dir, name)), name
@@ -70,7 +70,7 @@ def test_one_epoch_run_writes_every_file(one_epoch_run):
     import tensorflow as tf
 
     import constrained_layers
-    import models
+    from constrained_zoo import models
 
     run_dir, done = one_epoch_run
     assert sorted(os.listdir(run_dir)) == [
@@ -148,9 +148,8 @@ np.save(sys.argv[4], served.serve(x).numpy())
 print(json.dumps(project()))
 
 from constrained_zoo.training import evaluate
-code = evaluate.main([sys.argv[5]])  # what `python -m training.evaluate RUN_DIR` runs
-quiet = "constrained_layers.quiet"  # the quiet start: standard library only, loaded without the layers
-print(json.dumps([m for m in project() if (m.split(".")[0] in ("constrained_layers", "models") and m != quiet)
+code = evaluate.main([sys.argv[5]])  # what `python -m constrained_zoo.training.evaluate RUN_DIR` runs
+print(json.dumps([m for m in project() if m.split(".")[0] in ("constrained_layers", "models")
                   or m.startswith("constrained_zoo.models")]))
 sys.exit(code)
 """
@@ -252,7 +251,7 @@ def test_kills_at_random_instants_leave_a_loadable_checkpoint(uninterrupted_run,
     """Three SIGKILLs at random points of an epoch (checkpoint writes included), then --resume."""
     import keras
 
-    import models  # noqa: F401  (registers the zoo's layers for load_model)
+    from constrained_zoo import models  # noqa: F401  (registers the zoo's layers for load_model)
 
     run_dir = tmp_path / "run"
     rng = random.Random()
@@ -290,8 +289,8 @@ def test_kills_at_random_instants_leave_a_loadable_checkpoint(uninterrupted_run,
 
 def test_resume_removes_what_a_kill_left_and_no_more(tmp_path):
     """Unit test of what `AtomicCheckpoint` clears when it continues a state."""
-    from training.run.atomic import write_json
-    from training.run.checkpoints import AtomicCheckpoint, load_state
+    from constrained_zoo.training.run.atomic import write_json
+    from constrained_zoo.training.run.checkpoints import AtomicCheckpoint, load_state
 
     directory = tmp_path / "checkpoints"
     directory.mkdir()
@@ -503,7 +502,7 @@ RECIPE = ("--model", "mlp_small", "--dataset", "digits", "--batch-size", 64, "--
 def test_label_smoothing_weight_decay_and_flip_resume_exactly(tmp_path):
     import keras
 
-    from training.run.losses import SmoothedSparseCategoricalCrossentropy
+    from constrained_zoo.training.run.losses import SmoothedSparseCategoricalCrossentropy
 
     whole, split = tmp_path / "whole", tmp_path / "split"
     cli.check(cli.train(whole, *RECIPE, "--epochs", 2))
@@ -518,7 +517,7 @@ def test_label_smoothing_weight_decay_and_flip_resume_exactly(tmp_path):
 
 
 def test_smoothed_loss_equals_the_equation():
-    from training.run.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
+    from constrained_zoo.training.run.losses import SmoothedSparseCategoricalCrossentropy, classification_loss
 
     rng = np.random.default_rng(0)
     logits, labels, s = rng.normal(size=(6, 4)).astype(np.float32), np.array([0, 1, 2, 3, 1, 0]), 0.2

@@ -6,11 +6,11 @@
 - `variants`: what a recipe does to them (pixel shuffle, test-time shift,
   random translations and flips).
 - `pipeline`: `load_dataset(name, ...)`, batched train/validation/test
-  pipelines and a `DatasetSpec`; `throughput` (`python -m training.data`)
+  pipelines and a `DatasetSpec`; `throughput` (`python -m constrained_zoo.training.data`)
   measures them.
 """
 
-from .sources import DATASETS, DatasetNotFoundError, check_data_dir, check_dataset, list_datasets, load_arrays
+from .sources import NAMED_DATASETS, DatasetNotFoundError, check_data_dir, check_dataset, list_datasets, load_arrays
 
 _PIPELINE = ("DatasetSpec", "Splits", "load_dataset", "measure_throughput")
 
@@ -23,7 +23,7 @@ def __getattr__(name):  # the pipeline imports TensorFlow: only when asked for (
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
-    "DATASETS",
+    "NAMED_DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
     "Splits",

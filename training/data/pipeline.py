@@ -1,6 +1,6 @@
 """One function, `load_dataset`, returns ready `tf.data` pipelines.
 
-`python -m training.data --dataset fashion_mnist --batch-size 128` prints
+`python -m constrained_zoo.training.data --dataset fashion_mnist --batch-size 128` prints
 the dataset's spec and how many examples per second each pipeline delivers
 (`training/data/__main__.py`), to show that the input pipeline is not what
 limits training.
@@ -21,7 +21,7 @@ faster than `from_tensor_slices(...).shuffle(...).batch(...)`.
 
 Measured on 2 CPU cores (Fashion-MNIST, batch 128), the train pipeline
 delivers several times the examples/s that even a small MLP trains at there;
-`python -m training.data` measures it on the machine at hand.
+`python -m constrained_zoo.training.data` measures it on the machine at hand.
 """
 
 import dataclasses
@@ -31,10 +31,10 @@ import numpy as np
 import tensorflow as tf
 
 from . import variants
-from .sources import DATASETS, DatasetNotFoundError, list_datasets, load_arrays
+from .sources import NAMED_DATASETS, DatasetNotFoundError, list_datasets, load_arrays
 
 __all__ = [
-    "DATASETS",
+    "NAMED_DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
     "Splits",

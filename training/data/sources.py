@@ -16,7 +16,6 @@ dataset once (TFDS datasets are re-read from TFDS's own files each call).
 Nothing is written to disk here; TFDS keeps its files in its `data_dir`.
 """
 
-import collections
 import functools
 import os
 import random
@@ -24,9 +23,10 @@ import random
 import numpy as np
 
 from . import idx
+from .catalog import NAMED_DATASETS, DatasetNotFoundError, SourceInfo, frozen, list_datasets
 
 __all__ = [
-    "DATASETS",
+    "NAMED_DATASETS",
     "DatasetNotFoundError",
     "SourceInfo",
     "check_data_dir",
@@ -34,13 +34,6 @@ __all__ = [
     "list_datasets",
     "load_arrays",
 ]
-
-#: The datasets this module knows by name; any other name goes to TFDS.
-DATASETS = {
-    "digits": "scikit-learn's 8×8 handwritten digits, 1,437 train / 360 test (shipped)",
-    "fashion_mnist": "Fashion-MNIST, 28×28 grayscale, 60,000 train / 10,000 test (the default)",
-    "mnist1d": "MNIST-1D (Greydanus 2020), length-40 sequences, 4,000 train / 1,000 test (generated)",
-}
 
 FASHION_MNIST_ENV = "FASHION_MNIST_DIR"
 DEBIAN_DIR = "/usr/share/datasets/fashion-mnist"
@@ -53,34 +46,11 @@ FASHION_MNIST_FILES = (
 DIGITS_TEST_FRACTION = 0.2
 DIGITS_SPLIT_SEED = 0
 
-#: What `load_arrays(..., with_info=True)` says besides the arrays.
-SourceInfo = collections.namedtuple("SourceInfo", ["class_names", "source"])
-
-
-class DatasetNotFoundError(FileNotFoundError):
-    """A dataset is neither on disk nor downloadable from here."""
-
-
-def list_datasets():
-    """The names `load_arrays` knows without TFDS, sorted.
-
-    Returns:
-        A list of names, e.g. `['digits', 'fashion_mnist', 'mnist1d']`. Any
-        TFDS image-classification name (`tfds.list_builders()`) works too.
-
-    Example:
-
-    >>> list_datasets()
-    ['digits', 'fashion_mnist', 'mnist1d']
-    """
-    return sorted(DATASETS)
-
-
 def load_arrays(name="fashion_mnist", data_dir=None, seed=None, with_info=False):
     """Loads a dataset as numpy arrays, images float32 channels-last.
 
     Args:
-        name: `"fashion_mnist"`, `"mnist1d"`, `"digits"` (see `DATASETS`) or
+        name: `"fashion_mnist"`, `"mnist1d"`, `"digits"` (see `NAMED_DATASETS`) or
             a TFDS image-classification name such as `"mnist"` or `"cifar10"`.
         data_dir: for `fashion_mnist`, the first folder searched for the IDX
             files; for TFDS names (and Fashion-MNIST's TFDS fallback), TFDS's
@@ -265,7 +235,7 @@ def _read_fashion_mnist(train_images, train_labels, test_images, test_labels):
                 f"IDX file {labels_path} has label {int(y.max())}; Fashion-MNIST's "
                 f"are 0..{len(_fashion_mnist_class_names()) - 1}."
             )
-        splits.append((_frozen(x[..., None] / np.float32(255)), _frozen(y.astype(np.int32))))
+        splits.append((frozen(x[..., None] / np.float32(255)), frozen(y.astype(np.int32))))
     return tuple(splits)
 
 
@@ -285,8 +255,8 @@ def _mnist1d(seed):
         np.random.set_state(np_state)
         random.setstate(py_state)
     arrays = (
-        (_frozen(data["x"][..., None].astype(np.float32)), _frozen(data["y"].astype(np.int32))),
-        (_frozen(data["x_test"][..., None].astype(np.float32)), _frozen(data["y_test"].astype(np.int32))),
+        (frozen(data["x"][..., None].astype(np.float32)), frozen(data["y"].astype(np.int32))),
+        (frozen(data["x_test"][..., None].astype(np.float32)), frozen(data["y_test"].astype(np.int32))),
     )  # (N, 40, 1), (N,)
     return arrays, SourceInfo(tuple(str(d) for d in range(10)), "generated")
 
@@ -302,16 +272,8 @@ def _digits(seed):
     x_train, x_test, y_train, y_test = train_test_split(
         x, y, test_size=DIGITS_TEST_FRACTION, random_state=seed, stratify=y
     )
-    arrays = ((_frozen(x_train), _frozen(y_train)), (_frozen(x_test), _frozen(y_test)))
+    arrays = ((frozen(x_train), frozen(y_train)), (frozen(x_test), frozen(y_test)))
     return arrays, SourceInfo(tuple(str(d) for d in range(10)), "scikit-learn")
-
-
-def _unknown_name(name, detail):
-    return ValueError(
-        f"Unknown dataset. Received: name={name!r}. Expected one of "
-        f"{list_datasets()} or a TFDS image-classification dataset "
-        f"(see `tfds.list_builders()`, e.g. 'mnist', 'cifar10'); {detail}."
-    )
 
 
 def check_dataset(name):
@@ -325,7 +287,7 @@ def check_dataset(name):
 
     >>> check_dataset("digits")
     """
-    if name not in DATASETS:
+    if name not in NAMED_DATASETS:
         from .tfds import tfds_builder  # pylint: disable=import-outside-toplevel
 
         tfds_builder(name, None)
@@ -336,9 +298,3 @@ def _fashion_mnist_class_names():
     from constrained_zoo.models.datasets import FASHION_MNIST_CLASS_NAMES  # pylint: disable=import-outside-toplevel
 
     return FASHION_MNIST_CLASS_NAMES
-
-
-def _frozen(array):
-    array = np.ascontiguousarray(array)
-    array.flags.writeable = False
-    return array

@@ -6,7 +6,7 @@ reads TFDS's own files after that. Images come back float32 in [0, 1].
 
 import numpy as np
 
-from .sources import DatasetNotFoundError, SourceInfo, _frozen, _unknown_name
+from .catalog import DatasetNotFoundError, SourceInfo, frozen, unknown_name
 
 def tfds_builder(name, data_dir):
     """(builder, supervised keys, features) of a TFDS image-classification dataset."""
@@ -16,7 +16,7 @@ def tfds_builder(name, data_dir):
         builder = tfds.builder(name, data_dir=data_dir)
     except ValueError as e:  # tfds.core.DatasetNotFoundError, or a malformed name
         first_line = (str(e).strip().splitlines() or [type(e).__name__])[0].rstrip(".")
-        raise _unknown_name(name, f"TFDS does not know it either: {first_line}") from None
+        raise unknown_name(name, f"TFDS does not know it either: {first_line}") from None
     keys = builder.info.supervised_keys
     features = builder.info.features
     if not (
@@ -24,7 +24,7 @@ def tfds_builder(name, data_dir):
         and isinstance(features[keys[0]], tfds.features.Image)
         and isinstance(features[keys[1]], tfds.features.ClassLabel)
     ):
-        raise _unknown_name(
+        raise unknown_name(
             name, f"TFDS has it, but it is not image classification (supervised keys: {keys})"
         )
     return builder, keys, features
@@ -61,4 +61,4 @@ def _tfds_to_numpy(dataset, dtype):
         ys.append(y)
     x, y = np.concatenate(xs), np.concatenate(ys).astype(np.int32)
     scale = np.float32(np.iinfo(dtype).max) if np.issubdtype(dtype, np.integer) else np.float32(1)
-    return _frozen(x.astype(np.float32) / scale), _frozen(y)
+    return frozen(x.astype(np.float32) / scale), frozen(y)

@@ -1,4 +1,4 @@
-"""How many examples per second a pipeline delivers: `measure_throughput`, and `python -m training.data`."""
+"""How many examples per second a pipeline delivers: `measure_throughput`, and `python -m constrained_zoo.training.data`."""
 
 import argparse
 import time
@@ -44,7 +44,7 @@ def measure_throughput(dataset, batches=None):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m training.data",
+        prog="python -m constrained_zoo.training.data",
         description="Load a dataset and time its input pipelines (examples/s, one full pass each).",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

@@ -21,7 +21,7 @@ from constrained_zoo.models import weights
 
 from ..run.atomic import atomic_path, remove_leftovers
 
-SUFFIX = ".weights.h5"
+SUFFIX = written.SUFFIX
 
 
 LOCK = ".publish.lock"
@@ -86,8 +86,7 @@ def install(root, entry, save_weights):
     staged, digest, size = _stage(save_weights)
     try:
         with root_lock(root):
-            stem = entry["model"] + (f".{entry['tag']}" if entry.get("tag") else "")
-            relative = os.path.join(entry["dataset"], f"{stem}-{digest[:12]}{SUFFIX}")
+            relative = written.weights_file(entry["model"], entry["dataset"], digest, entry.get("tag"))
             with atomic_path(os.path.join(root, relative), suffix=SUFFIX) as tmp:  # (1)
                 shutil.copyfile(staged, tmp)
             entry = {**entry, "file": relative, "sha256": digest, "bytes": size}

@@ -1,6 +1,6 @@
 """A run's log file: `FileLog(path, command)` copies what the process prints to a file as well.
 
-(The commands' quiet TensorFlow start is `constrained_layers.quiet`'s.)
+(The commands start TensorFlow quietly for themselves: `constrained_zoo.commands`.)
 """
 
 import datetime

@@ -78,7 +78,7 @@ def get_strategy(name):
             raise ValueError(
                 "--strategy multiworker needs the TF_CONFIG environment variable "
                 "(the cluster's workers and this worker's index); see "
-                "`python -m training.train --help`."
+                "`python -m constrained_zoo.training.train --help`."
             )
         strategy = tf.distribute.MultiWorkerMirroredStrategy()
         return strategy, is_writer(json.loads(os.environ["TF_CONFIG"]))

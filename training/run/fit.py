@@ -1,6 +1,6 @@
 """One run, step by step: check, load the data, build or restore the model, fit, evaluate, export.
 
-`run(values, out, ...)` is what `python -m training.train` does after
+`run_steps(run)` is what `python -m constrained_zoo.training.train` does after
 parsing. Every argument, the run directory's state and the dataset are
 checked before anything is written (a mistake leaves no directory behind).
 The order of an epoch's data and augmentation are functions of (seed,
@@ -9,6 +9,7 @@ uninterrupted run ends. A stop request (SIGINT, SIGTERM) is acted on after
 a batch or an epoch (`stop_callback`) and between the steps below.
 """
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -46,6 +47,7 @@ def check_settings(run):
     values = run.values
     if values["strategy"] == "multiworker" and "TF_CONFIG" not in os.environ:
         raise rundir.UsageError("--strategy multiworker needs TF_CONFIG (the cluster and this worker's index).")
+    rundir.check_clean(rundir.git_state(), values["allow_dirty"] or os.environ.get(rundir.ALLOW_DIRTY_ENV) == "1")
     if values["logical_cpus"] and values["strategy"] == "multiworker":
         raise rundir.UsageError(
             "--logical-cpus splits one machine's CPU for --strategy mirrored; it does not apply to multiworker.")
@@ -128,13 +130,16 @@ def build_model(run, spec, strategy):
 
 def write_config(run, spec, entry, model, strategy):
     """config.json: every setting, the data, the model, the strategy, the code's commit, the versions."""
+    from constrained_zoo.models.architecture import trainable_params  # pylint: disable=import-outside-toplevel
+
     from .atomic import write_json  # pylint: disable=import-outside-toplevel
 
-    trainable = int(sum(math.prod(w.shape) for w in model.trainable_weights))
+    trainable = trainable_params(model)
     config = {
         "args": {**settings.recorded(run.values), "out": run.out},
         "data": dict(vars(spec)),
-        "model": {"name": run.values["model"], "family": entry.family, "trainable_params": trainable},
+        "model": {"name": run.values["model"], "family": entry.family, "params": int(model.count_params()),
+                  "trainable_params": trainable},
         "strategy": {"name": run.values["strategy"], "replicas": strategy.num_replicas_in_sync},
         "versions": rundir.library_versions(),
         "environment": rundir.environment(),
@@ -185,7 +190,7 @@ def restore_state(run):
     # first_epoch == epochs: killed after its last checkpoint, before results.json: evaluate and export.
 
 
-def train(run):
+def run_steps(run):
     """Trains as `run` says; returns the results dict (also in results.json)."""
     entry = check_settings(run)
     distribute.split_cpu(run.values["logical_cpus"])  # before TensorFlow starts
@@ -196,18 +201,18 @@ def train(run):
     run.previous = rundir.check_run_dir(run.out, run.values, run.resume, run.overwrite) if is_chief else None
     restore_state(run)
     splits, spec = load_data(run, entry)
-    signals.check()
+    signals.raise_if_stopped()
     keras.utils.set_random_seed(run.values["seed"])
     if run.values["deterministic"]:
         tf.config.experimental.enable_op_determinism()
     if run.values["mixed_precision"]:
         keras.mixed_precision.set_global_policy(run.values["mixed_precision"])
     model = build_model(run, spec, strategy)
-    signals.check()
+    signals.raise_if_stopped()
     work_dir = prepare(run, is_chief)
     if is_chief:
         write_config(run, spec, entry, model, strategy)
-    state = fit(run, model, splits, spec, work_dir, is_chief)
+    state = fit_model(run, model, splits, spec, work_dir, is_chief)
     with determinism_explained(run.values):
         test_loss, test_accuracy = model.evaluate(splits.test, verbose=0, callbacks=[stop_callback()])
     results = results_of(run, entry, spec, model, state, test_loss, test_accuracy)
@@ -224,18 +229,18 @@ def stop_callback():
 
     class StopCallback(keras.callbacks.Callback):
         def on_train_batch_end(self, batch, logs=None):
-            signals.check()
+            signals.raise_if_stopped()
 
         def on_test_batch_end(self, batch, logs=None):
-            signals.check()
+            signals.raise_if_stopped()
 
         def on_epoch_end(self, epoch, logs=None):
-            signals.check()
+            signals.raise_if_stopped()
 
     return StopCallback()
 
 
-def fit(run, model, splits, spec, work_dir, is_chief):
+def fit_model(run, model, splits, spec, work_dir, is_chief):
     """`model.fit` from the run's first epoch to --epochs, a checkpoint after each; returns the checkpoint's state."""
     import keras  # pylint: disable=import-outside-toplevel
 
@@ -263,14 +268,19 @@ def fit(run, model, splits, spec, work_dir, is_chief):
 
 def results_of(run, entry, spec, model, state, test_loss, test_accuracy):
     """results.json's contents."""
+    from constrained_zoo.models.architecture import trainable_params  # pylint: disable=import-outside-toplevel
+
     v = run.values
     val_accuracies = [h["val_accuracy"] for h in state["history"]
                       if h.get("val_accuracy") is not None and math.isfinite(h["val_accuracy"])]
     results = {
         "model": v["model"], "family": entry.family, "dataset": v["dataset"],
-        "trainable_params": int(sum(math.prod(w.shape) for w in model.trainable_weights)),
+        "params": int(model.count_params()),  # every weight the model holds, BatchNorm's statistics included
+        "trainable_params": trainable_params(model),
         "test_accuracy": float(test_accuracy), "test_loss": float(test_loss), "epochs": state["epoch"],
         "best_val_accuracy": max(val_accuracies) if val_accuracies else None,  # None: no validation set
+        # The reported model is the last epoch's: this is its own validation figure.
+        "final_val_accuracy": state["history"][-1].get("val_accuracy") if val_accuracies else None,
         "wall_time_seconds": round(state["train_seconds"], 3),
         "train_examples_per_second": round(
             spec.num_train * len(state["history"]) / max(state["train_seconds"], 1e-9), 1),
@@ -298,24 +308,20 @@ def finish(run, model, state, results):
           f"wrote {run.out}/results.json, model.keras, saved_model/")
 
 
-class determinism_explained:  # pylint: disable=invalid-name
-    """Turns TensorFlow's "no deterministic kernel" error into a `UsageError` naming the flag."""
-
-    def __init__(self, values):
-        self.deterministic = values["deterministic"]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, error, traceback):
+@contextlib.contextmanager
+def determinism_explained(values):
+    """In the block, TensorFlow's "no deterministic kernel" error becomes a `UsageError` naming the flag."""
+    try:
+        yield
+    except Exception as error:  # pylint: disable=broad-except
         import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
-        if (kind is not None and self.deterministic and isinstance(error, tf.errors.OpError)
+        if not (values["deterministic"] and isinstance(error, tf.errors.OpError)
                 and "determinis" in str(error).lower()):
-            first = (str(error).strip().splitlines() or [""])[0]
-            raise rundir.UsageError(
-                f"an op has no deterministic implementation on this device ({type(error).__name__}: {first}). "
-                f"Pass --no-deterministic to allow non-deterministic ops (a resumed run then no longer "
-                f"repeats an uninterrupted one exactly)."
-            ) from None
-        return False
+            raise
+        first = (str(error).strip().splitlines() or [""])[0]
+        raise rundir.UsageError(
+            f"an op has no deterministic implementation on this device ({type(error).__name__}: {first}). "
+            f"Pass --no-deterministic to allow non-deterministic ops (a resumed run then no longer "
+            f"repeats an uninterrupted one exactly)."
+        ) from None

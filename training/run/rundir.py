@@ -5,6 +5,7 @@
 and at the end `RUN/model.keras`, `RUN/saved_model/` and `RUN/results.json`.
 """
 
+import hashlib
 import json
 import os
 import platform
@@ -19,6 +20,8 @@ RESULTS = "results.json"
 # What --overwrite discards.
 _RUN_FILES = ("checkpoints", "tensorboard", "saved_model", RESULTS, "history.csv", "model.keras", LOG_FILE)
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+#: The environment variable that allows what --allow-dirty allows (test suites, notebooks).
+ALLOW_DIRTY_ENV = "CZOO_ALLOW_DIRTY"
 
 
 class UsageError(ValueError):
@@ -119,15 +122,45 @@ def make_run_dir(out, overwrite):
 
 
 def git_state(repo=REPO):
-    """`{"commit": HEAD, "dirty": bool}` of the checkout holding this code, or None outside git."""
+    """`{"commit": HEAD, "dirty": bool}` of the checkout holding this code, or None outside git.
+
+    A dirty tree also records `diff_sha256`, the SHA-256 of `git diff HEAD`
+    (tracked files; untracked ones, such as the results a run writes, do
+    not count), so that two runs from the same uncommitted changes can be
+    told to share their code, and runs from different ones told apart.
+    """
     try:
         head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=True,
                               timeout=30)
         status = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=repo,
                                 capture_output=True, text=True, check=True, timeout=30)
+        state = {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+        if state["dirty"]:
+            diff = subprocess.run(["git", "diff", "HEAD", "--binary"], cwd=repo, capture_output=True, check=True,
+                                  timeout=60)
+            state["diff_sha256"] = hashlib.sha256(diff.stdout).hexdigest()
     except (OSError, subprocess.SubprocessError):
         return None
-    return {"commit": head.stdout.strip(), "dirty": bool(status.stdout.strip())}
+    return state
+
+
+def check_clean(git, allow_dirty):
+    """Refuses to train from a checkout with uncommitted changes, unless `allow_dirty`.
+
+    A published figure must name the code that made it: a commit does, a
+    commit plus uncommitted edits does not (the edits are not kept). With
+    `allow_dirty` the run goes on and config.json records the diff's hash
+    (`git_state`); reports and publishing mark such runs. Outside a git
+    checkout (an installed package) there is nothing to check.
+
+    Raises:
+        UsageError: `git` is dirty and `allow_dirty` is false.
+    """
+    if git and git.get("dirty") and not allow_dirty:
+        raise UsageError(
+            f"the checkout at {REPO!r} has uncommitted changes to tracked files (commit {git['commit'][:12]} plus "
+            f"edits): a run from it could not be traced to its code. Commit them, or pass --allow-dirty (or set "
+            f"{ALLOW_DIRTY_ENV}=1) to train anyway; config.json then records the diff's SHA-256.")
 
 
 def library_versions():

@@ -8,10 +8,10 @@ Here handlers only record the signal; the code acts on it where it is safe:
 
 - `stop_on_signals()`: for the block, SIGINT (Ctrl-C), SIGTERM (what
   schedulers send), SIGHUP (a closed terminal or ssh connection) and SIGQUIT
-  are recorded; `check()` raises `StopRequested` if one came, `requested()`
+  are recorded; `raise_if_stopped()` raises `StopRequested` if one came, `requested()`
   says which. The training loop checks after every batch and epoch
   (`fit.StopCallback`), a sweep in its scheduling loop. No stop is lost: a
-  block that ends normally with a stop recorded that no `check()` acted on
+  block that ends normally with a stop recorded that no `raise_if_stopped()` acted on
   raises `StopRequested` as it ends. Blocks nest: an inner block (a sweep
   inside a driver's loop of sweeps) keeps what the outer one recorded.
 - `deferred()`: a block no signal may split (the renames of `atomic.py`).
@@ -31,7 +31,7 @@ import threading
 PARENT_ENV = "CONSTRAINED_ZOO_STOP_WITH_PARENT"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _requested = []  # the signals received inside stop_on_signals, in order
-_acted = []  # non-empty once check() raised for the recorded stop
+_acted = []  # non-empty once raise_if_stopped() raised for the recorded stop
 
 
 class StopRequested(BaseException):
@@ -62,7 +62,7 @@ def requested():
     return _requested[0] if _requested else None
 
 
-def check():
+def raise_if_stopped():
     """A safe point: raises `StopRequested` if a stop signal came."""
     if _requested:
         _acted.append(True)
@@ -75,11 +75,11 @@ def _main_thread():
 
 @contextlib.contextmanager
 def stop_on_signals():
-    """In the block, the stop signals are recorded for `check()` and `requested()`.
+    """In the block, the stop signals are recorded for `raise_if_stopped()` and `requested()`.
 
     Outside the main thread (where Python cannot set handlers) it does
     nothing. The previous handlers come back at the end of the outermost
-    block, which raises `StopRequested` if a stop came that no `check()`
+    block, which raises `StopRequested` if a stop came that no `raise_if_stopped()`
     acted on (one that landed after the block's last check).
 
     Example:
@@ -87,7 +87,7 @@ def stop_on_signals():
     >>> with stop_on_signals():
     ...     for batch in batches:
     ...         train_on(batch)
-    ...         check()  # raises StopRequested after Ctrl-C, between two batches
+    ...         raise_if_stopped()  # raises StopRequested after Ctrl-C, between two batches
     """
     if not _main_thread() or all(signal.getsignal(s) is _record for s in STOP_SIGNALS):
         yield  # another thread, or inside a block already: the outer block records and restores
@@ -100,7 +100,7 @@ def stop_on_signals():
         for signum, old in previous.items():
             signal.signal(signum, old)
     if _requested and not _acted:
-        check()
+        raise_if_stopped()
 
 
 @contextlib.contextmanager

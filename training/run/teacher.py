@@ -58,7 +58,7 @@ def check(values):
             or not os.path.exists(os.path.join(path, rundir.RESULTS)):
         raise rundir.UsageError(
             f"--teacher {values['teacher']!r}: {path!r} is not a finished run directory (its config.json, "
-            f"results.json and saved_model/, which python -m training.train writes at the end).")
+            f"results.json and saved_model/, which python -m constrained_zoo.training.train writes at the end).")
     theirs = settings.completed(config.get("args", {}))
     different = {k: (theirs[k], values[k]) for k in SAME_SPLIT if theirs[k] != values[k]}
     if different:

@@ -6,7 +6,7 @@ renderer's own text boxes), and what `labels.annotate` is built to satisfy.
 
 import math
 
-from .labels import outside, overlap, overlapping_pairs, point_box
+from .plot_labels import outside, overlap, overlapping_pairs, point_box
 
 
 def _marker_boxes(ax, renderer):

@@ -109,7 +109,7 @@ def flocked(path, timeout=None, say=None):
         handle = try_lock(path)
         if handle is not None:
             break
-        signals.check()
+        signals.raise_if_stopped()
         waited = time.monotonic() - start
         if waited >= timeout:
             raise LockTimeout(f"{path} stayed locked by another process for {timeout:g} s (a sweep stopped with "

@@ -1,13 +1,13 @@
 """A sweep's runs as Ray tasks: Ray places, watches and retries them; the driver alone writes the folder's shared files.
 
-    python -m training.sweep --executor ray --dataset fashion_mnist --models "cnn_*" --seeds 3 \
+    python -m constrained_zoo.training.sweep --executor ray --dataset fashion_mnist --models "cnn_*" --seeds 3 \
         --cpus-per-run 4 --gpus-per-run 1 --out /shared/results/fashion_mnist
 
 The driver (the sweep process) connects to Ray (`ray.init`: `--ray-address`,
 else `RAY_ADDRESS`, a cluster `ray start` runs on this machine, or a new
 local instance; a program that called `ray.init` itself keeps its own) and
 submits one task per unfinished run, reserving `num_cpus` and `num_gpus`.
-A task runs `python -m training.train` in the driver's working directory,
+A task runs `python -m constrained_zoo.training.train` in the driver's working directory,
 as the local executor does; the folder must be shared (the same path on
 every node), and so must the Python environment.
 
@@ -153,7 +153,7 @@ class RaySweep:
         try:
             self._submit_all()
             self._collect()
-            signals.check()
+            signals.raise_if_stopped()
         except BaseException:
             self.reached = self.cancel()
             raise
@@ -166,7 +166,7 @@ class RaySweep:
         environment = {k: v for k, v in os.environ.items() if k.startswith(("KERAS_", "TF_"))}
         environment.update({".parent": signals.PARENT_ENV, ".log": LOG_CAPTURED_ENV})  # the names, for the task
         for run in self.runs:
-            signals.check()
+            signals.raise_if_stopped()
             if rundir.run_finished(run.run_dir, self.values["epochs"]):
                 print(f"{run.label}: done before, skipped", flush=True)
                 continue
@@ -180,7 +180,7 @@ class RaySweep:
     def _collect(self):
         ray = self.ray
         while self.pending:
-            signals.check()
+            signals.raise_if_stopped()
             done, _ = ray.wait(list(self.pending), num_returns=1, timeout=POLL_SECONDS)
             for ref in done:
                 run = self.pending.pop(ref)

@@ -1,9 +1,9 @@
-"""The plot of a results folder: test accuracy against parameters, per family, with public reference points."""
+"""The plot of a results folder: test accuracy against weights, per family, with public reference points."""
 
 import textwrap
 
 from ..run.atomic import atomic_path
-from . import identical, labels
+from . import identical, plot_labels as labels
 from .results import FAMILY_ORDER, pareto_front
 
 # Published reference points, drawn on the plot for comparison. These are
@@ -43,7 +43,7 @@ def figure(rows, dataset, title=None):
     ax = fig.add_subplot()
     drawn = _draw(ax, rows, dataset)
     ax.set_xscale("log")
-    ax.set_xlabel("trainable parameters")
+    ax.set_xlabel("weights (every weight the model holds, Keras count_params)")
     ax.set_ylabel("test accuracy")
     ax.set_title(textwrap.fill(title or f"{dataset}: what each constraint buys per parameter", 90))
     ax.grid(True, which="both", alpha=0.3)
@@ -64,26 +64,26 @@ def _draw(ax, rows, dataset):
             continue
         color = FAMILY_COLORS[family]
         ax.errorbar(
-            [r["trainable_params"] for r in members],
+            [r["params"] for r in members],
             [r["test_accuracy_mean"] for r in members],
             yerr=[r["test_accuracy_std"] for r in members],
             fmt="o", color=color, capsize=3,
         )
         best = pareto_front(members)
-        ax.plot([r["trainable_params"] for r in best], [r["test_accuracy_mean"] for r in best],
+        ax.plot([r["params"] for r in best], [r["test_accuracy_mean"] for r in best],
                 "-", color=color, label=family)
-        lines.append([(r["trainable_params"], r["test_accuracy_mean"]) for r in best])
+        lines.append([(r["params"], r["test_accuracy_mean"]) for r in best])
         for r in members:
             texts.append(identical.plot_label(r))
-            points.append((r["trainable_params"], r["test_accuracy_mean"]))
+            points.append((r["params"], r["test_accuracy_mean"]))
             colors.append("black")
     front = pareto_front(rows)
     if front:
-        ax.step([r["trainable_params"] for r in front], [r["test_accuracy_mean"] for r in front],
+        ax.step([r["params"] for r in front], [r["test_accuracy_mean"] for r in front],
                 where="post", color="black", linestyle="--", linewidth=1, label="Pareto frontier")
-        steps = [(front[0]["trainable_params"], front[0]["test_accuracy_mean"])]
+        steps = [(front[0]["params"], front[0]["test_accuracy_mean"])]
         for a, b in zip(front, front[1:]):
-            steps += [(b["trainable_params"], a["test_accuracy_mean"]), (b["trainable_params"], b["test_accuracy_mean"])]
+            steps += [(b["params"], a["test_accuracy_mean"]), (b["params"], b["test_accuracy_mean"])]
         lines.append(steps)
     stars, captions = [], []
     for anchor in ANCHORS.get(dataset, []):
@@ -106,9 +106,9 @@ def _place_labels(fig, ax, legend, rows, texts, points, colors, lines, stars, ca
     to_px = ax.transData.transform
     obstacles.append(tuple(legend.get_window_extent().extents))
     for r in rows:
-        x, y = to_px((r["trainable_params"], r["test_accuracy_mean"]))
-        _, low = to_px((r["trainable_params"], r["test_accuracy_mean"] - r["test_accuracy_std"]))
-        _, high = to_px((r["trainable_params"], r["test_accuracy_mean"] + r["test_accuracy_std"]))
+        x, y = to_px((r["params"], r["test_accuracy_mean"]))
+        _, low = to_px((r["params"], r["test_accuracy_mean"] - r["test_accuracy_std"]))
+        _, high = to_px((r["params"], r["test_accuracy_mean"] + r["test_accuracy_std"]))
         obstacles.append(labels.point_box((x, y), 4 * px))  # the marker, 6 points wide
         obstacles.append((x - 3 * px, low - 1, x + 3 * px, high + 1))  # the error bar and its caps
     for star in stars:

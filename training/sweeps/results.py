@@ -25,8 +25,8 @@ from . import identical
 FAMILY_ORDER = ("mlp", "fully_connected", "locally_connected", "low_rank_locally_connected", "shared_conv",
                 "multi_channel_conv")
 COLUMNS = (
-    "model", "family", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
-    "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean",
+    "model", "family", "params", "trainable_params", "test_accuracy_mean", "test_accuracy_std",
+    "seeds", "epochs", "num_train", "train_seconds_mean", "best_val_accuracy_mean", "clean",
 )
 # Added to results.csv only for a folder with model overrides or several recipes.
 EXTRA_COLUMNS = ("label", "model_args", "recipe")
@@ -47,14 +47,47 @@ def collect(runs_dir):
         if "results.json" in files:
             with open(os.path.join(root, "results.json"), encoding="utf-8") as f:
                 result = json.load(f)
-            args = None
+            args, data = None, {}
             if "config.json" in files:
                 with open(os.path.join(root, "config.json"), encoding="utf-8") as f:
-                    args = json.load(f).get("args")
+                    config = json.load(f)
+                args, data = config.get("args"), config.get("data") or {}
+                result["git"] = config.get("git")
             result["model_args"] = dict((args or {}).get("model_args") or {})
             result["recipe"] = settings.recipe_of(args) if args is not None else None
+            if result.get("params") is None:  # a run from before results.json recorded every weight
+                result["params"] = weights_of(result["model"], result["model_args"], data.get("input_shape"),
+                                              data.get("num_classes"), result.get("trainable_params"))
             found.append(result)
     return found
+
+
+_WEIGHTS = {}
+
+
+def weights_of(model, model_args, input_shape=None, num_classes=None, trainable=None):
+    """Every weight the zoo's `model` holds with `model_args` on that data (Keras's `count_params`).
+
+    The count of the tables, goals and budgets: trainable weights plus
+    BatchNorm's moving statistics. A run's results.json records it
+    (`params`); for runs from before it did, the model is built to count
+    them (once per configuration) for the run's data (its config.json's
+    `input_shape`). A model the zoo does not have, or a record without its
+    data's shape (a test's stand-in), counts `trainable`, when given. Example:
+
+    >>> weights_of("cnn_bn_10k", {}) - 9106  # BatchNorm's moving mean and variance
+    128
+    """
+    key = (model, json.dumps(model_args or {}, sort_keys=True), json.dumps(input_shape), num_classes)
+    if key not in _WEIGHTS:
+        from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
+        if trainable is not None and (model not in models.list_models() or not input_shape):
+            return trainable
+        shape = tuple(input_shape) if input_shape else None
+        _WEIGHTS[key] = int(models.create_model(model, input_shape=shape, num_classes=num_classes,
+                                                **(model_args or {})).count_params())
+    return _WEIGHTS[key]
 
 
 def spread(values):
@@ -115,6 +148,7 @@ def summarize(results):
                 "recipe": runs[0].get("recipe"),
                 "recipe_id": recipe_ids[recipe_key],
                 "family": runs[0]["family"],
+                "params": runs[0]["params"],
                 "trainable_params": runs[0]["trainable_params"],
                 "test_accuracy_mean": statistics.fmean(accuracies),
                 "test_accuracy_std": spread(accuracies),
@@ -123,11 +157,31 @@ def summarize(results):
                 "num_train": runs[0]["num_train"],
                 "train_seconds_mean": statistics.fmean(r["wall_time_seconds"] for r in runs),
                 "best_val_accuracy_mean": statistics.fmean(vals) if vals else float("nan"),
+                "clean": all(is_clean(r) for r in runs),
             }
         )
     family_rank = {f: i for i, f in enumerate(FAMILY_ORDER)}
-    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["trainable_params"], r["model"], r["label"]))
+    rows.sort(key=lambda r: (family_rank.get(r["family"], 99), r["params"], r["model"], r["label"]))
     return rows
+
+
+#: Marks a row with a run that no clean commit made (see `is_clean`).
+UNCLEAN = "†"
+UNCLEAN_NOTE = (f"{UNCLEAN}: a run of this row records no clean commit: it was trained from a checkout with "
+                "uncommitted changes, or before runs recorded their commit, so its code cannot be checked out.")
+
+
+def is_clean(run):
+    """Whether a run (`collect`'s dict) records the commit it was trained from, with no uncommitted change."""
+    git = run.get("git") or {}
+    return bool(git.get("commit")) and git.get("dirty") is False
+
+
+def count_text(row):
+    """`"9,234 (9,106)"`: every weight, the trainable ones in parentheses (one figure when they are equal)."""
+    if row["params"] == row["trainable_params"]:
+        return f"{row['params']:,}"
+    return f"{row['params']:,} ({row['trainable_params']:,})"
 
 
 def _label(row):
@@ -154,9 +208,9 @@ def _recipe_notes(rows):
 
 
 def pareto_front(rows):
-    """The rows no other row beats with fewer (or as many) parameters."""
+    """The rows no other row beats with fewer (or as many) weights."""
     front, best = [], -math.inf
-    for row in sorted(rows, key=lambda r: (r["trainable_params"], -r["test_accuracy_mean"])):
+    for row in sorted(rows, key=lambda r: (r["params"], -r["test_accuracy_mean"])):
         if row["test_accuracy_mean"] > best:
             front.append(row)
             best = row["test_accuracy_mean"]
@@ -186,19 +240,24 @@ def to_markdown(rows):
     front = {_label(r) for r in pareto_front(rows)}
     twins = identical.marks(rows)
     lines = [
-        "| model | family | parameters | test accuracy | seeds | epochs | train examples | train time (s) |",
+        "| model | family | weights (trainable) | test accuracy | seeds | epochs | train examples | train time (s) |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for r in rows:
         star = (" ★" if _label(r) in front else "") + (f" {identical.MARK} {twins[_label(r)]}" if _label(r) in twins else "")
+        star += "" if r.get("clean", True) else f" {UNCLEAN}"
         spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
         lines.append(
-            f"| {_label(r)}{star} | {r['family']} | {r['trainable_params']:,} | "
+            f"| {_label(r)}{star} | {r['family']} | {count_text(r)} | "
             f"{r['test_accuracy_mean']:.4f}{spread} | {r['seeds']} | {r['epochs']} | {r['num_train']:,} | "
             f"{r['train_seconds_mean']:.0f} |"
         )
     lines.append("")
-    lines.append("★: on the Pareto frontier (no model with as few or fewer parameters is more accurate).")
+    lines.append("★: on the Pareto frontier (no model with as few or fewer weights is more accurate). Weights: every "
+                 "weight the model holds (Keras's `count_params`, BatchNorm's moving statistics included); the "
+                 "trainable ones in parentheses.")
+    if not all(r.get("clean", True) for r in rows):
+        lines.append(UNCLEAN_NOTE)
     lines += identical.footnotes(rows)
     lines += _recipe_notes(rows)
     return "\n".join(lines) + "\n"
@@ -214,27 +273,31 @@ def matched_budgets(rows, budgets):
 
     Args:
         rows: `summarize(...)` rows.
-        budgets: parameter counts, e.g. (10_000, 60_000, 250_000).
+        budgets: weight counts (every weight, `params`), e.g. (10_000, 60_000, 250_000).
     """
     families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
     families += sorted({r["family"] for r in rows} - set(families))
     lines = [
-        "| budget (parameters) | " + " | ".join(families) + " |",
+        "| budget (weights) | " + " | ".join(families) + " |",
         "|---:|" + "---|" * len(families),
     ]
     shown = {}  # the rows the cells name, by label
     for budget in budgets:
         cells = []
         for family in families:
-            within = [r for r in rows if r["family"] == family and r["trainable_params"] <= budget]
+            within = [r for r in rows if r["family"] == family and r["params"] <= budget]
             if not within:
                 cells.append("—")
                 continue
-            best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["trainable_params"]))
+            best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["params"]))
             shown[_label(best)] = best
-            cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}, {best['trainable_params']:,})")
+            mark = "" if best.get("clean", True) else f" {UNCLEAN}"
+            cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}{mark}, {count_text(best)})")
         lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
-    lines += ["", "Each cell: test accuracy of the family's model with the best validation accuracy within the budget."]
+    lines += ["", "Each cell: test accuracy (mean over the model's seeds) of the family's model with the best validation "
+              "accuracy within the budget, every weight counted (trainable in parentheses)."]
+    if not all(r.get("clean", True) for r in shown.values()):
+        lines.append(UNCLEAN_NOTE)
     by_model = {r["model"]: r for r in shown.values() if not r.get("model_args")}
     paired = [r for r in by_model.values() if identical.same_as(r["model"]) in by_model]  # both twins in cells
     lines += identical.footnotes(paired + [by_model[identical.same_as(r["model"])] for r in paired])
@@ -262,14 +325,14 @@ def compare(base_dir, variant_dir):
     base = {r["label"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
     variant = {r["label"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
     lines = [
-        f"| model | family | parameters | {os.path.basename(base_dir.rstrip('/'))} | "
+        f"| model | family | weights (trainable) | {os.path.basename(base_dir.rstrip('/'))} | "
         f"{os.path.basename(variant_dir.rstrip('/'))} | change (points) |",
         "|---|---|---:|---:|---:|---:|",
     ]
     for name in [m for m in variant if m in base]:
         b, v = base[name], variant[name]
         lines.append(
-            f"| {name} | {b['family']} | {b['trainable_params']:,} | {b['test_accuracy_mean']:.4f} | "
+            f"| {name} | {b['family']} | {count_text(b)} | {b['test_accuracy_mean']:.4f} | "
             f"{v['test_accuracy_mean']:.4f} | {100 * (v['test_accuracy_mean'] - b['test_accuracy_mean']):+.1f} |"
         )
     return "\n".join(lines) + "\n"

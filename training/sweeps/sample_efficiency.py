@@ -28,7 +28,8 @@ import os
 import statistics
 
 from .chapter import CHAPTER_ORDER
-from .results import FAMILY_ORDER, collect, comparable, model_label, spread
+from .paired import control_comparison, gap_growth, order_in_words  # noqa: F401  (control_comparison: the study's API)
+from .results import FAMILY_ORDER, collect, comparable, count_text, model_label, spread
 
 #: The family of the partly shared layer, placed between locally connected and convolution.
 PARTLY_SHARED = "low_rank_locally_connected"
@@ -70,6 +71,27 @@ def choose_rates(out, sizes, rates):
             for key, by_rate in validation.items() if set(by_rate) == set(rates)}
 
 
+def validation_by_rate(out, model, size, seeds, statistic="final_val_accuracy"):
+    """`{rate: mean of statistic over seeds 0..seeds-1}` of `model` at `size`, for rates where every seed finished.
+
+    The protocol's rate choice (`choose_rate`): every seed trains at every
+    rate, and the mean over the seeds, not one seed's figure, decides.
+    """
+    found = {}
+    _, rates = discover(out) if os.path.isdir(out) else ((), ())
+    for rate in rates:
+        runs = [r for r in collect(os.path.join(folder(out, size, rate), "runs"))
+                if r["model"] == model and r["seed"] < seeds and r.get(statistic) is not None]
+        if len({r["seed"] for r in runs}) == seeds:
+            found[rate] = statistics.fmean(r[statistic] for r in runs)
+    return found
+
+
+def choose_rate(by_rate):
+    """The rate of best mean validation (`comparable`: equal to 6 decimals ties, and a tie goes to the smaller rate)."""
+    return max(sorted(by_rate), key=lambda rate: (comparable(by_rate[rate]), -rate))
+
+
 def rows(out, chosen):
     """One row per (model, size) at its chosen rate: test accuracy over the seeds."""
     found = []
@@ -80,11 +102,12 @@ def rows(out, chosen):
         accuracies = [r["test_accuracy"] for r in runs]
         found.append({
             "model": model, "label": model_label(model, runs[0].get("model_args")), "family": runs[0]["family"],
-            "params": runs[0]["trainable_params"], "size": size,
+            "params": runs[0]["params"], "trainable_params": runs[0]["trainable_params"], "size": size,
             "rate": rate, "test": statistics.fmean(accuracies),
             "std": spread(accuracies),
             "low": min(accuracies), "high": max(accuracies), "seeds": len(runs),
             "validation": statistics.fmean(r["best_val_accuracy"] for r in runs),
+            "by_seed": {r["seed"]: r["test_accuracy"] for r in runs},
         })
     order = {f: i for i, f in enumerate(FAMILY_ORDER)}
     return sorted(found, key=lambda r: (order.get(r["family"], 99), r["model"], r["size"]))
@@ -183,13 +206,13 @@ def markdown(table, targets):
     sizes = sorted({r["size"] for r in table})
     models = list(dict.fromkeys(r["model"] for r in table))
     cell = {(r["model"], r["size"]): r for r in table}
-    lines = ["| model | family | parameters | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
+    lines = ["| model | family | weights (trainable) | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
              "|---|---|---:|" + "---:|" * len(sizes)]
     for model in models:
         first = next(r for r in table if r["model"] == model)
         cells = [f"{cell[model, s]['test']:.4f} ± {cell[model, s]['std']:.4f} ({cell[model, s]['seeds']}, "
                  f"lr {cell[model, s]['rate']:g})" if (model, s) in cell else "—" for s in sizes]
-        lines.append(f"| {first['label']} | {first['family']} | {first['params']:,} | " + " | ".join(cells) + " |")
+        lines.append(f"| {first['label']} | {first['family']} | {count_text(first)} | " + " | ".join(cells) + " |")
     lines += ["", "Each cell: test accuracy, mean ± std over (seeds), at the learning rate chosen on validation.", "",
               "| model | " + " | ".join(f"≥ {t:g}" for t in targets) + " |", "|---|" + "---:|" * len(targets)]
     for model, reached in examples_needed(table, targets).items():
@@ -199,15 +222,15 @@ def markdown(table, targets):
     judged = verdicts(table)
     for size, groups, holds, gap in judged:
         figures = " > ".join(f"{g} {a:.4f} ({m})" for g, (a, m) in sorted(groups.items(), key=lambda kv: -kv[1][0]))
-        said = "cannot be checked" if holds is None else ("holds" if holds else "does NOT hold")
-        lines.append(f"- n = {size:,}: {figures}; the chapter's order {said}"
-                     + (f"; convolution − fully connected = {gap:+.1f} points" if gap is not None else "") + ".")
+        lines.append(f"- n = {size:,}: {figures}; {order_in_words(table, size, groups, holds)}.")
     for size, model, test, local, conv, place in partial_sharing(table, judged):
         lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, lands {_placement(test, local, conv, place)}.")
-    gaps = [(size, gap) for size, _, _, gap in judged if gap is not None]
-    if len(gaps) > 1:
-        (small, first), (large, last) = gaps[0], gaps[-1]
-        trend = "widens" if first > last else "does not widen"
-        lines.append(f"- The gap {trend} as data shrinks: {first:+.1f} points at n = {small:,}, "
-                     f"{last:+.1f} at n = {large:,}.")
+    growth = gap_growth(table, judged)
+    if growth is not None:
+        (small, large), (mean, low, high) = growth
+        trend = ("widens" if low > 0 else "narrows" if high < 0 else "neither widens nor narrows resolvably") \
+            if low is not None else "cannot be judged (one seed)"
+        bounds = f", 95% interval [{low:+.1f}, {high:+.1f}]" if low is not None else ""
+        lines.append(f"- As data shrink from n = {large:,} to n = {small:,}, the gap convolution − fully connected "
+                     f"{trend}: it changes by {mean:+.1f} points{bounds} (paired by seed).")
     return "\n".join(lines) + "\n"

@@ -247,7 +247,7 @@ class Sweep:
         """
         try:
             self._passes()
-            signals.check()  # a stop that came in the last pass
+            signals.raise_if_stopped()  # a stop that came in the last pass
         except BaseException as error:
             self.reached = self.stop(error.signum if isinstance(error, signals.StopRequested) else signal.SIGTERM)
             raise
@@ -255,7 +255,7 @@ class Sweep:
     def _passes(self):
         pending, told = list(self.runs), set()
         while pending or self.running:
-            signals.check()
+            signals.raise_if_stopped()
             self.reap()
             self.watch()
             for run in list(pending):

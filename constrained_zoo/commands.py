@@ -1,19 +1,23 @@
-"""A quiet TensorFlow start: its start-up lines filtered, its real warnings and errors kept.
+"""The command-line entry points, and the quiet TensorFlow start they give themselves.
 
 TensorFlow prints start-up lines (oneDNN, "Could not find cuda drivers",
 "failed call to cuInit", absl's "All log messages before
 absl::InitializeLog() is called ...") straight to file descriptor 2,
-whatever `TF_CPP_MIN_LOG_LEVEL` says. `quiet_tensorflow()` sets
-`TF_CPP_MIN_LOG_LEVEL=1` unless the user set it (TensorFlow's informational
-lines off, warnings and errors on), and when `tensorflow` is first imported
-holds descriptor 2 in a temporary file for the import and the first device
-query, then writes back every line but those. `import constrained_layers`
-calls it before it imports Keras, so `import constrained_layers`, `import
-models` and every command of the zoo start quietly, with no environment
-variable to set.
+whatever `TF_CPP_MIN_LOG_LEVEL` says. A command calls `quiet_tensorflow()`
+before anything imports TensorFlow: it sets `TF_CPP_MIN_LOG_LEVEL=1` unless
+the user set it (informational lines off, warnings and errors on) and, when
+`tensorflow` is first imported, holds descriptor 2 in a temporary file for
+the import and the first device query, then writes back every line but those.
+
+Only commands do this: importing `constrained_layers` or `constrained_zoo`
+changes no global state. The console scripts (`czoo-train`, `czoo-sweep`,
+`czoo-evaluate`, `czoo-predict`, `czoo-params`) are this module's functions;
+each `python -m constrained_zoo.training.NAME` module calls
+`quiet_tensorflow()` first when it runs as `__main__`. Standard library only.
 """
 
 import contextlib
+import importlib
 import importlib.abc
 import importlib.util
 import os
@@ -98,3 +102,34 @@ def quiet_tensorflow():
     if "tensorflow" in sys.modules or any(isinstance(f, _QuietImport) for f in sys.meta_path):
         return
     sys.meta_path.insert(0, _QuietImport())
+
+
+def _run(module):
+    """Quiets TensorFlow, imports the command's `module` and returns its `main()`'s exit code."""
+    quiet_tensorflow()
+    return importlib.import_module(module).main()
+
+
+def train():
+    """`czoo-train`: `python -m constrained_zoo.training.train`."""
+    return _run("constrained_zoo.training.train")
+
+
+def sweep():
+    """`czoo-sweep`: `python -m constrained_zoo.training.sweep`."""
+    return _run("constrained_zoo.training.sweep")
+
+
+def evaluate():
+    """`czoo-evaluate`: `python -m constrained_zoo.training.evaluate`."""
+    return _run("constrained_zoo.training.evaluate")
+
+
+def predict():
+    """`czoo-predict`: `python -m constrained_zoo.models.predict`."""
+    return _run("constrained_zoo.models.predict")
+
+
+def params():
+    """`czoo-params`: `python -m constrained_layers.params`, §7.1's parameter arithmetic."""
+    return _run("constrained_layers.params")

@@ -1,4 +1,4 @@
-"""Argument types of the command lines of `training` (argparse `type=` callables).
+"""Argument types of the zoo's command lines, `training`'s and `models.predict`'s (argparse `type=` callables).
 
 Each returns the parsed value or raises `argparse.ArgumentTypeError` with the
 text received, which argparse prints as `argument --flag: <message>`. This

@@ -1,0 +1,155 @@
+"""Protocol files: read with clear errors, followed by the study's driver, reported with intervals."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from constrained_zoo.training.sweeps import protocol as protocols
+from constrained_zoo.training.sweeps import protocol_report
+from constrained_zoo.training.sweeps import sample_efficiency as study
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+VALID = {
+    "study": "t", "question": "q", "dataset": "mnist1d", "budget": 3000, "models": ["mlp_1d_small"],
+    "sizes": [200], "steps": 10, "batch_size": 50, "lr_schedule": "cosine", "rates": [0.001, 0.003, 0.01],
+    "ladder": [0.0003, 0.001, 0.003, 0.01, 0.03], "seeds": 3, "selection": "final_val_accuracy",
+    "conditions": {"true order": {"pixel_shuffle": False, "out": "a"}, "shuffled": {"pixel_shuffle": True, "out": "b"}},
+    "interval": 0.95,
+}
+
+
+@pytest.mark.parametrize("path", sorted(
+    os.path.join(root, "protocol.json") for root, _, files in os.walk(os.path.join(REPO, "results", "studies"))
+    if "protocol.json" in files))
+def test_committed_protocols_load(path):
+    protocol = protocols.load(path)
+    assert protocol.seeds >= 3 and len(protocol.rates) >= 3
+    assert protocol.conditions[0].pixel_shuffle is False
+    here = os.path.relpath(os.path.dirname(path), REPO)
+    assert all(c.out.startswith(here + "/") for c in protocol.conditions), "a study's runs live beside its protocol"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"rates": [0.001, 0.003]}, "`rates` needs at least 3 learning rates; received rates=[0.001, 0.003]"),
+    ({"rates": [0.001, 0.01, 0.03]}, "`rates` must be consecutive rungs of `ladder`"),
+    ({"rates": [0.01, 0.003, 0.001]}, "`rates` must be increasing positive numbers"),
+    ({"seeds": 2}, "`seeds` must be an integer >= 3; received seeds=2"),
+    ({"selection": "best_val_accuracy"}, "`selection` must be one of ('final_val_accuracy',)"),
+    ({"lr_schedule": "step"}, "received lr_schedule='step'"),
+    ({"interval": 95}, "received interval=95"),
+    ({"budget": -1}, "received budget=-1"),
+    ({"sizes": []}, "`sizes` must be a non-empty list of positive integers"),
+    ({"extra": 1}, "unknown field(s) ['extra']"),
+    ({"conditions": {"a": {"pixel_shuffle": False, "out": "x"}, "b": {"pixel_shuffle": True, "out": "x"}}},
+     "every condition needs its own `out`"),
+])
+def test_bad_protocols_name_the_field_and_value(change, message):
+    with pytest.raises(protocols.ProtocolError) as error:
+        protocols.from_dict({**VALID, **change}, "p.json")
+    assert message in str(error.value) and str(error.value).startswith("p.json: ")
+
+
+def test_missing_field_and_unreadable_file(tmp_path):
+    data = dict(VALID)
+    del data["seeds"]
+    with pytest.raises(protocols.ProtocolError, match=r"missing field\(s\) \['seeds'\]"):
+        protocols.from_dict(data)
+    (tmp_path / "p.json").write_text("{not json")
+    with pytest.raises(protocols.ProtocolError, match="not JSON"):
+        protocols.load(tmp_path / "p.json")
+    with pytest.raises(protocols.ProtocolError, match="cannot read the protocol"):
+        protocols.load(tmp_path / "missing.json")
+
+
+@pytest.mark.parametrize("tried, chosen, expected", [
+    ((0.001, 0.003, 0.01), 0.01, 0.03), ((0.001, 0.003, 0.01), 0.001, 0.0003), ((0.001, 0.003, 0.01), 0.003, None),
+    ((0.003, 0.01, 0.03), 0.03, None), ((0.0003, 0.001, 0.003), 0.0003, None),
+])
+def test_an_edge_that_wins_extends_along_the_ladder(tried, chosen, expected):
+    assert protocols.next_rate(tuple(VALID["ladder"]), list(tried), chosen) == expected
+
+
+def test_epochs_make_at_least_the_steps():
+    protocol = protocols.from_dict({**VALID, "steps": 3240, "batch_size": 100})
+    for size in (500, 1000, 2000, 3600, 333):
+        batches = -(-size // 100)
+        assert protocol.epochs_for(size) * batches >= 3240 > (protocol.epochs_for(size) - 1) * batches
+
+
+def test_choose_rate_uses_the_mean_and_ties_go_to_the_smaller_rate():
+    assert study.choose_rate({0.001: 0.90, 0.003: 0.91, 0.01: 0.905}) == 0.003
+    assert study.choose_rate({0.001: 0.9, 0.003: 0.9 + 1e-9, 0.01: 0.8}) == 0.001
+
+
+def test_t_interval_against_scipy():
+    values = [1.0, 2.5, 0.5, 3.0, 2.0]
+    mean, low, high = protocol_report.t_interval(values, 0.95)
+    expected = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=stats.sem(values))
+    assert mean == pytest.approx(np.mean(values))
+    assert (low, high) == pytest.approx(expected)
+    assert protocol_report.t_interval([2.0], 0.95) == (2.0, None, None)
+
+
+@pytest.mark.parametrize("low, high, expected", [(0.5, 2.0, "A ahead"), (-2.0, -0.5, "B ahead"),
+                                                 (-1.0, 1.0, "not resolved")])
+def test_said_resolves_only_intervals_that_exclude_zero(low, high, expected):
+    assert protocol_report.said(0.0, low, high, "A", "B") == expected
+
+
+def _fake_run(root, model, family, seed, val, test, epochs=10):
+    run = root / "runs" / model / f"seed{seed}"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text(json.dumps({
+        "model": model, "family": family, "seed": seed, "final_val_accuracy": val, "best_val_accuracy": val,
+        "test_accuracy": test, "params": 100, "trainable_params": 100}))
+    (run / "config.json").write_text(json.dumps({"args": {"model": model, "seed": seed}}))
+    history = "epoch,val_accuracy\n" + "".join(f"{e + 1},{val * (e + 1) / epochs}\n" for e in range(epochs))
+    (run / "history.csv").write_text(history)
+
+
+def test_the_report_hides_test_until_complete_then_pairs_by_seed(tmp_path, capsys):
+    data = {**VALID, "models": ["mlp_1d_small", "cnn1d_base"], "sizes": [100, 400], "seeds": 3,
+            "conditions": {"true order": {"pixel_shuffle": False, "out": str(tmp_path / "t")},
+                           "shuffled": {"pixel_shuffle": True, "out": str(tmp_path / "s")}}}
+    path = tmp_path / "protocol.json"
+    path.write_text(json.dumps(data))
+    protocol = protocols.load(str(path))
+    rng = np.random.default_rng(0)
+    tests = {}
+    for condition in protocol.conditions:
+        for size in protocol.sizes:
+            for rate in protocol.rates:
+                for model, family in (("mlp_1d_small", "mlp"), ("cnn1d_base", "multi_channel_conv")):
+                    for seed in range(3):
+                        val = 0.5 + (rate == 0.003) * 0.1 + rng.uniform(0, 0.01)  # the middle rate wins
+                        test = 0.5 + (family != "mlp") * 0.2 + rng.uniform(0, 0.01) + (not condition.pixel_shuffle) * 0.1
+                        tests[condition.name, model, size, rate, seed] = test
+                        _fake_run(tmp_path / condition.out / f"n{size}" / f"lr{rate:g}", model, family, seed, val,
+                                  test)
+                if condition.name == "shuffled" and size == 400:
+                    break  # the control's n = 400 stops after its first rate
+    assert protocol_report.main(protocol) == 3
+    err = capsys.readouterr().err
+    assert "not complete" in err and "shuffled, mlp_1d_small, n = 400: rates [0.003, 0.01]" in err
+    assert "0.7" not in err and not (tmp_path / "report.md").exists()
+    for rate in protocol.rates[1:]:  # complete it
+        for model, family in (("mlp_1d_small", "mlp"), ("cnn1d_base", "multi_channel_conv")):
+            for seed in range(3):
+                val = 0.5 + (rate == 0.003) * 0.1
+                tests["shuffled", model, 400, rate, seed] = test = 0.5 + (family != "mlp") * 0.2 + 0.001 * seed
+                _fake_run(tmp_path / "s" / "n400" / f"lr{rate:g}", model, family, seed, val, test)
+    assert protocol_report.main(protocol) == 0
+    report = (tmp_path / "report.md").read_text()
+    cells = (tmp_path / "cells.csv").read_text().splitlines()
+    assert len(cells) == 1 + 2 * 2 * 2 * 3 and all(",0.003," in line for line in cells[1:])
+    diffs = [100 * (tests["true order", "cnn1d_base", 100, 0.003, s] - tests["true order", "mlp_1d_small", 100, 0.003, s])
+             for s in range(3)]
+    mean, low, high = protocol_report.t_interval(diffs, 0.95)
+    assert f"| MultiChannelConv − fully connected | 100 | {mean:+.1f} | [{low:+.1f}, {high:+.1f}] | 3 |" in report
+    assert "#### The spatial prior's part: true order minus shuffled" in report
+    # history.csv climbs by a tenth of the final validation each epoch: the last 10% (one epoch) gains 6 points
+    assert "| true order | cnn1d_base | 10 | 10.0 | +6.0" in report and "still improving |" in report

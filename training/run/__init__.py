@@ -1,0 +1,1 @@
+"""One run: the fit itself, checkpoints, atomic writes, signals, distribution, the teacher."""

@@ -1,0 +1,138 @@
+"""Differences paired by seed, with Student's t intervals: what turns a table of means into claims.
+
+Seed k of two models of one study shares the validation split, the nested
+training subset and the data order; seed k of a study and of its
+pixel-shuffled control shares them too (the control only permutes the
+positions). Every difference here is therefore taken seed by seed, and
+its interval is Student's t over the seeds' differences: "A beats B" is
+said only where it excludes zero, "not resolved" where it does not.
+"""
+
+import math
+import statistics
+
+from .chapter import CHAPTER_ORDER
+
+
+def t_interval(values, level):
+    """`(mean, low, high)`: Student's t interval of the mean of `values` (None bounds for fewer than 2)."""
+    from scipy import stats  # pylint: disable=import-outside-toplevel
+
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, None, None
+    half = stats.t.ppf((1 + level) / 2, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def paired_points(a, b, level=0.95):
+    """`(mean, low, high)` in points of a[seed] − b[seed] over common seeds (`{seed: accuracy}`); t-interval."""
+    seeds = sorted(set(a) & set(b))
+    return t_interval([100 * (a[s] - b[s]) for s in seeds], level)
+
+
+def _cell(table, model, size):
+    return next(r for r in table if r["model"] == model and r["size"] == size)
+
+
+def order_in_words(table, size, groups, holds):
+    """The chapter's order at one size, each step with its paired 95% interval; 'not resolved' where one covers 0."""
+    if holds is None:
+        return "the chapter's order cannot be checked"
+    names = [g for g, _ in CHAPTER_ORDER]
+    steps, resolved, against = [], True, False
+    for better, worse in zip(names, names[1:]):
+        mean, low, high = paired_points(_cell(table, groups[better][1], size)["by_seed"],
+                                        _cell(table, groups[worse][1], size)["by_seed"])
+        steps.append(f"{better} − {worse} {mean:+.1f} points" + (f" [{low:+.1f}, {high:+.1f}]" if low is not None else ""))
+        resolved &= low is not None and low > 0
+        against |= high is not None and high < 0
+    verdict = ("the chapter's order holds" if resolved else "the chapter's order does NOT hold" if against
+               else "the chapter's order is not resolved")
+    return f"{verdict} ({'; '.join(steps)}; 95% intervals paired by seed)"
+
+
+def gap_growth(table, judged):
+    """`((smallest, largest), (mean, low, high))`: the gap convolution − fully connected at the smallest size
+    minus at the largest, paired by seed, in points; None with fewer than two judged sizes."""
+    sizes = [size for size, _, holds, _ in judged if holds is not None]
+    if len(sizes) < 2:
+        return None
+    by_size = {size: groups for size, groups, _, _ in judged}
+
+    def gap(size):
+        conv = _cell(table, by_size[size]["convolution"][1], size)["by_seed"]
+        full = _cell(table, by_size[size]["fully connected"][1], size)["by_seed"]
+        return {s: 100 * (conv[s] - full[s]) for s in set(conv) & set(full)}
+
+    small, large = gap(sizes[0]), gap(sizes[-1])
+    seeds = sorted(set(small) & set(large))
+    return (sizes[0], sizes[-1]), t_interval([small[s] - large[s] for s in seeds], 0.95)
+
+
+def _by_model(table):
+    return {(r["model"], r["size"]): r for r in table}
+
+
+def _gap_by_seed(cells, conv, full, size):
+    a, b = cells[conv, size]["by_seed"], cells[full, size]["by_seed"]
+    return {s: 100 * (a[s] - b[s]) for s in set(a) & set(b)}
+
+
+def _interval_text(mean, low, high):
+    return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]" if low is not None else f"{mean:+.1f}"
+
+
+def _growth_words(low, high):
+    if low is None:
+        return "cannot be judged"
+    return "grows as data shrink" if low > 0 else "shrinks as data shrink" if high < 0 else "not resolved"
+
+
+def control_comparison(true_table, control_table):
+    """What the spatial order buys: a study against its pixel-shuffled control, paired by seed, as Markdown.
+
+    Seed k of both studies shares the validation split and the nested
+    subset (the control only permutes the positions), so each difference is
+    paired by seed, with its 95% t-interval. For each convolution family
+    separately (never "the best of the group"): the raw gap over the fully
+    connected model, its spatial part (true order minus shuffled), and how
+    each changes from the largest size to the smallest.
+    """
+    true, control = _by_model(true_table), _by_model(control_table)
+    sizes = sorted({size for _, size in true} & {size for _, size in control})
+    models = [m for m in dict.fromkeys(r["model"] for r in true_table) if all((m, s) in control for s in sizes)]
+    lines = ["| model | family | " + " | ".join(f"n = {s:,}" for s in sizes) + " |", "|---|---|" + "---:|" * len(sizes)]
+    for model in models:
+        cells = [_interval_text(*paired_points(true[model, s]["by_seed"], control[model, s]["by_seed"])) for s in sizes]
+        lines.append(f"| {model} | {true[model, sizes[0]]['family']} | " + " | ".join(cells) + " |")
+    lines += ["", "Each cell: true order minus shuffled, in points of test accuracy, paired by seed, with its 95% "
+              "t-interval.", ""]
+    full = next((m for m in models if true[m, sizes[0]]["family"] in ("mlp", "fully_connected")), None)
+    convs = [m for m in models if true[m, sizes[0]]["family"] in ("shared_conv", "multi_channel_conv")]
+    if full is None or not convs or len(sizes) < 2:
+        return "\n".join(lines) + "\n"
+    small, large = sizes[0], sizes[-1]
+    lines += [f"| difference | " + " | ".join(f"n = {s:,}" for s in sizes) + f" | n = {small:,} minus n = {large:,} |",
+              "|---|" + "---:|" * (len(sizes) + 1)]
+    sentences = []
+    for conv in convs:
+        raw = {s: _gap_by_seed(true, conv, full, s) for s in sizes}
+        shuffled = {s: _gap_by_seed(control, conv, full, s) for s in sizes}
+        spatial = {s: {k: raw[s][k] - shuffled[s][k] for k in set(raw[s]) & set(shuffled[s])} for s in sizes}
+        for name, values in ((f"{conv} − {full}, true order", raw), (f"{conv} − {full}, shuffled", shuffled),
+                             (f"{conv} − {full}, spatial part (true minus shuffled)", spatial)):
+            growth = t_interval([values[small][k] - values[large][k] for k in set(values[small]) & set(values[large])],
+                                0.95)
+            cells = [_interval_text(*t_interval(list(values[s].values()), 0.95)) for s in sizes]
+            lines.append(f"| {name} | " + " | ".join(cells) + f" | {_interval_text(*growth)} |")
+            if name.endswith("true order"):
+                raw_growth = growth
+            if name.endswith("(true minus shuffled)"):
+                sentences.append(
+                    f"- {conv} − {full}: the raw gap changes by {_interval_text(*raw_growth)} points from n = {large:,} "
+                    f"to n = {small:,} ({_growth_words(*raw_growth[1:])}); its spatial part changes by "
+                    f"{_interval_text(*growth)} ({_growth_words(*growth[1:])}).")
+    lines += ["", "Each cell: mean over seeds in points with its 95% t-interval, paired by seed; the last column, the "
+              "difference at the smallest size minus at the largest.", ""] + sentences
+    return "\n".join(lines) + "\n"

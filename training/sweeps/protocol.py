@@ -1,0 +1,217 @@
+"""A study's protocol: everything that decides its outcome, fixed in a file before any of its runs.
+
+A referee's first question of a comparison is whether the comparison was
+fixed before its outcome was seen. A protocol file answers it: it is
+committed before the study's first run (git history shows the order), and
+`python -m constrained_zoo.training.sample_efficiency --protocol FILE` takes every setting
+from it, so the runs cannot drift from what was written. The file is JSON:
+
+    {
+      "study": "mnist1d_10k",
+      "question": "what locality, sharing and the spatial prior buy as data shrink",
+      "dataset": "mnist1d",
+      "budget": 10000,
+      "models": ["mlp_1d_small", "lc1d_small", "lrlc1d_r4_10k", "sharedconv1d_base", "cnn1d_base"],
+      "sizes": [3600, 500, 2000, 1000],
+      "steps": 4320, "batch_size": 100, "lr_schedule": "cosine",
+      "rates": [0.001, 0.003, 0.01],
+      "ladder": [0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1],
+      "seeds": 5,
+      "selection": "final_val_accuracy",
+      "conditions": {"true order": {"pixel_shuffle": false, "out": "results/protocol/mnist1d_10k"},
+                     "shuffled": {"pixel_shuffle": true, "out": "results/protocol/mnist1d_10k_shuffled"}},
+      "interval": 0.95,
+      "targets": [0.6, 0.7, 0.8, 0.9],
+      "notes": ["why this many steps", "what was dropped and why"]
+    }
+
+The rules the fields stand for (`Protocol`'s docstring says each):
+
+- Budget: each model's width is the one whose model holds the nearest
+  number of weights, every weight counted (Keras's `count_params`).
+- Every size trains for `steps` optimizer steps, `lr_schedule` over them;
+  nothing stops early; the model reported is the last step's.
+- Rate: every seed trains at every rate of `rates`; per (condition, model,
+  size) the rate of best `selection` (mean over the seeds) is chosen. When
+  an edge of the rates tried wins, the next rate of `ladder` beyond it is
+  added (every seed) and the choice made again, until an inner rate wins
+  or the ladder ends (then the edge is reported as such).
+- Reported: the chosen rate's test accuracy over the seeds; every
+  comparison as a mean difference paired by seed with its `interval`
+  t-interval, "not resolved" where it covers zero.
+"""
+
+import dataclasses
+import json
+import math
+
+#: What a protocol may select on: the last epoch's validation accuracy, the
+#: figure of the very model whose test accuracy is reported.
+SELECTIONS = ("final_val_accuracy",)
+SCHEDULES = ("constant", "cosine")
+#: Fields a protocol file may leave out.
+OPTIONAL = {"notes", "targets", "budget", "analysis"}
+
+
+class ProtocolError(ValueError):
+    """A protocol file that cannot be followed, said plainly."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Condition:
+    """One arm of a study: the data as it is, or a control. `out`: its results folder."""
+
+    name: str
+    pixel_shuffle: bool
+    out: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Protocol:
+    """A study's protocol, read from its file (see the module docstring).
+
+    Attributes:
+        study: the study's name.
+        question: what the study asks, in a sentence.
+        dataset: the dataset's name.
+        budget: the number of weights each model is scaled to (None: as registered).
+        models: the zoo's model names.
+        sizes: training-set sizes, in the order they are run.
+        steps: optimizer steps at every size.
+        batch_size: the batch size.
+        lr_schedule: "constant" or "cosine" (to 0 over the steps).
+        rates: the learning rates every seed trains at first (at least 3).
+        ladder: the rates an edge may be extended to, sorted; holds `rates`
+            as consecutive rungs.
+        seeds: seeds 0..seeds-1 of every run (at least 3).
+        selection: the validation statistic that chooses the rate.
+        conditions: the arms, first the data as it is.
+        interval: the confidence level of every interval.
+        targets: accuracies for "examples needed".
+        analysis: the comparisons the report makes, in words, fixed with the rest.
+        notes: the protocol's reasons in words (steps, what was dropped).
+        path: the file read.
+    """
+
+    study: str
+    question: str
+    dataset: str
+    budget: object
+    models: tuple
+    sizes: tuple
+    steps: int
+    batch_size: int
+    lr_schedule: str
+    rates: tuple
+    ladder: tuple
+    seeds: int
+    selection: str
+    conditions: tuple
+    interval: float
+    targets: tuple
+    analysis: tuple
+    notes: tuple
+    path: str = ""
+
+    def condition(self, name):
+        """The condition called `name`."""
+        for condition in self.conditions:
+            if condition.name == name:
+                return condition
+        raise ProtocolError(f"{self.path}: no condition {name!r}; it has {[c.name for c in self.conditions]}.")
+
+    def epochs_for(self, size):
+        """Epochs of a `size`-example subset that make `steps` optimizer steps (at least that many)."""
+        return math.ceil(self.steps / math.ceil(size / self.batch_size))
+
+
+def _require(condition, path, message):
+    if not condition:
+        raise ProtocolError(f"{path}: {message}")
+
+
+def _positive_ints(values, path, key):
+    _require(isinstance(values, list) and values and all(isinstance(v, int) and v > 0 for v in values),
+             path, f"`{key}` must be a non-empty list of positive integers; received {key}={values!r}.")
+    return tuple(values)
+
+
+def from_dict(data, path="<protocol>"):
+    """A `Protocol` from the parsed JSON; `ProtocolError` naming the field and the value received."""
+    fields = {f.name for f in dataclasses.fields(Protocol)} - {"path"}
+    unknown, missing = sorted(set(data) - fields), sorted(fields - set(data) - OPTIONAL)
+    _require(not unknown, path, f"unknown field(s) {unknown}; a protocol has {sorted(fields)}.")
+    _require(not missing, path, f"missing field(s) {missing}.")
+    rates, ladder = data["rates"], data["ladder"]
+    for key, values in (("rates", rates), ("ladder", ladder)):
+        _require(isinstance(values, list) and all(isinstance(v, (int, float)) and v > 0 for v in values)
+                 and values == sorted(values) and len(set(values)) == len(values), path,
+                 f"`{key}` must be increasing positive numbers; received {key}={values!r}.")
+    _require(len(rates) >= 3, path, f"`rates` needs at least 3 learning rates; received rates={rates!r}.")
+    _require(all(r in ladder for r in rates) and ladder[ladder.index(rates[0]):][:len(rates)] == rates, path,
+             f"`rates` must be consecutive rungs of `ladder`; received rates={rates!r}, ladder={ladder!r}.")
+    _require(isinstance(data["seeds"], int) and data["seeds"] >= 3, path,
+             f"`seeds` must be an integer >= 3; received seeds={data['seeds']!r}.")
+    _require(data["selection"] in SELECTIONS, path,
+             f"`selection` must be one of {SELECTIONS}; received selection={data['selection']!r}.")
+    _require(data["lr_schedule"] in SCHEDULES, path,
+             f"`lr_schedule` must be one of {SCHEDULES}; received lr_schedule={data['lr_schedule']!r}.")
+    _require(isinstance(data["interval"], float) and 0.5 <= data["interval"] < 1, path,
+             f"`interval` must be a confidence level in [0.5, 1); received interval={data['interval']!r}.")
+    conditions = data["conditions"]
+    _require(isinstance(conditions, dict) and conditions and all(
+        isinstance(c, dict) and set(c) == {"pixel_shuffle", "out"} for c in conditions.values()), path,
+        "`conditions` must map names to {\"pixel_shuffle\": bool, \"out\": folder}; "
+        f"received conditions={conditions!r}.")
+    outs = [c["out"] for c in conditions.values()]
+    _require(len(set(outs)) == len(outs), path, f"every condition needs its own `out`; received {outs}.")
+    budget = data.get("budget")
+    _require(budget is None or (isinstance(budget, int) and budget > 0), path,
+             f"`budget` must be a positive integer or null; received budget={budget!r}.")
+    for key in ("steps", "batch_size"):
+        _require(isinstance(data[key], int) and data[key] > 0, path,
+                 f"`{key}` must be a positive integer; received {key}={data[key]!r}.")
+    return Protocol(
+        study=str(data["study"]), question=str(data["question"]), dataset=str(data["dataset"]), budget=budget,
+        models=tuple(data["models"]), sizes=_positive_ints(data["sizes"], path, "sizes"), steps=data["steps"],
+        batch_size=data["batch_size"], lr_schedule=data["lr_schedule"], rates=tuple(rates), ladder=tuple(ladder),
+        seeds=data["seeds"], selection=data["selection"],
+        conditions=tuple(Condition(name, bool(c["pixel_shuffle"]), c["out"]) for name, c in conditions.items()),
+        interval=data["interval"], targets=tuple(data.get("targets", ())), analysis=tuple(data.get("analysis", ())),
+        notes=tuple(data.get("notes", ())),
+        path=path)
+
+
+def load(path):
+    """The `Protocol` in the JSON file `path`.
+
+    Raises:
+        ProtocolError: the file is missing, is not JSON, or a field is wrong.
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as error:
+        raise ProtocolError(f"cannot read the protocol {path!r}: {error.strerror or error}.") from None
+    except json.JSONDecodeError as error:
+        raise ProtocolError(f"{path}: not JSON ({error}).") from None
+    _require(isinstance(data, dict), path, f"expected a JSON object; received {type(data).__name__}.")
+    return from_dict(data, path)
+
+
+def next_rate(ladder, tried, chosen):
+    """The rate to add when `chosen` is an edge of `tried`, or None (an inner rate won, or the ladder ends).
+
+    Example:
+
+    >>> next_rate((0.001, 0.003, 0.01, 0.03), (0.001, 0.003, 0.01), 0.01)
+    0.03
+    >>> next_rate((0.001, 0.003, 0.01, 0.03), (0.001, 0.003, 0.01), 0.003) is None
+    True
+    """
+    tried = sorted(tried)
+    if chosen == tried[-1] and ladder.index(chosen) + 1 < len(ladder):
+        return ladder[ladder.index(chosen) + 1]
+    if chosen == tried[0] and ladder.index(chosen) > 0:
+        return ladder[ladder.index(chosen) - 1]
+    return None
