@@ -5,9 +5,10 @@
 #     sbatch --array=0-3 examples/slurm_sweep.sh         # 4 tasks: set SHARDS=4 too (below, or --export)
 #
 # Every task runs the same `python -m constrained_zoo.training.sweep` with `--shard $SLURM_ARRAY_TASK_ID/$SHARDS`
-# into one folder on a file system all nodes share. Each run is locked while it trains
-# (RUN/.lock, fcntl), so a task that is requeued, or a second submission of the
-# array, trains nothing twice: finished runs are skipped, interrupted ones resume
+# into one folder on a file system all nodes share. One task per shard needs no lock
+# across nodes; a second submission of the array beside the first relies on the run
+# locks (RUN/.lock, flock) holding across nodes (docs/scaling.md). A requeued task
+# trains nothing twice: finished runs are skipped, interrupted ones resume
 # from their last epoch, and a task that finishes its shard waits for the runs other
 # tasks hold, taking over any that a dead task left. SLURM sends SIGTERM before it
 # kills a task (time limit, preemption): the run stops at its last checkpoint.

@@ -284,7 +284,7 @@ def short_run(args):
                    f"Adam {args.learning_rate:g} {args.lr_schedule}",
     ])
     demo_rows, chosen_by = short_run_rows(args.out)
-    if not demo_rows:
+    if not demo_rows or code > 128:  # 128 + a signal: stopped
         return code, [], []
     lines = report_short_run(demo_rows, chosen_by, args)
     print("\n" + "\n".join(lines))
@@ -317,7 +317,7 @@ def main(argv=None):
     code, lines, demo_rows = 0, [], []
     if args.train:
         code, lines, demo_rows = short_run(args)
-        if not demo_rows:
+        if not demo_rows or code > 128:  # 128 + a signal: stopped, nothing more to do
             return code or 1
     bad = []
     if entries:

@@ -20,11 +20,20 @@ once and none waits for another (`training/sweeps/scheduler.py`).
 completion index) takes runs K, K+N, K+2N, ... of the list; `--jobs J`
 trains J runs at once; with G GPUs, job j sees only GPU j mod G.
 
+Sharing a folder between machines rests on `flock` being coherent across
+them: before taking any run an unsharded sweep checks that locks exclude
+another process (`sweeps/locks.py`) and, on a network file system, asks
+for `--trust-folder-locks`. `--shard K/N` (one process per shard) needs no
+cross-machine locks. `--executor ray` runs each run as a Ray task
+(`sweeps/on_ray.py`): Ray places and retries them, and this process alone
+writes the folder's shared files.
+
 The folder's recipe (`settings.recipe_of`) is written to `OUT/recipe.json`
 by the first sweep; a sweep with a different recipe is refused, naming the
 settings that differ (execution settings may differ between workers).
-Ctrl-C or SIGTERM stops every training process after its current batch and
-prints the command to continue.
+Ctrl-C, SIGTERM, SIGHUP or SIGQUIT, whenever it comes, stops every training
+process after its current batch (killed if still running a while later)
+and prints the command to continue; the exit status is 128 + the signal.
 """
 
 if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
@@ -45,9 +54,11 @@ from constrained_zoo import arguments
 
 from . import settings
 from .run import rundir, signals
-from .sweeps import scheduler
+from .sweeps import locks, scheduler
 
 SEQUENCE_DATASETS = ("mnist1d",)
+#: How long a sweep waits for `.report.lock` after each run (the tables are rewritten by the next run if it can't).
+REPORT_WAIT_SECONDS = 10.0
 
 
 def select_models(patterns, dataset):
@@ -116,6 +127,22 @@ def build_parser():
                         help="take runs K, K+N, K+2N, ... of the list (K from 0 to N-1)")
     parser.add_argument("--jobs", type=arguments.positive_int, default=1,
                         help="runs trained at once on this machine (job j sees GPU j mod G)")
+    parser.add_argument("--stall-minutes", type=arguments.non_negative_float, default=30.0,
+                        help="report a training process that writes nothing to its run's folder this long (0: never)")
+    parser.add_argument("--trust-folder-locks", action="store_true",
+                        help="the folder's file system has flock locks coherent across machines (NFS without "
+                             "local_lock, Lustre with `flock`, BeeGFS with global file locks): needed to share an "
+                             "unsharded folder on a network file system (docs/scaling.md)")
+    parser.add_argument("--executor", choices=("local", "ray"), default="local",
+                        help="local: training processes on this machine; ray: one Ray task per run, placed and "
+                             "retried by Ray, this process writing the folder's shared files")
+    parser.add_argument("--cpus-per-run", type=arguments.non_negative_float, default=1.0,
+                        help="with --executor ray: the CPUs each run's task reserves (Ray's num_cpus)")
+    parser.add_argument("--gpus-per-run", type=arguments.non_negative_float, default=0.0,
+                        help="with --executor ray: the GPUs each run's task reserves (Ray's num_gpus)")
+    parser.add_argument("--ray-address", default=None,
+                        help="with --executor ray: the cluster (default: Ray's choice: $RAY_ADDRESS, the cluster "
+                             "`ray start` runs here, or a new local instance)")
     parser.add_argument("--dry-run", action="store_true", help="list this shard's runs and exit")
     return parser
 
@@ -147,13 +174,44 @@ def check(values):
         raise rundir.UsageError(str(error).replace("argument `data_dir`", "--data-dir")) from None
 
 
-def write_report(out, dataset, title=None):
-    """The folder's tables and plot from every finished run, one writer at a time; returns the rows."""
+def write_report(out, dataset, title=None, timeout=None, optional_locks=False):
+    """The folder's tables and plot from every finished run, one writer at a time; returns the rows.
+
+    Waits at most `timeout` seconds for another writer (`locks.LockTimeout`).
+    """
     from .report import write_report as write  # pylint: disable=import-outside-toplevel
 
     # A leaf lock: held only while this process writes, so the last table written has the most runs.
-    with scheduler.flocked(os.path.join(out, ".report.lock")):
+    with scheduler.short_lock(os.path.join(out, ".report.lock"), optional_locks, timeout):
         return write(os.path.join(out, "runs"), out, dataset, title)
+
+
+def check_folder(args):
+    """Before any run is taken: the folder's locks hold where this sweep relies on them (else `UsageError`).
+
+    A Ray sweep's driver is the folder's only writer, and one process per
+    shard needs no lock; an unsharded sweep relies on locks: a second
+    process must find a lock held (`locks.probe`), and on a network file
+    system, where they may hold on one machine only, the user vouches for
+    them with --trust-folder-locks.
+    """
+    if args.executor == "ray" or args.shard[1] > 1:
+        return
+    try:
+        coherent = locks.probe(args.out)
+    except locks.LockUnsupported as error:
+        raise rundir.UsageError(str(error)) from None
+    if not coherent:
+        raise rundir.UsageError(f"a lock held in {args.out} did not exclude another process: this file system "
+                                f"ignores flock, so sweeps cannot share the folder. Use a local folder, --shard K/N "
+                                f"with one process per shard, or --executor ray (docs/scaling.md).")
+    kind = locks.network_file_system(args.out)
+    if kind and not args.trust_folder_locks:
+        raise rundir.UsageError(
+            f"--out {args.out!r} is on {kind}, a file system shared between machines, where flock may lock on one "
+            f"machine only (NFS mounted with local_lock, Lustre with localflock, BeeGFS by default): sweeps on "
+            f"two machines could then train a run twice. Check the mount (docs/scaling.md) and pass "
+            f"--trust-folder-locks, or split the runs with --shard K/N, or use --executor ray.")
 
 
 def plan(args, values):
@@ -184,8 +242,14 @@ def main(argv=None):
             for run in runs:
                 print(f"  {run.model} seed {run.seed} -> {run.run_dir}")
             return 0
-        scheduler.claim_recipe(args.out, values, args.title)
-    except (rundir.UsageError, settings.SettingsError) as error:
+        if args.executor == "ray":
+            from .sweeps import on_ray  # pylint: disable=import-outside-toplevel
+
+            on_ray.ray_module()
+        os.makedirs(args.out, exist_ok=True)
+        check_folder(args)
+        scheduler.claim_recipe(args.out, values, args.title, optional_locks=args.shard[1] > 1)
+    except (rundir.UsageError, settings.SettingsError, locks.LockUnsupported, locks.LockTimeout) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
@@ -194,23 +258,48 @@ def main(argv=None):
     return sweep(args, values, runs, argv)
 
 
+def executor(args, values, runs, on_finished):
+    """The `scheduler.Sweep` (local) or `on_ray.RaySweep` that trains `runs`."""
+    if args.executor == "ray":
+        from .sweeps import on_ray  # pylint: disable=import-outside-toplevel
+
+        return on_ray.RaySweep(values, args.out, runs, on_finished, num_cpus=args.cpus_per_run,
+                               num_gpus=args.gpus_per_run, address=args.ray_address)
+    return scheduler.Sweep(values, args.out, runs, args.jobs, visible_gpus() if args.jobs > 1 else [], on_finished,
+                           stall_seconds=args.stall_minutes * 60 or None, optional_locks=args.shard[1] > 1)
+
+
 def sweep(args, values, runs, argv):
-    """Trains the runs; the exit status (0, 1 if a run failed, 130/143 when stopped)."""
+    """Trains the runs; returns the exit status: 0, 1 if a run failed or the tables were not written, 128 + the
+    signal if stopped."""
+    optional = args.shard[1] > 1
+
     def finished(run):
-        rows = write_report(args.out, values["dataset"], args.title)
+        try:
+            rows = write_report(args.out, values["dataset"], args.title, REPORT_WAIT_SECONDS, optional)
+        except locks.LockTimeout as error:
+            print(f"{run.label}: finished; the tables wait for a later run: {error}", file=sys.stderr, flush=True)
+            return
         print(f"{run.label}: finished; {len(rows)} model(s) in {args.out}/results.md", flush=True)
 
-    job = scheduler.Sweep(values, args.out, runs, args.jobs, visible_gpus() if args.jobs > 1 else [], finished)
-    with signals.stop_on_signals():
-        try:
-            job.run()
-        except signals.StopRequested as stop:
-            reached = job.stop(stop.signum)
-            what = "; ".join(reached) if reached else "no run in progress"
-            print(f"stopped after {what}; continue with: {settings.python_command('constrained_zoo.training.sweep', argv)}",
-                  file=sys.stderr, flush=True)
-            return stop.exit_status
-    rows = write_report(args.out, values["dataset"], args.title)
+    job = executor(args, values, runs, finished)
+    try:
+        with signals.stop_on_signals():  # ends with StopRequested for a stop that came at any moment inside
+            job.run()  # stops every training process it started before anything propagates
+            rows = write_report(args.out, values["dataset"], args.title, optional_locks=optional)
+            signals.raise_if_stopped()
+    except signals.StopRequested as stop:
+        what = "; ".join(job.reached) if job.reached else "no run in progress"
+        print(f"stopped after {what}; continue with: {settings.python_command('constrained_zoo.training.sweep', argv)}",
+              file=sys.stderr, flush=True)
+        return stop.exit_status
+    except locks.LockUnsupported as error:  # every run this sweep started has stopped
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        return 1
+    except locks.LockTimeout as error:  # the final tables
+        print(f"error: the tables were not rewritten: {error}. The same command writes them.", file=sys.stderr,
+              flush=True)
+        return 1
     if rows:
         with open(os.path.join(args.out, "results.md"), encoding="utf-8") as f:
             print(f.read())

@@ -88,6 +88,7 @@ def main(argv=None):
     run = None
     try:
         with signals.stop_on_signals():
+            signals.stop_with_parent()
             run = run_of(args, argv)
             fit.run_steps(run)
     except rundir.UsageError as error:

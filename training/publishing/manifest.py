@@ -24,15 +24,37 @@ from ..run.atomic import atomic_path, remove_leftovers
 SUFFIX = written.SUFFIX
 
 
+LOCK = ".publish.lock"
+
+
 @contextlib.contextmanager
 def root_lock(root):
-    """Holds an exclusive lock on the weights root itself (no lock file left in the package)."""
+    """Holds an exclusive lock on `ROOT/.publish.lock`, removed when released (no lock file left in the package).
+
+    A lock file, not the directory: NFS emulates `flock` with a write lock,
+    which a directory's read-only descriptor cannot take (EBADF). It is
+    removed while held; a process that locked the removed file sees that
+    the path no longer names it, and tries again.
+    """
     os.makedirs(root, exist_ok=True)
-    fd = os.open(root, os.O_RDONLY)
+    path = os.path.join(root, LOCK)
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            current = os.stat(path).st_ino
+        except FileNotFoundError:
+            current = None
+        except BaseException:
+            os.close(fd)
+            raise
+        if current == os.fstat(fd).st_ino:
+            break
+        os.close(fd)  # removed by the holder we waited for: lock the new one
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
         yield
     finally:
+        os.remove(path)
         os.close(fd)
 
 

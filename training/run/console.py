@@ -6,6 +6,9 @@
 import datetime
 import sys
 
+# Set by the sweep when the process's output already goes to train.log.
+LOG_CAPTURED_ENV = "TRAINING_LOG_CAPTURED"
+
 
 class _Tee:
     """A text stream that writes to a stream and to a file."""

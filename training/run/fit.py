@@ -19,8 +19,7 @@ import shutil
 from .. import settings
 from . import console, distribute, rundir, signals, teacher
 
-# Set by the sweep when the process's output already goes to train.log.
-LOG_CAPTURED_ENV = "TRAINING_LOG_CAPTURED"
+LOG_CAPTURED_ENV = console.LOG_CAPTURED_ENV
 
 
 @dataclasses.dataclass

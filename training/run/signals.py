@@ -1,4 +1,4 @@
-"""Stopping on SIGINT and SIGTERM at safe points only.
+"""Stopping on SIGINT, SIGTERM, SIGHUP and SIGQUIT at safe points only.
 
 Python runs a signal handler in the main thread between any two bytecodes,
 whichever thread the signal was delivered to (TensorFlow always has other
@@ -6,10 +6,14 @@ threads). A handler that raises can therefore cut anything in two: the two
 renames of a directory swap, a `Popen` and the line that records its child.
 Here handlers only record the signal; the code acts on it where it is safe:
 
-- `stop_on_signals()`: for the block, SIGINT (Ctrl-C) and SIGTERM (what
-  schedulers send) are recorded; `raise_if_stopped()` raises `StopRequested` if one
-  came, `requested()` says which. The training loop checks after every
-  batch and epoch (`fit.StopCallback`), a sweep in its scheduling loop.
+- `stop_on_signals()`: for the block, SIGINT (Ctrl-C), SIGTERM (what
+  schedulers send), SIGHUP (a closed terminal or ssh connection) and SIGQUIT
+  are recorded; `raise_if_stopped()` raises `StopRequested` if one came, `requested()`
+  says which. The training loop checks after every batch and epoch
+  (`fit.StopCallback`), a sweep in its scheduling loop. No stop is lost: a
+  block that ends normally with a stop recorded that no `raise_if_stopped()` acted on
+  raises `StopRequested` as it ends. Blocks nest: an inner block (a sweep
+  inside a driver's loop of sweeps) keeps what the outer one recorded.
 - `deferred()`: a block no signal may split (the renames of `atomic.py`).
   A signal that arrives meanwhile reaches the previous handler when the
   block ends, whatever that handler does (record, or raise
@@ -17,15 +21,21 @@ Here handlers only record the signal; the code acts on it where it is safe:
 """
 
 import contextlib
+import ctypes
+import os
 import signal
+import sys
 import threading
 
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: A child whose environment holds its parent's pid here is sent SIGTERM when that parent dies (`stop_with_parent`).
+PARENT_ENV = "CONSTRAINED_ZOO_STOP_WITH_PARENT"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _requested = []  # the signals received inside stop_on_signals, in order
+_acted = []  # non-empty once raise_if_stopped() raised for the recorded stop
 
 
 class StopRequested(BaseException):
-    """SIGINT or SIGTERM came: the process should stop and say how to continue.
+    """A stop signal came: the process should stop and say how to continue.
 
     A `BaseException`, like `KeyboardInterrupt`, so that `except Exception`
     blocks let it through.
@@ -33,7 +43,8 @@ class StopRequested(BaseException):
     Attributes:
         signum: the signal's number.
         exit_status: what a shell reports for a process the signal ended
-            (128 + signum: 130 for SIGINT, 143 for SIGTERM).
+            (128 + signum: 130 for SIGINT, 143 for SIGTERM, 129 for SIGHUP,
+            131 for SIGQUIT).
     """
 
     def __init__(self, signum):
@@ -54,6 +65,7 @@ def requested():
 def raise_if_stopped():
     """A safe point: raises `StopRequested` if a stop signal came."""
     if _requested:
+        _acted.append(True)
         raise StopRequested(_requested[0])
 
 
@@ -63,10 +75,12 @@ def _main_thread():
 
 @contextlib.contextmanager
 def stop_on_signals():
-    """In the block, SIGINT and SIGTERM are recorded for `raise_if_stopped()` and `requested()`.
+    """In the block, the stop signals are recorded for `raise_if_stopped()` and `requested()`.
 
     Outside the main thread (where Python cannot set handlers) it does
-    nothing. The previous handlers come back at the end.
+    nothing. The previous handlers come back at the end of the outermost
+    block, which raises `StopRequested` if a stop came that no `raise_if_stopped()`
+    acted on (one that landed after the block's last check).
 
     Example:
 
@@ -75,21 +89,23 @@ def stop_on_signals():
     ...         train_on(batch)
     ...         raise_if_stopped()  # raises StopRequested after Ctrl-C, between two batches
     """
-    if not _main_thread():
-        yield
+    if not _main_thread() or all(signal.getsignal(s) is _record for s in STOP_SIGNALS):
+        yield  # another thread, or inside a block already: the outer block records and restores
         return
-    del _requested[:]
+    del _requested[:], _acted[:]
     previous = {signum: signal.signal(signum, _record) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+    if _requested and not _acted:
+        raise_if_stopped()
 
 
 @contextlib.contextmanager
 def deferred():
-    """A block no SIGINT or SIGTERM interrupts; one that came is delivered at its end.
+    """A block no stop signal interrupts; one that came is delivered at its end.
 
     Inside `stop_on_signals` there is nothing to defer (its handlers only
     record). Elsewhere, in the main thread, the handlers are swapped for
@@ -108,3 +124,23 @@ def deferred():
             signal.signal(signum, old)
         for signum in dict.fromkeys(caught):
             signal.raise_signal(signum)
+
+
+def stop_with_parent(environ=None):
+    """Asks for SIGTERM when the parent that `PARENT_ENV` names dies (Linux); a stop at once if it is gone.
+
+    A sweep starts each training process in its own process group (a Ctrl-C
+    reaches the sweep only), so nothing else ends a trainer whose sweep was
+    SIGKILLed. Call it inside `stop_on_signals`: the SIGTERM is then a stop
+    like any other, after the current batch.
+    """
+    environ = os.environ if environ is None else environ
+    parent = environ.get(PARENT_ENV, "")
+    if not parent.isdigit() or not sys.platform.startswith("linux"):
+        return
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != int(parent):  # the parent died before the request
+        os.kill(os.getpid(), signal.SIGTERM)

@@ -15,17 +15,26 @@ Two other locks are leaves, held only to read and write a few files and
 never while waiting for anything: `OUT/.sweep.lock` around `recipe.json`
 (`claim_recipe`) and `OUT/.report.lock` around the tables.
 
+Two other locks are waited on for a bounded time only, and a stop signal
+interrupts the wait (`locks.flocked`): a sweep stopped with Ctrl-Z while it
+holds one delays the others, never stops them.
+
 Stopping: the sweep's signal handlers only record (`run.signals`). The
 scheduling loop sees the request, forwards the signal to every training
 process it started and waits for each (they stop after their current
-batch, checkpoint intact). A child is registered in the same uninterrupted
-step that starts it, so none can be missed.
+batch, checkpoint intact); one still running `STOP_GRACE_SECONDS` later is
+killed. Any other exception in the loop stops the children the same way
+before it propagates. A child is registered in the same uninterrupted step
+that starts it, so none can be missed; each asks for SIGTERM should its
+sweep die (`signals.stop_with_parent`). A training process that writes
+nothing to its run's folder for `stall_seconds` is reported.
 """
 
 import collections
-import fcntl
+import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -33,12 +42,15 @@ import time
 from .. import settings
 from ..run import rundir, signals
 from ..run.atomic import write_json
-from ..run.fit import LOG_CAPTURED_ENV
+from ..run.console import LOG_CAPTURED_ENV
+from . import locks
 
 LOCK = ".lock"
 RECIPE = "recipe.json"
 TAIL_LINES = 20
 POLL_SECONDS = 0.2
+#: How long a training process has, after the stop signal, to stop before it is killed.
+STOP_GRACE_SECONDS = 20.0
 
 
 class Run:
@@ -49,18 +61,23 @@ class Run:
         self.label = f"[{index}/{total}] {model} seed {seed}"
         self.lock = None
         self.process = None
+        self.seen = self.written = None  # when its training process last showed progress; what it had written
+        self.stalled = False
 
-    def try_lock(self):
-        """Takes the run's lock without waiting; False if another process holds it."""
+    def try_lock(self, optional=False):
+        """Takes the run's lock without waiting; False if another process holds it.
+
+        Where the file system refuses locks, raises `locks.LockUnsupported`,
+        or with `optional` (one process per shard needs none) goes on unlocked.
+        """
         os.makedirs(self.run_dir, exist_ok=True)
-        lock = open(os.path.join(self.run_dir, LOCK), "a", encoding="utf-8")  # pylint: disable=consider-using-with
         try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            lock.close()
-            return False
-        self.lock = lock
-        return True
+            self.lock = locks.try_lock(os.path.join(self.run_dir, LOCK))
+        except locks.LockUnsupported:
+            if not optional:
+                raise
+            return True
+        return self.lock is not None
 
     def release(self):
         if self.lock is not None:
@@ -68,14 +85,19 @@ class Run:
             self.lock = None
 
 
-def flocked(path):
-    """An exclusive lock on `path` (created), for a short read-and-write: a leaf lock."""
-    handle = open(path, "a", encoding="utf-8")  # pylint: disable=consider-using-with
-    fcntl.flock(handle, fcntl.LOCK_EX)
-    return handle
+@contextlib.contextmanager
+def short_lock(path, optional=False, timeout=None):
+    """`locks.flocked(path, timeout)`; with `optional`, no lock where the file system refuses locks."""
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(locks.flocked(path, timeout))
+        except locks.LockUnsupported:
+            if not optional:
+                raise
+        yield
 
 
-def claim_recipe(out, values, title):
+def claim_recipe(out, values, title, optional_locks=False):
     """Writes `OUT/recipe.json` under the folder's lock, or refuses a recipe that differs from it.
 
     Of two sweeps with different recipes on an empty folder exactly one
@@ -83,7 +105,7 @@ def claim_recipe(out, values, title):
     """
     os.makedirs(out, exist_ok=True)
     path = os.path.join(out, RECIPE)
-    with flocked(os.path.join(out, ".sweep.lock")):
+    with short_lock(os.path.join(out, ".sweep.lock"), optional_locks):
         existing = rundir.read_json(path)
         if existing is not None:
             differ = settings.recipe_differences(existing, values)
@@ -125,13 +147,20 @@ class Sweep:
         jobs: runs trained at once.
         gpus: the GPU ids jobs are spread over (job j sees gpus[j % G]).
         on_finished: called after each run this process trained ends well (the report).
+        stall_seconds: a training process that writes nothing to its run's folder
+            for this long is reported (None: never).
+        optional_locks: go on without run locks where the file system has none
+            (one process per shard needs none).
     """
 
-    def __init__(self, values, out, runs, jobs=1, gpus=(), on_finished=None):
+    def __init__(self, values, out, runs, jobs=1, gpus=(), on_finished=None, stall_seconds=None,
+                 optional_locks=False):
         self.values, self.out, self.runs, self.jobs, self.gpus = values, out, runs, jobs, list(gpus)
         self.on_finished = on_finished or (lambda run: None)
+        self.stall_seconds, self.optional_locks = stall_seconds, optional_locks
         self.running = {}  # job slot -> Run
         self.failed = []
+        self.reached = []  # after a stop: what each run in progress reached
         self.start = time.perf_counter()
 
     def command(self, run):
@@ -145,15 +174,21 @@ class Sweep:
     def _launch(self, run, slot):
         command = self.command(run)
         log_path = os.path.abspath(os.path.join(run.run_dir, rundir.LOG_FILE))
-        env = {**job_environment(slot, self.gpus), LOG_CAPTURED_ENV: log_path}
-        with open(log_path, "a", encoding="utf-8") as log:
-            log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: {shlex.join(command)}\n")
-            log.flush()
-            # Its own session: a Ctrl-C reaches the sweep, which stops it once. It inherits the lock.
-            # Signal handlers only record, so nothing runs between starting the child and registering it.
-            run.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                                           env=env, pass_fds=(run.lock.fileno(),), start_new_session=True)
-            self.running[slot] = run
+        env = {**job_environment(slot, self.gpus), LOG_CAPTURED_ENV: log_path, signals.PARENT_ENV: str(os.getpid())}
+        try:
+            with open(log_path, "a", encoding="utf-8") as log:
+                log.write(f"# {time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}: {shlex.join(command)}\n")
+                log.flush()
+                # Its own session: a Ctrl-C reaches the sweep, which stops it once. It inherits the lock.
+                # Signal handlers only record, so nothing runs between starting the child and registering it.
+                run.process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
+                                               stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                                               pass_fds=(run.lock.fileno(),) if run.lock else ())
+                run.seen, run.written, run.stalled = time.monotonic(), last_written(run.run_dir), False
+                self.running[slot] = run
+        except BaseException:
+            run.release()
+            raise
         gpu = f" on GPU {env['CUDA_VISIBLE_DEVICES']}" if self.gpus else ""
         print(f"{run.label}: training{gpu} ({time.perf_counter() - self.start:.0f} s into the sweep)", flush=True)
 
@@ -175,12 +210,28 @@ class Sweep:
         for slot in [s for s, r in self.running.items() if r.process.poll() is not None]:
             self._finish(slot)
 
+    def watch(self):
+        """Reports, once per silence, each training process that wrote nothing for `stall_seconds`."""
+        if not self.stall_seconds:
+            return
+        now = time.monotonic()
+        for run in self.running.values():
+            written = last_written(run.run_dir)
+            if written != run.written:
+                run.seen, run.written, run.stalled = now, written, False  # progress since we last looked
+            silent = now - run.seen
+            if silent >= self.stall_seconds and not run.stalled:
+                run.stalled = True
+                print(f"{run.label}: no progress for {silent:.0f} s (nothing written to {run.run_dir}; "
+                      f"pid {run.process.pid}): hung? `kill {run.process.pid}` ends it and the sweep goes on",
+                      file=sys.stderr, flush=True)
+
     def take(self, run):
         """Starts `run` if it is unfinished and free: "done", "busy" (another process holds it) or "started"."""
         epochs = self.values["epochs"]
         if rundir.run_finished(run.run_dir, epochs):
             return "done"
-        if not run.try_lock():
+        if not run.try_lock(self.optional_locks):
             return "busy"
         if rundir.run_finished(run.run_dir, epochs):  # finished while we looked
             run.release()
@@ -189,11 +240,24 @@ class Sweep:
         return "started"
 
     def run(self):
-        """Trains every run of the shard; raises `signals.StopRequested` when asked to stop."""
+        """Trains every run of the shard; raises `signals.StopRequested` when asked to stop.
+
+        Whatever ends it early (a stop, any exception), every training
+        process it started is stopped and reaped first (`self.reached`).
+        """
+        try:
+            self._passes()
+            signals.raise_if_stopped()  # a stop that came in the last pass
+        except BaseException as error:
+            self.reached = self.stop(error.signum if isinstance(error, signals.StopRequested) else signal.SIGTERM)
+            raise
+
+    def _passes(self):
         pending, told = list(self.runs), set()
         while pending or self.running:
             signals.raise_if_stopped()
             self.reap()
+            self.watch()
             for run in list(pending):
                 if len(self.running) >= self.jobs:
                     break
@@ -210,16 +274,46 @@ class Sweep:
             time.sleep(POLL_SECONDS)
 
     def stop(self, signum):
-        """Forwards `signum` to every training process, waits for each; returns what each reached."""
+        """Asks every training process to stop, waits for each (killing it after the grace); returns what each reached.
+
+        SIGINT and SIGTERM are forwarded; SIGHUP and SIGQUIT become SIGTERM.
+        """
+        forward = signum if signum in (signal.SIGINT, signal.SIGTERM) else signal.SIGTERM
         for run in self.running.values():
             try:
-                run.process.send_signal(signum)
+                run.process.send_signal(forward)
             except ProcessLookupError:
                 pass
+        deadline = time.monotonic() + STOP_GRACE_SECONDS
         reached = []
         for run in self.running.values():
-            run.process.wait()
+            try:
+                run.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"{run.label}: still running {STOP_GRACE_SECONDS:g} s after the stop signal; killed",
+                      file=sys.stderr, flush=True)
+                kill_group(run.process)
             reached.append(f"epoch {rundir.epochs_on_disk(run.run_dir)} of {run.model} seed {run.seed}")
             run.release()
         self.running.clear()
         return reached
+
+
+def kill_group(process):
+    """SIGKILLs `process` and whatever it started (its own process group), then reaps it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        process.kill()
+    process.wait()
+
+
+def last_written(run_dir):
+    """The latest modification time of what a training process writes in `run_dir` (None if nothing yet)."""
+    times = []
+    for name in (rundir.LOG_FILE, "history.csv", os.path.join("checkpoints", "checkpoint.json")):
+        try:
+            times.append(os.stat(os.path.join(run_dir, name)).st_mtime)
+        except OSError:
+            pass
+    return max(times, default=None)
