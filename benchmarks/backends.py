@@ -207,11 +207,11 @@ def _child(argv, backend, timeout=1800):
     raise RuntimeError(f"{backend} {argv}: no result\n{done.stderr[-3000:]}")
 
 
-def table(cases, repeats, compile_, log):
+def table(cases, repeats, compile_, log, backends=BACKENDS):
     """Rows: case, backend, implementation, ms/step (median), ratio to the backend's conv, memory."""
     rows = []
     for case in cases:
-        for backend in BACKENDS:
+        for backend in backends:
             log(f"[{time.strftime('%H:%M:%S')}] {case} on {backend} (load {os.getloadavg()[0]:.2f})")
             flags = ["--compile"] * compile_
             times = _child(["step", backend, case, "--repeats", str(repeats), *flags], backend)
@@ -221,6 +221,7 @@ def table(cases, repeats, compile_, log):
                 rows.append({"case": case, "backend": backend, "implementation": name,
                              "ms": 1e3 * statistics.median(seconds), "ratio": statistics.median(ratios),
                              "repeats": len(seconds), "memory_bytes": peak})
+                log(json.dumps(rows[-1]))
     return rows
 
 
@@ -253,6 +254,7 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="only lc2d-base, 5 repeats")
     parser.add_argument("--repeats", type=int, default=15, help="timed repeats per implementation, at least")
     parser.add_argument("--compile", action="store_true", help="add LocallyConnected under torch.compile (torch)")
+    parser.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated, in this order")
     parser.add_argument("--csv", help="also write the rows here")
     args = parser.parse_args(argv)
     if args.what == "step":
@@ -266,7 +268,8 @@ def main(argv=None):
     cases = ["lc2d-base"] if args.quick else list(SHAPES)
     repeats = 5 if args.quick else args.repeats
     start = time.time()
-    rows = table(cases, repeats, args.compile, log=lambda m: print(m, file=sys.stderr, flush=True))
+    rows = table(cases, repeats, args.compile, log=lambda m: print(m, file=sys.stderr, flush=True),
+                 backends=args.backends.split(","))
     print(f"Versions: {versions()}. Load average after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}. "
           f"{time.time() - start:,.0f} s.\n")
     print(markdown(rows))

@@ -28,11 +28,11 @@ from tests.layers import helpers
 #: On torch, `jit_compile=True` is `torch.compile` (Inductor), not XLA: measured 2-4.5 minutes
 #: per model on 2 cores (lc_tiny, lc1d_tiny, cnn1d_tiny), and cnn_tiny fails in Dynamo with
 #: "cannot determine truth value of Relational" on a dynamic batch size (that error's reports:
-#: https://github.com/pytorch/pytorch/issues/185510). docs/pytorch.md measures torch.compile instead.
+#: https://github.com/pytorch/pytorch/issues/185510). docs/pytorch.md gives the command that measures torch.compile.
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() == "torch",
     reason="jit_compile=True is torch.compile on torch: minutes per model on a 2-core CPU, and a Dynamo "
-    "dynamic-shape error (https://github.com/pytorch/pytorch/issues/185510); docs/pytorch.md measures it",
+    "dynamic-shape error (https://github.com/pytorch/pytorch/issues/185510); docs/pytorch.md gives the command that measures it",
 )
 
 
