@@ -136,7 +136,7 @@ def test_the_same_input_gives_the_same_png():
 
 
 def _row(model, accuracy, **extra):
-    return {"model": model, "label": model, "family": "mlp", "trainable_params": 15210, "test_accuracy_mean": accuracy,
+    return {"model": model, "label": model, "family": "mlp", "params": 15210, "trainable_params": 15210, "clean": True, "test_accuracy_mean": accuracy,
             "test_accuracy_std": 0.0, "seeds": 1, "epochs": 1, "num_train": 10, "train_seconds_mean": 1.0,
             "best_val_accuracy_mean": accuracy, **extra}
 
