@@ -62,18 +62,31 @@ def _stderr_filtered():
 
 
 class _QuietImport(importlib.abc.MetaPathFinder):
-    """Wraps the first `import tensorflow` in `_stderr_filtered`."""
+    """Wraps the first `import tensorflow` in `_stderr_filtered`.
+
+    A lookup that imports nothing (`importlib.util.find_spec("tensorflow")`,
+    as `constrained_layers` asks whether a backend is installed) leaves the
+    finder in place; it leaves `sys.meta_path` when TensorFlow is executed.
+    """
+
+    def __init__(self):
+        self._looking = False  # find_spec below asks sys.meta_path again: this finder must not answer itself
 
     def find_spec(self, fullname, path=None, target=None):
-        if fullname != "tensorflow":
+        if fullname != "tensorflow" or self._looking:
             return None
-        sys.meta_path.remove(self)
-        spec = importlib.util.find_spec(fullname)
+        self._looking = True
+        try:
+            spec = importlib.util.find_spec(fullname)
+        finally:
+            self._looking = False
         if spec is None or spec.loader is None:
             return spec
         exec_module = spec.loader.exec_module
 
         def quiet_exec_module(module):
+            if self in sys.meta_path:
+                sys.meta_path.remove(self)
             with _stderr_filtered():
                 exec_module(module)
                 try:  # the first device query is what logs cuInit's failure

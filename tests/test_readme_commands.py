@@ -91,10 +91,10 @@ def test_make_demo_says_first_what_it_installs():
     assert any("constrained_zoo.training.demo" in line for line in lines)
 
 
-def test_make_test_runs_the_suite_on_tensorflow_then_jax():
+def test_make_test_runs_the_suite_on_tensorflow_jax_then_torch():
     done = subprocess.run(["make", "-n", "test"], cwd=REPO, capture_output=True, text=True, check=True)
     runs = [line for line in done.stdout.splitlines() if "pytest" in line]
-    assert [line.split()[0] for line in runs] == ["KERAS_BACKEND=tensorflow", "KERAS_BACKEND=jax"]
+    assert [line.split()[0] for line in runs] == ["KERAS_BACKEND=tensorflow", "KERAS_BACKEND=jax", "KERAS_BACKEND=torch"]
 
 
 def test_czoo_predict_labels_the_image(tmp_path):
