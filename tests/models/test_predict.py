@@ -287,7 +287,7 @@ def real_image(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         patch.delenv(models.WEIGHTS_DIR_ENV, raising=False)  # the package's published weights
         model = models.create_model(SMALL_MODEL, weights="fashion_mnist")
-    logits = np.asarray(model(x_test[:200], training=False))  # (200, 10)
+    logits = np.asarray(model.predict_on_batch(x_test[:200]))  # (200, 10)
     probabilities = _softmax(logits.astype(np.float64))
     right = np.nonzero((logits.argmax(axis=1) == y_test[:200]) & (probabilities.max(axis=1) > 0.9))[0]
     assert right.size, "the published weights get none of the first 200 test images right with confidence"
@@ -300,7 +300,7 @@ def real_image(tmp_path_factory):
 def test_a_test_split_png_predicts_its_label(real_image):
     path, label, logits_from_arrays, model = real_image
     x = models.preprocess(path, "fashion_mnist")
-    logits = np.asarray(model(x, training=False))
+    logits = np.asarray(model.predict_on_batch(x))
     np.testing.assert_allclose(logits[0], logits_from_arrays, rtol=1e-5, atol=1e-5)
     (top,) = models.decode_predictions(logits, "fashion_mnist", top=3)
     assert top[0][0] == models.class_names("fashion_mnist")[label] and top[0][1] > 0.9
