@@ -33,7 +33,7 @@ from . import settings
 from .run import rundir
 from .run.atomic import write_text
 from .sweep import run_name
-from .sweeps.results import collect, comparable
+from .sweeps.results import collect, comparable, weights_of
 
 GOAL_FIELDS = {"name", "dataset", "budget", "target", "min_seeds", "model", "model_args", "seeds", "recipe", "found_by"}
 
@@ -60,20 +60,13 @@ def load(path):
         unknown = sorted(set(goal["recipe"]) - recipe_names)
         if unknown:
             raise ConfirmationError(f"{path}: goal {name!r}: {unknown} are not recipe settings.")
-        weights = count_weights(goal["model"], **goal["model_args"])
+        weights = weights_of(goal["model"], goal["model_args"])
         if weights > goal["budget"]:
             raise ConfirmationError(f"{path}: goal {name!r}: {goal['model']} {goal['model_args']} holds {weights:,} "
                                     f"weights, over its budget of {goal['budget']:,}.")
     if not protocol.get("goals"):
         raise ConfirmationError(f"{path}: no goals.")
     return protocol
-
-
-def count_weights(name, **overrides):
-    """Every weight of the zoo's model (Keras's `count_params`, BatchNorm's statistics included)."""
-    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
-
-    return int(models.create_model(name, **overrides).count_params())
 
 
 def run_dir(path, goal, seed):
@@ -137,7 +130,7 @@ def read_test(path, protocol):
         runs = [finished(path, goal, s) for s in goal["seeds"]]
         tests = [r["test_accuracy"] for r in runs]
         mean, low, high = t_interval(tests, level)
-        weights = count_weights(goal["model"], **goal["model_args"])
+        weights = weights_of(goal["model"], goal["model_args"])
         met = comparable(mean) >= goal["target"] and weights <= goal["budget"] and len(tests) >= goal["min_seeds"]
         overrides = ", ".join(f"{k}={v}" for k, v in goal["model_args"].items())
         lines.append(f"| ≥ {goal['target']:g} with ≤ {goal['budget']:,} weights | {goal['model']}"

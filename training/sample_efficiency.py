@@ -32,6 +32,7 @@ from . import sweep
 from .run.atomic import atomic_path, write_text
 from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
+from .sweeps.results import weights_of
 
 
 def build_parser():
@@ -103,13 +104,6 @@ def train(args, rates):
     return 0
 
 
-def count_weights(name, **overrides):
-    """Every weight of the zoo's `name` with `overrides` (Keras's `count_params`: BatchNorm's statistics included)."""
-    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
-
-    return int(models.create_model(name, **overrides).count_params())
-
-
 def _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution):
     argv = ["--dataset", protocol.dataset, "--models", model, "--seeds", protocol.seeds,
             "--epochs", protocol.epochs_for(size), "--batch-size", protocol.batch_size,
@@ -131,7 +125,10 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
     """
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
-    scaled = {name: (study.match_width(name, protocol.budget, count_weights)[0]
+    def count(model, **overrides):  # every weight, as the budget counts them
+        return weights_of(model, overrides)
+
+    scaled = {name: (study.match_width(name, protocol.budget, count)[0]
                      if protocol.budget and "width" in models.model_entry(name).options else None)
               for name in protocol.models}
     for size in protocol.sizes:
