@@ -95,8 +95,11 @@ def finished(path, goal, seed):
     return rundir.read_json(os.path.join(run_dir(path, goal, seed), rundir.RESULTS))
 
 
-def train(path, protocol, jobs, steps_per_execution):
-    """Trains every named run not yet finished, goal after goal (a goal's teachers come before it). Exit status."""
+def train(path, protocol, jobs, steps_per_execution, only=None):
+    """Trains every named run not yet finished, goal after goal (a goal's teachers come before it). Exit status.
+
+    `only` (goal names) trains those goals alone; a goal distilled from another needs that one finished first.
+    """
     def one(goal, seed):
         if finished(path, goal, seed):
             return 0
@@ -106,7 +109,11 @@ def train(path, protocol, jobs, steps_per_execution):
         with open(os.path.join(run_dir(path, goal, seed), "confirm.log"), "a", encoding="utf-8") as log:
             return subprocess.run(words, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
 
-    for goal in protocol["goals"]:
+    names = [g["name"] for g in protocol["goals"]]
+    unknown = sorted(set(only or ()) - set(names))
+    if unknown:
+        raise ConfirmationError(f"--goal: {unknown[0]!r} is not a goal of this protocol; its goals are {', '.join(names)}.")
+    for goal in (g for g in protocol["goals"] if not only or g["name"] in only):
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             codes = list(pool.map(lambda seed, g=goal: one(g, seed), goal["seeds"]))
         if any(codes):
@@ -149,12 +156,14 @@ def main(argv=None):
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="a goal's seeds trained at once")
     parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
                         help="batches per compiled call (speed only; the same numbers)")
+    parser.add_argument("--goal", action="append", metavar="NAME",
+                        help="train only this goal (repeatable); default: every goal, in the protocol's order")
     parser.add_argument("--read-test", action="store_true", help="train nothing; read test once every run finished")
     args = parser.parse_args(argv)
     try:
         protocol = load(args.protocol)
         if not args.read_test:
-            return train(args.protocol, protocol, args.jobs, args.steps_per_execution)
+            return train(args.protocol, protocol, args.jobs, args.steps_per_execution, args.goal)
         text = read_test(args.protocol, protocol)
     except ConfirmationError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -54,3 +54,18 @@ def test_a_model_over_its_budget_in_weights_is_refused(tmp_path):
 def test_fewer_seeds_than_the_goal_asks_are_refused(tmp_path):
     with pytest.raises(confirm.ConfirmationError, match="names 1 seeds; its goal asks for 2"):
         confirm.load(_protocol(tmp_path, seeds=(3,)))
+
+
+def test_goal_trains_the_named_goal_alone_and_refuses_an_unknown_name(tmp_path, monkeypatch):
+    path = _protocol(tmp_path)
+    protocol = json.loads(open(path, encoding="utf-8").read())
+    second = dict(protocol["goals"][0], name="digits_other", seeds=[5, 6])
+    protocol["goals"].append(second)
+    trained = []
+    monkeypatch.setattr(confirm.subprocess, "run",
+                        lambda words, **_: trained.append(words) or subprocess.CompletedProcess(words, 0))
+    assert confirm.train(path, protocol, jobs=1, steps_per_execution=1, only=["digits_other"]) == 0
+    assert [w[w.index("--seed") + 1] for w in trained] == ["5", "6"]
+    with pytest.raises(confirm.ConfirmationError, match=r"--goal: 'nope' is not a goal of this protocol; "
+                                                        r"its goals are digits_small, digits_other"):
+        confirm.train(path, protocol, jobs=1, steps_per_execution=1, only=["nope"])
