@@ -23,6 +23,7 @@ if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_
 import argparse
 import csv
 import io
+import json
 import os
 import sys
 
@@ -104,15 +105,39 @@ def train(args, rates):
     return 0
 
 
-def _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution):
+def _protocol_sweep(protocol, condition, name, width, size, rate, jobs, steps_per_execution):
+    model, overrides = protocol.zoo_model(name)
     argv = ["--dataset", protocol.dataset, "--models", model, "--seeds", protocol.seeds,
             "--epochs", protocol.epochs_for(size), "--batch-size", protocol.batch_size,
             "--lr-schedule", protocol.lr_schedule, "--max-train-examples", size, "--learning-rate", rate,
             "--jobs", jobs, "--steps-per-execution", steps_per_execution,
             "--out", study.folder(condition.out, size, rate)]
     argv += ["--model-arg", f"width={width}"] if width not in (None, 1.0) else []
+    argv += [w for key, value in sorted(overrides.items())
+             for w in ("--model-arg", f"{key}={value if isinstance(value, str) else json.dumps(value)}")]
     argv += ["--pixel-shuffle"] if condition.pixel_shuffle else []
     return sweep.main([str(a) for a in argv])
+
+
+def protocol_widths(protocol):
+    """`{name: width or None}`: each of the protocol's models (variants too) at the width nearest its budget."""
+    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+
+    found = {}
+    for name in protocol.models:
+        model, overrides = protocol.zoo_model(name)
+        if not protocol.budget or "width" not in models.model_entry(model).options:
+            found[name] = None
+            continue
+        found[name] = study.match_width(model, protocol.budget, _counter(overrides))[0]
+    return found
+
+
+def _counter(overrides):
+    """`count(model, **scaled)`: every weight, as the budget counts them, of the model with `overrides`."""
+    def count(model, **scaled):
+        return weights_of(model, {**overrides, **scaled})
+    return count
 
 
 def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
@@ -123,14 +148,7 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
     rung of `ladder` beyond it (`protocols.next_rate`). A finished run is
     skipped, so the same command resumes an interrupted study.
     """
-    from constrained_zoo import models  # pylint: disable=import-outside-toplevel
-
-    def count(model, **overrides):  # every weight, as the budget counts them
-        return weights_of(model, overrides)
-
-    scaled = {name: (study.match_width(name, protocol.budget, count)[0]
-                     if protocol.budget and "width" in models.model_entry(name).options else None)
-              for name in protocol.models}
+    scaled = protocol_widths(protocol)
     for size in protocol.sizes:
         for condition in conditions:
             for rate in protocol.rates:
@@ -139,8 +157,10 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
                     if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
                         return code
             for model, width in scaled.items():
+                zoo, overrides = protocol.zoo_model(model)
                 while True:
-                    by_rate = study.validation_by_rate(condition.out, model, size, protocol.seeds, protocol.selection)
+                    by_rate = study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection,
+                                                       overrides)
                     tried = [r for r in by_rate if r in protocol.ladder]
                     rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
                     if rate is None or rate in by_rate:
@@ -148,8 +168,8 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
                     code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution)
                     if code not in (0, 1):
                         return code
-                    if rate not in study.validation_by_rate(condition.out, model, size, protocol.seeds,
-                                                            protocol.selection):
+                    if rate not in study.validation_by_rate(condition.out, zoo, size, protocol.seeds,
+                                                            protocol.selection, overrides):
                         break  # its runs failed: reported by the sweep; the choice stays among the rates that ran
     return 0
 

@@ -100,13 +100,15 @@ def test_said_resolves_only_intervals_that_exclude_zero(low, high, expected):
     assert protocol_report.said(0.0, low, high, "A", "B") == expected
 
 
-def _fake_run(root, model, family, seed, val, test, epochs=10):
-    run = root / "runs" / model / f"seed{seed}"
+def _fake_run(root, folder, family, seed, val, test, epochs=10, model=None, model_args=None):
+    run = root / "runs" / folder / f"seed{seed}"
     run.mkdir(parents=True)
+    model = model or folder
     (run / "results.json").write_text(json.dumps({
         "model": model, "family": family, "seed": seed, "final_val_accuracy": val, "best_val_accuracy": val,
         "test_accuracy": test, "params": 100, "trainable_params": 100}))
-    (run / "config.json").write_text(json.dumps({"args": {"model": model, "seed": seed}}))
+    (run / "config.json").write_text(json.dumps({"args": {"model": model, "seed": seed,
+                                                          "model_args": model_args or {}}}))
     history = "epoch,val_accuracy\n" + "".join(f"{e + 1},{val * (e + 1) / epochs}\n" for e in range(epochs))
     (run / "history.csv").write_text(history)
 
@@ -153,3 +155,97 @@ def test_the_report_hides_test_until_complete_then_pairs_by_seed(tmp_path, capsy
     assert "#### The spatial prior's part: true order minus shuffled" in report
     # history.csv climbs by a tenth of the final validation each epoch: the last 10% (one epoch) gains 6 points
     assert "| true order | cnn1d_base | 10 | 10.0 | +6.0" in report and "still improving |" in report
+
+
+VARIANTS = {"lrlc1d_r4_10k+softmax": {"model": "lrlc1d_r4_10k", "overrides": {"mixing_normalization": "softmax"}}}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"variants": {"v": {"model": "m"}}}, "`variants` must map names to"),
+    ({"variants": {"v": {"model": "m", "overrides": {}}}}, "`variants` must map names to"),
+    ({"variants": {"v": {"model": "m", "overrides": {"width": 2}}}}, "variant 'v' sets `width`, which the budget"),
+    ({"comparisons": [{"a": "mlp_1d_small", "b": "nope", "role": "primary"}]},
+     "a comparison names two different entries of `models`; received a='mlp_1d_small', b='nope'"),
+    ({"models": ["mlp_1d_small", "cnn1d_base"], "comparisons": [{"a": "cnn1d_base", "b": "mlp_1d_small",
+                                                                  "role": "main"}]}, "received role='main'"),
+    ({"models": ["mlp_1d_small", "cnn1d_base"], "comparisons": [{"a": "cnn1d_base", "b": "mlp_1d_small",
+                                                                  "role": "primary", "sizes": [999]}]},
+     "a comparison's `sizes` are some of `sizes` [200]; received sizes=[999]"),
+    ({"models": ["mlp_1d_small", "mlp_1d_small"]}, "`models` must be a non-empty list of distinct names"),
+])
+def test_bad_variants_and_comparisons_name_the_field_and_value(change, message):
+    with pytest.raises(protocols.ProtocolError) as error:
+        protocols.from_dict({**VALID, **change}, "p.json")
+    assert message in str(error.value)
+
+
+def test_a_variant_is_its_zoo_model_with_overrides_and_its_runs_are_its_own():
+    protocol = protocols.from_dict({**VALID, "models": ["lrlc1d_r4_10k", *VARIANTS], "variants": VARIANTS})
+    assert protocol.zoo_model("lrlc1d_r4_10k+softmax") == ("lrlc1d_r4_10k", {"mixing_normalization": "softmax"})
+    assert protocol.zoo_model("lrlc1d_r4_10k") == ("lrlc1d_r4_10k", {})
+    free = {"model": "lrlc1d_r4_10k", "model_args": {"width": 0.9}}
+    softmax = {"model": "lrlc1d_r4_10k", "model_args": {"width": 0.9, "mixing_normalization": "softmax"}}
+    assert study.is_run_of(free, "lrlc1d_r4_10k", {}) and not study.is_run_of(softmax, "lrlc1d_r4_10k", {})
+    assert study.is_run_of(softmax, "lrlc1d_r4_10k", {"mixing_normalization": "softmax"})
+    assert study.is_run_of(softmax, "lrlc1d_r4_10k") and not study.is_run_of(softmax, "cnn1d_base")
+
+
+def test_the_driver_trains_a_variant_with_its_overrides_at_its_own_budget_width(tmp_path, monkeypatch):
+    from constrained_zoo.training import sample_efficiency as driver
+    from constrained_zoo.training.sweeps.results import weights_of
+
+    protocol = protocols.from_dict({**VALID, "models": ["lrlc1d_r4_10k", *VARIANTS], "variants": VARIANTS,
+                                    "budget": 5_000, "conditions": {"t": {"pixel_shuffle": False,
+                                                                           "out": str(tmp_path)}}})
+    calls = []
+    monkeypatch.setattr(driver.sweep, "main", lambda argv: calls.append(argv) or 0)
+    assert driver.train_protocol(protocol, protocol.conditions, jobs=1) == 0
+    widths = driver.protocol_widths(protocol)
+    softmax = [argv for argv in calls if "mixing_normalization=softmax" in argv]
+    assert len(softmax) == len(calls) // 2 == len(protocol.rates)
+    assert all(argv[argv.index("--models") + 1] == "lrlc1d_r4_10k" for argv in calls)
+    assert widths["lrlc1d_r4_10k+softmax"] != 1.0 and f"width={widths['lrlc1d_r4_10k+softmax']}" in softmax[0]
+    for name, width in widths.items():  # each is the width nearest the budget, counted with its overrides
+        overrides = protocol.zoo_model(name)[1]
+        nearest = min(study.WIDTHS, key=lambda w: (abs(weights_of("lrlc1d_r4_10k", {**overrides, "width": w})
+                                                       - 5_000), w))
+        assert width == nearest
+
+
+def test_the_report_of_variants_makes_exactly_the_listed_comparisons(tmp_path, capsys):
+    models = ["cnn1d_base", "lrlc1d_r4_10k", "lrlc1d_r4_10k+softmax"]
+    comparisons = [{"a": "lrlc1d_r4_10k+softmax", "b": "cnn1d_base", "role": "primary", "sizes": [400]},
+                   {"a": "lrlc1d_r4_10k+softmax", "b": "lrlc1d_r4_10k", "role": "exploratory"}]
+    data = {**VALID, "models": models, "variants": VARIANTS, "sizes": [100, 400],
+            "conditions": {"true order": {"pixel_shuffle": False, "out": str(tmp_path / "t")}}}
+    path = tmp_path / "protocol.json"
+    path.write_text(json.dumps(data))
+    rng = np.random.default_rng(1)
+    tests = {}
+    for size in (100, 400):
+        for rate in VALID["rates"]:
+            for name, family, slug, args in (
+                    ("cnn1d_base", "multi_channel_conv", "cnn1d_base", {}),
+                    ("lrlc1d_r4_10k", "low_rank_locally_connected", "lrlc1d_r4_10k-width0.9", {"width": 0.9}),
+                    ("lrlc1d_r4_10k+softmax", "low_rank_locally_connected", "lrlc1d_r4_10k-softmax",
+                     {"width": 0.9, "mixing_normalization": "softmax"})):
+                for seed in range(3):
+                    tests[name, size, rate, seed] = test = 0.6 + rng.uniform(0, 0.1)
+                    _fake_run(tmp_path / "t" / f"n{size}" / f"lr{rate:g}", slug, family, seed,
+                              0.5 + (rate == 0.003) * 0.1, test, model=name.split("+")[0], model_args=args)
+    crowded = protocols.load(str(path))
+    assert protocol_report.main(crowded) == 2  # two low-rank models and no comparisons: refused, said why
+    assert "list the differences wanted in `comparisons`" in capsys.readouterr().err
+    path.write_text(json.dumps({**data, "comparisons": comparisons}))
+    assert protocol_report.main(protocols.load(str(path))) == 0
+    report = (tmp_path / "report.md").read_text()
+    diffs = [100 * (tests["lrlc1d_r4_10k+softmax", 400, 0.003, s] - tests["cnn1d_base", 400, 0.003, s])
+             for s in range(3)]
+    mean, low, high = protocol_report.t_interval(diffs, 0.95)
+    label = "lrlc1d_r4_10k+softmax − cnn1d_base (primary)"
+    assert f"| {label} | 400 | {mean:+.1f} | [{low:+.1f}, {high:+.1f}] | 3 |" in report
+    assert f"| {label} | 100 |" not in report and f"| {label}: n = " not in report  # the primary size only
+    assert "| lrlc1d_r4_10k+softmax − lrlc1d_r4_10k (exploratory) | 100 |" in report
+    assert "(exploratory): n = 100 minus n = 400 |" in report
+    assert "| true order | lrlc1d_r4_10k+softmax | partly shared |" in report
+    assert "locally connected − fully connected" not in report

@@ -25,6 +25,18 @@ from it, so the runs cannot drift from what was written. The file is JSON:
       "notes": ["why this many steps", "what was dropped and why"]
     }
 
+Two optional fields serve studies that compare variants of one model:
+
+    "variants": {"lrlc1d_r4_10k+softmax": {"model": "lrlc1d_r4_10k",
+                                           "overrides": {"mixing_normalization": "softmax"}}},
+    "comparisons": [{"a": "lrlc1d_r4_10k+softmax", "b": "cnn1d_strided", "role": "primary", "sizes": [3600]}]
+
+A name in `models` is a zoo model or a variant: a zoo model with fixed
+overrides (`width` is left to the budget). Without `comparisons` the
+report differences the chapter's groups (one model each); with them it
+reports exactly the pairs listed, `a - b`, each at its `sizes` (default:
+all), labelled primary or exploratory as the file says.
+
 The rules the fields stand for (`Protocol`'s docstring says each):
 
 - Budget: each model's width is the one whose model holds the nearest
@@ -50,7 +62,9 @@ import math
 SELECTIONS = ("final_val_accuracy",)
 SCHEDULES = ("constant", "cosine")
 #: Fields a protocol file may leave out.
-OPTIONAL = {"notes", "targets", "budget", "analysis"}
+OPTIONAL = {"notes", "targets", "budget", "analysis", "variants", "comparisons"}
+#: What a comparison may be: the confirmatory test(s) fixed in advance, or labelled exploration.
+ROLES = ("primary", "exploratory")
 
 
 class ProtocolError(ValueError):
@@ -64,6 +78,16 @@ class Condition:
     name: str
     pixel_shuffle: bool
     out: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """One difference the report makes, `a - b` paired by seed, at `sizes`; `role`: "primary" or "exploratory"."""
+
+    a: str
+    b: str
+    role: str
+    sizes: tuple
 
 
 @dataclasses.dataclass(frozen=True)
@@ -89,6 +113,8 @@ class Protocol:
         interval: the confidence level of every interval.
         targets: accuracies for "examples needed".
         analysis: the comparisons the report makes, in words, fixed with the rest.
+        variants: `{name: (zoo model, overrides)}`: the names of `models` that are not zoo names.
+        comparisons: the `Comparison`s the report makes (empty: the chapter's groups).
         notes: the protocol's reasons in words (steps, what was dropped).
         path: the file read.
     """
@@ -110,8 +136,15 @@ class Protocol:
     interval: float
     targets: tuple
     analysis: tuple
+    variants: dict
+    comparisons: tuple
     notes: tuple
     path: str = ""
+
+    def zoo_model(self, name):
+        """`(zoo model, overrides)` of a name of `models`: a variant's model and overrides, or `(name, {})`."""
+        model, overrides = self.variants.get(name, (name, {}))
+        return model, dict(overrides)
 
     def condition(self, name):
         """The condition called `name`."""
@@ -171,6 +204,12 @@ def from_dict(data, path="<protocol>"):
     for key in ("steps", "batch_size"):
         _require(isinstance(data[key], int) and data[key] > 0, path,
                  f"`{key}` must be a positive integer; received {key}={data[key]!r}.")
+    models = data["models"]
+    _require(isinstance(models, list) and models and all(isinstance(m, str) for m in models)
+             and len(set(models)) == len(models), path,
+             f"`models` must be a non-empty list of distinct names; received models={models!r}.")
+    variants = _variants(data.get("variants", {}), path)
+    comparisons = _comparisons(data.get("comparisons", []), data["models"], data["sizes"], path)
     return Protocol(
         study=str(data["study"]), question=str(data["question"]), dataset=str(data["dataset"]), budget=budget,
         models=tuple(data["models"]), sizes=_positive_ints(data["sizes"], path, "sizes"), steps=data["steps"],
@@ -178,8 +217,39 @@ def from_dict(data, path="<protocol>"):
         seeds=data["seeds"], selection=data["selection"],
         conditions=tuple(Condition(name, bool(c["pixel_shuffle"]), c["out"]) for name, c in conditions.items()),
         interval=data["interval"], targets=tuple(data.get("targets", ())), analysis=tuple(data.get("analysis", ())),
-        notes=tuple(data.get("notes", ())),
+        variants=variants, comparisons=comparisons, notes=tuple(data.get("notes", ())),
         path=path)
+
+
+def _variants(variants, path):
+    """`{name: (model, overrides)}` from the file's `variants`, checked."""
+    _require(isinstance(variants, dict) and all(
+        isinstance(v, dict) and set(v) == {"model", "overrides"} and isinstance(v["model"], str)
+        and isinstance(v["overrides"], dict) and v["overrides"] for v in variants.values()), path,
+        "`variants` must map names to {\"model\": zoo name, \"overrides\": {non-empty}}; "
+        f"received variants={variants!r}.")
+    for name, variant in variants.items():
+        _require("width" not in variant["overrides"], path,
+                 f"variant {name!r} sets `width`, which the budget chooses; received {variant['overrides']!r}.")
+        _require(name != variant["model"], path, f"variant {name!r} must not take its zoo model's name.")
+    return {name: (v["model"], dict(v["overrides"])) for name, v in variants.items()}
+
+
+def _comparisons(comparisons, models, sizes, path):
+    """The file's `comparisons` as `Comparison`s, each naming two of `models` and some of `sizes`."""
+    _require(isinstance(comparisons, list), path, f"`comparisons` must be a list; received {comparisons!r}.")
+    found = []
+    for c in comparisons:
+        _require(isinstance(c, dict) and {"a", "b", "role"} <= set(c) <= {"a", "b", "role", "sizes"}, path,
+                 f"a comparison is {{\"a\", \"b\", \"role\"[, \"sizes\"]}}; received {c!r}.")
+        _require(c["a"] in models and c["b"] in models and c["a"] != c["b"], path,
+                 f"a comparison names two different entries of `models`; received a={c['a']!r}, b={c['b']!r}.")
+        _require(c["role"] in ROLES, path, f"a comparison's `role` is one of {ROLES}; received role={c['role']!r}.")
+        chosen = c.get("sizes", list(sizes))
+        _require(isinstance(chosen, list) and chosen and set(chosen) <= set(sizes), path,
+                 f"a comparison's `sizes` are some of `sizes` {sizes}; received sizes={chosen!r}.")
+        found.append(Comparison(c["a"], c["b"], c["role"], tuple(sorted(chosen))))
+    return tuple(found)
 
 
 def load(path):

@@ -37,9 +37,10 @@ RECIPE_FILE = "recipe.json"
 def collect(runs_dir):
     """Every finished run's results.json below `runs_dir`, as dicts.
 
-    Each also gets `model_args` (the model overrides, {} for runs before
-    `--model-arg`) and `recipe` (`recipe_of` its config.json's `args`; None
-    without a config.json), read from the config.json beside it.
+    Each also gets `run_dir` (the folder it was read from), `model_args`
+    (the model overrides, {} for runs before `--model-arg`) and `recipe`
+    (`recipe_of` its config.json's `args`; None without a config.json),
+    read from the config.json beside it.
     """
     found = []
     for root, dirs, files in os.walk(runs_dir):
@@ -53,6 +54,7 @@ def collect(runs_dir):
                     config = json.load(f)
                 args, data = config.get("args"), config.get("data") or {}
                 result["git"] = config.get("git")
+            result["run_dir"] = root
             result["model_args"] = dict((args or {}).get("model_args") or {})
             result["recipe"] = settings.recipe_of(args) if args is not None else None
             if result.get("params") is None:  # a run from before results.json recorded every weight

@@ -71,17 +71,26 @@ def choose_rates(out, sizes, rates):
             for key, by_rate in validation.items() if set(by_rate) == set(rates)}
 
 
-def validation_by_rate(out, model, size, seeds, statistic="final_val_accuracy"):
+def is_run_of(run, model, overrides=None):
+    """Whether `run` (a `collect` dict) is `model`'s; with `overrides`, exactly those besides the budget's width."""
+    if run["model"] != model:
+        return False
+    return overrides is None or {k: v for k, v in run["model_args"].items() if k != "width"} == overrides
+
+
+def validation_by_rate(out, model, size, seeds, statistic="final_val_accuracy", overrides=None):
     """`{rate: mean of statistic over seeds 0..seeds-1}` of `model` at `size`, for rates where every seed finished.
 
     The protocol's rate choice (`choose_rate`): every seed trains at every
     rate, and the mean over the seeds, not one seed's figure, decides.
+    `overrides` (a protocol's variant) counts only the runs with exactly
+    those model overrides besides `width` (`is_run_of`).
     """
     found = {}
     _, rates = discover(out) if os.path.isdir(out) else ((), ())
     for rate in rates:
         runs = [r for r in collect(os.path.join(folder(out, size, rate), "runs"))
-                if r["model"] == model and r["seed"] < seeds and r.get(statistic) is not None]
+                if is_run_of(r, model, overrides) and r["seed"] < seeds and r.get(statistic) is not None]
         if len({r["seed"] for r in runs}) == seeds:
             found[rate] = statistics.fmean(r[statistic] for r in runs)
     return found

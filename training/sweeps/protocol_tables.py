@@ -1,0 +1,224 @@
+"""The tables of a protocol study's report: cells, paired differences, the control's part, convergence.
+
+Each function takes the protocol and its complete cells, `{(condition,
+name, size): cell}` (`protocol_report.gather`), and returns Markdown
+lines. Every difference is in points, paired by seed, with Student's t
+interval at the protocol's level, and "not resolved" where it covers 0.
+"""
+
+import csv
+import os
+import statistics
+
+from .paired import t_interval
+from .protocol import ProtocolError
+
+#: The groups of the chapter, each one family; the order of the tables.
+GROUPS = (("fully connected", ("mlp", "fully_connected")), ("locally connected", ("locally_connected",)),
+          ("partly shared", ("low_rank_locally_connected",)), ("SharedConv", ("shared_conv",)),
+          ("MultiChannelConv", ("multi_channel_conv",)))
+#: The differences reported when a protocol lists no `comparisons`: (better-by-the-chapter, worse).
+DIFFERENCES = (("locally connected", "fully connected"), ("SharedConv", "fully connected"),
+               ("MultiChannelConv", "fully connected"), ("SharedConv", "locally connected"),
+               ("MultiChannelConv", "locally connected"), ("partly shared", "locally connected"),
+               ("MultiChannelConv", "partly shared"))
+#: A gain of validation accuracy over the last 10% of epochs above this marks a run "still improving".
+STILL_IMPROVING = 0.005
+
+
+def group_of(family):
+    """The chapter's group of a model family ('fully connected', ..., 'MultiChannelConv')."""
+    return next(group for group, families in GROUPS if family in families)
+
+
+def ordered(protocol, cells):
+    """The protocol's model names that have cells, in the chapter's group order, then the file's."""
+    group = {name: cell["group"] for (_, name, _), cell in cells.items()}
+    rank = {g: i for i, (g, _) in enumerate(GROUPS)}
+    return sorted(group, key=lambda name: (rank[group[name]], protocol.models.index(name)))
+
+
+def accuracy(cell):
+    """`{seed: test accuracy}` of a cell."""
+    return {seed: run["test_accuracy"] for seed, run in cell["runs"].items()}
+
+
+def said(mean, low, high, more, less, grows=False):
+    """The verdict of one interval in words: who is ahead, or 'not resolved'."""
+    if low is None:
+        return "one seed: no interval"
+    if low > 0:
+        return "grows as data shrink" if grows else f"{more} ahead"
+    if high < 0:
+        return "shrinks as data shrink" if grows else f"{less} ahead"
+    return "not resolved"
+
+
+def row(label, mean, low, high, n, verdict, size=None):
+    """One table row; `size` (an int) adds the n column, `"—"` leaves it empty."""
+    bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
+    at = "" if size is None else (f"{size:,} | " if isinstance(size, int) else f"{size} | ")
+    return f"| {label} | {at}{mean:+.1f} | {bounds} | {n} | {verdict} |"
+
+
+def table_of_cells(protocol, cells):
+    """Test accuracy per (condition, model, size): mean ± std, its interval, the chosen rate; both counts."""
+    level, sizes = protocol.interval, sorted(protocol.sizes)
+    lines = ["| condition | model | group | weights (trainable) | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
+             "|---|---|---|---:|" + "---:|" * len(sizes)]
+    for condition in protocol.conditions:
+        for name in ordered(protocol, cells):
+            mine = [cells.get((condition.name, name, s)) for s in sizes]
+            if not any(mine):
+                continue
+            first = next(c for c in mine if c)
+            texts = []
+            for cell in mine:
+                values = list(accuracy(cell).values())
+                mean, low, high = t_interval(values, level)
+                edge = ", edge" if cell["edge"] else ""
+                texts.append(f"{mean:.4f} ± {statistics.stdev(values):.4f} [{low:.4f}, {high:.4f}] "
+                             f"(lr {cell['rate']:g}{edge})")
+            lines.append(f"| {condition.name} | {name} | {first['group']} | {first['params']:,} "
+                         f"({first['trainable_params']:,}) | " + " | ".join(texts) + " |")
+    lines += ["", f"Each cell: test accuracy, mean ± std over {protocol.seeds} seeds, its {level:.0%} t-interval, "
+              "and the learning rate chosen on validation (mean over the seeds of the last epoch's validation "
+              "accuracy; 'edge': the ladder ended there). Weights: every weight the model holds (Keras "
+              "`count_params`); trainable in parentheses."]
+    return lines
+
+
+def pairs(protocol, cells):
+    """`[(label, a, b, sizes, more, less)]`: the protocol's `comparisons`, else the chapter's group differences."""
+    if protocol.comparisons:
+        return [(f"{c.a} − {c.b} ({c.role})", c.a, c.b, c.sizes, c.a, c.b) for c in protocol.comparisons]
+    by_group = {}
+    for (_, name, _), cell in cells.items():
+        by_group.setdefault(cell["group"], set()).add(name)
+    crowded = {g: sorted(n) for g, n in by_group.items() if len(n) > 1}
+    if crowded:
+        raise ProtocolError(f"{protocol.path}: the group(s) {crowded} hold several models, so the chapter's "
+                         "differences are ambiguous; list the differences wanted in `comparisons`.")
+    one = {g: next(iter(n)) for g, n in by_group.items()}
+    return [(f"{more} − {less}", one[more], one[less], tuple(sorted(protocol.sizes)), more, less)
+            for more, less in DIFFERENCES if more in one and less in one]
+
+
+def differences(protocol, cells, condition):
+    """`{label: {size: (mean, low, high, n, by_seed)}}` of one condition, in points, paired by seed."""
+    found = {}
+    for label, a_name, b_name, sizes, _, _ in pairs(protocol, cells):
+        for size in sizes:
+            a, b = cells.get((condition, a_name, size)), cells.get((condition, b_name, size))
+            if a and b:
+                x, y = accuracy(a), accuracy(b)
+                by_seed = {s: 100 * (x[s] - y[s]) for s in sorted(set(x) & set(y))}
+                found.setdefault(label, {})[size] = (*t_interval(list(by_seed.values()), protocol.interval),
+                                                     len(by_seed), by_seed)
+    return found
+
+
+def _growth(by_size, level):
+    """The difference at the smallest size minus at the largest, paired by seed: `(mean, low, high, n)`."""
+    small, large = by_size[min(by_size)][4], by_size[max(by_size)][4]
+    seeds = sorted(set(small) & set(large))
+    return (*t_interval([small[s] - large[s] for s in seeds], level), len(seeds))
+
+
+def comparison_tables(protocol, cells):
+    """Per condition: each difference per size and its growth; then the control's part of each."""
+    level = protocol.interval
+    lines, by_condition = [], {c.name: differences(protocol, cells, c.name) for c in protocol.conditions}
+    header = ["| difference | n | mean (points) | " + f"{level:.0%} interval | seeds | verdict |",
+              "|---|---:|---:|---:|---:|---|"]
+    for condition in protocol.conditions:
+        lines += ["", f"#### {condition.name}: one model minus another, paired by seed", ""] + header
+        for label, _, _, _, more, less in pairs(protocol, cells):
+            by_size = by_condition[condition.name].get(label, {})
+            for size in sorted(by_size):
+                mean, low, high, n, _ = by_size[size]
+                lines.append(row(label, mean, low, high, n, said(mean, low, high, more, less), size))
+            if len(by_size) > 1:
+                mean, low, high, n = _growth(by_size, level)
+                lines.append(row(f"{label}: n = {min(by_size):,} minus n = {max(by_size):,}", mean, low, high, n,
+                                 said(mean, low, high, more, less, grows=True), "—"))
+    if len(protocol.conditions) == 2:
+        lines += control_tables(protocol, cells, by_condition)
+    return lines
+
+
+def control_tables(protocol, cells, by_condition):
+    """The spatial prior's part: true order minus the control, per model and per difference, paired by seed."""
+    level, sizes = protocol.interval, sorted(protocol.sizes)
+    true, control = (c.name for c in protocol.conditions)
+    lines = ["", f"#### The spatial prior's part: {true} minus {control}, paired by seed", "",
+             f"| model or difference | n | mean (points) | {level:.0%} interval | seeds | verdict |",
+             "|---|---:|---:|---:|---:|---|"]
+    for name in ordered(protocol, cells):
+        for size in sizes:
+            a, b = cells.get((true, name, size)), cells.get((control, name, size))
+            if a and b:
+                x, y = accuracy(a), accuracy(b)
+                seeds = sorted(set(x) & set(y))
+                mean, low, high = t_interval([100 * (x[s] - y[s]) for s in seeds], level)
+                lines.append(row(name, mean, low, high, len(seeds), said(mean, low, high, true, control), size))
+    for label, by_size in by_condition[true].items():
+        other = by_condition[control].get(label)
+        if not other:
+            continue
+        parts = {}
+        for size in sorted(set(by_size) & set(other)):
+            x, y = by_size[size][4], other[size][4]
+            parts[size] = {s: x[s] - y[s] for s in sorted(set(x) & set(y))}
+            mean, low, high = t_interval(list(parts[size].values()), level)
+            lines.append(row(f"({label}) {true} minus {control}", mean, low, high, len(parts[size]),
+                             said(mean, low, high, true, control), size))
+        if len(parts) > 1:
+            small, large = min(parts), max(parts)
+            seeds = sorted(set(parts[small]) & set(parts[large]))
+            mean, low, high = t_interval([parts[small][s] - parts[large][s] for s in seeds], level)
+            lines.append(row(f"({label}) {true} minus {control}: n = {small:,} minus n = {large:,}", mean, low,
+                             high, len(seeds), said(mean, low, high, "", "", grows=True), "—"))
+    return lines
+
+
+def _history(run_dir):
+    """The validation accuracies of a run's history.csv, by epoch."""
+    with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as f:
+        return [float(r["val_accuracy"]) for r in csv.DictReader(f)]
+
+
+def convergence(protocol, cells):
+    """At the largest size, per condition and model: best epoch, epochs, the last 10%'s validation gain."""
+    size = max(protocol.sizes)
+    lines = ["| condition | model | epochs | best validation epoch (mean over seeds) | "
+             "validation gained over the last 10% of epochs (points) | |", "|---|---|---:|---:|---:|---|"]
+    for (condition, name, cell_size), cell in cells.items():
+        if cell_size != size:
+            continue
+        best, gains, epochs = [], [], 0
+        for run in cell["runs"].values():
+            history = _history(run["run_dir"])
+            epochs, tail = len(history), max(1, len(history) // 10)
+            best.append(1 + max(range(len(history)), key=lambda e: (history[e], -e)))
+            gains.append(100 * (history[-1] - history[-1 - tail]))
+        gain = statistics.fmean(gains)
+        flag = "still improving" if gain > 100 * STILL_IMPROVING else "converged"
+        lines.append(f"| {condition} | {name} | {epochs} | {statistics.fmean(best):.1f} | {gain:+.2f} | {flag} |")
+    return lines
+
+
+def examples_needed(protocol, cells):
+    """Per condition and model: the smallest size whose mean test accuracy reaches each target."""
+    lines = ["| condition | model | " + " | ".join(f"≥ {t:g}" for t in protocol.targets) + " |",
+             "|---|---|" + "---:|" * len(protocol.targets)]
+    for condition in protocol.conditions:
+        for name in ordered(protocol, cells):
+            mine = {s: cells[condition.name, name, s] for s in protocol.sizes if (condition.name, name, s) in cells}
+            if not mine:
+                continue
+            means = {s: statistics.fmean(accuracy(c).values()) for s, c in mine.items()}
+            reached = [min((s for s, m in means.items() if round(m, 6) >= t), default=None) for t in protocol.targets]
+            lines.append(f"| {condition.name} | {name} | "
+                         + " | ".join(f"{n:,}" if n else f"> {max(protocol.sizes):,}" for n in reached) + " |")
+    return lines
