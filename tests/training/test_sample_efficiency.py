@@ -96,6 +96,31 @@ def test_partial_sharing_is_placed_between_locally_connected_and_convolution(fol
     assert "partial sharing, lrlc 0.6500, lands below both locally connected 0.6600 and convolution 0.8600" in text
 
 
+def test_partial_sharing_is_placed_by_intervals_paired_by_seed(tmp_path):
+    from constrained_zoo.training.sweeps.paired import t_interval
+
+    tests = {"mlp": (0.50, 0.52, 0.49), "lc": (0.60, 0.63, 0.61), "cnn": (0.80, 0.83, 0.84),
+             "lrlc": (0.70, 0.72, 0.73), "lrlc_close": (0.61, 0.62, 0.62)}
+    families = {"mlp": "mlp", "lc": "locally_connected", "cnn": "multi_channel_conv", "lrlc": study.PARTLY_SHARED,
+                "lrlc_close": study.PARTLY_SHARED}
+    for model, values in tests.items():
+        for seed, test in enumerate(values):
+            _run(tmp_path, 100, 0.001, model, families[model], seed, val=0.5, test=test)
+    _, text = study.report(str(tmp_path), [0.5])
+
+    def interval(a, b):
+        mean, low, high = t_interval([100 * (x - y) for x, y in zip(tests[a], tests[b])], 0.95)
+        return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}] points"
+
+    assert (f"partial sharing, lrlc 0.7167, lands between locally connected 0.6133 and convolution 0.8233, 0.49 of "
+            f"the way from the first to the second; paired by seed, between the two, resolved on both sides "
+            f"(partly shared − locally connected {interval('lrlc', 'lc')} (partly shared ahead); convolution − "
+            f"partly shared {interval('cnn', 'lrlc')} (convolution ahead); 95% intervals)." in text)
+    assert (f"paired by seed, its place is not resolved (partly shared − locally connected "
+            f"{interval('lrlc_close', 'lc')} (not resolved); convolution − partly shared "
+            f"{interval('cnn', 'lrlc_close')} (convolution ahead); 95% intervals)." in text)
+
+
 def test_partial_sharing_is_not_placed_on_a_reversed_interval(tmp_path):
     # Convolution behind locally connected (the shuffled control): no fraction, only where it lies.
     for model, family, test in (("mlp", "mlp", 0.5), ("lc", "locally_connected", 0.7),
@@ -104,7 +129,8 @@ def test_partial_sharing_is_not_placed_on_a_reversed_interval(tmp_path):
     table, text = study.report(str(tmp_path), [0.5])
     [(_, _, _, local, conv, place)] = study.partial_sharing(table)
     assert (local, conv, place) == (0.7, 0.6, None)
-    assert "lands between locally connected 0.7000 and convolution 0.6000." in text
+    assert ("lands between locally connected 0.7000 and convolution 0.6000; paired by seed, its place is not "
+            "resolved (partly shared − locally connected -5.0 points (one seed: no interval)" in text)
 
 
 def test_the_sizes_and_rates_are_read_from_the_folder(folder):

@@ -52,6 +52,40 @@ def order_in_words(table, size, groups, holds):
     return f"{verdict} ({'; '.join(steps)}; 95% intervals paired by seed)"
 
 
+def _ahead(mean, low, high, more, less):
+    """Who is ahead by a paired interval of `more − less`, or 'not resolved' (None bounds: one seed)."""
+    if low is None:
+        return "one seed: no interval"
+    return f"{more} ahead" if low > 0 else f"{less} ahead" if high < 0 else "not resolved"
+
+
+def _side(_, low, high):
+    return 0 if low is None else 1 if low > 0 else -1 if high < 0 else 0
+
+
+def placement_in_words(table, size, groups, model):
+    """Partial sharing (`model`) against locally connected and convolution at `size`, paired by seed, in words.
+
+    "Between" is resolved only when both intervals exclude zero: partly
+    shared − locally connected above it and convolution − partly shared
+    above it. `groups`: `verdicts`' groups at that size.
+    """
+    if "locally connected" not in groups or "convolution" not in groups:
+        return ""
+    mine = _cell(table, model, size)["by_seed"]
+    local = _cell(table, groups["locally connected"][1], size)["by_seed"]
+    conv = _cell(table, groups["convolution"][1], size)["by_seed"]
+    above, below = paired_points(mine, local), paired_points(conv, mine)
+    steps = [f"partly shared − locally connected {_interval_text(*above)} points "
+             f"({_ahead(*above, 'partly shared', 'locally connected')})",
+             f"convolution − partly shared {_interval_text(*below)} points "
+             f"({_ahead(*below, 'convolution', 'partly shared')})"]
+    sides = (_side(*above), _side(*below))  # +1: the first named ahead, -1: the second, 0: not resolved
+    verdict = {(1, 1): "between the two, resolved on both sides", (-1, 1): "below both, resolved",
+               (1, -1): "above both, resolved"}.get(sides, "its place is not resolved")
+    return f"; paired by seed, {verdict} ({'; '.join(steps)}; 95% intervals)"
+
+
 def gap_growth(table, judged):
     """`((smallest, largest), (mean, low, high))`: the gap convolution − fully connected at the smallest size
     minus at the largest, paired by seed, in points; None with fewer than two judged sizes."""

@@ -28,7 +28,7 @@ import os
 import statistics
 
 from .chapter import CHAPTER_ORDER
-from .paired import control_comparison, gap_growth, order_in_words  # noqa: F401  (control_comparison: the study's API)
+from .paired import control_comparison, gap_growth, order_in_words, placement_in_words  # noqa: F401  (control_comparison: the study's API)
 from .results import FAMILY_ORDER, collect, comparable, count_text, model_label, spread
 
 #: The family of the partly shared layer, placed between locally connected and convolution.
@@ -232,8 +232,10 @@ def markdown(table, targets):
     for size, groups, holds, gap in judged:
         figures = " > ".join(f"{g} {a:.4f} ({m})" for g, (a, m) in sorted(groups.items(), key=lambda kv: -kv[1][0]))
         lines.append(f"- n = {size:,}: {figures}; {order_in_words(table, size, groups, holds)}.")
+    groups_at = {size: groups for size, groups, _, _ in judged}
     for size, model, test, local, conv, place in partial_sharing(table, judged):
-        lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, lands {_placement(test, local, conv, place)}.")
+        lines.append(f"- n = {size:,}: partial sharing, {model} {test:.4f}, lands {_placement(test, local, conv, place)}"
+                     f"{placement_in_words(table, size, groups_at[size], model)}.")
     growth = gap_growth(table, judged)
     if growth is not None:
         (small, large), (mean, low, high) = growth
