@@ -1,0 +1,83 @@
+"""Paired differences between the models of one results folder: the intervals behind the docs' sentences.
+
+A sentence such as "locality alone buys 20 points over the MLP" compares
+two rows of a table of means. Here it gets its interval: seed k of two
+models of one sweep shares the validation split and the order of the
+training data, so the difference is taken seed by seed, and its interval
+is Student's t over those differences (n − 1 degrees of freedom: with two
+seeds the 95% interval is ±12.7 standard errors wide, and most
+differences are not resolved). In the docs:
+
+    <!-- generated: differences results/mnist1d lc1d_small-mlp_1d_small,cnn1d_small-lc1d_small -->
+
+each pair `A-B` (labels as `model_label` writes them, without spaces,
+e.g. `lc_small(width=1.5)`) becomes a row: A − B in points, its interval,
+the seeds paired, and who is ahead, or "not resolved".
+"""
+
+import json
+import os
+
+from .paired import paired_points
+from .results import collect, model_label
+
+
+def label_of(run):
+    """A run's label without spaces: `cnn_small` or `cnn_small(width=2)`."""
+    return model_label(run["model"], run.get("model_args")).replace(" ", "")
+
+
+def tests_by_seed(folder):
+    """`{label: {seed: test accuracy}}` of the finished runs under `folder/runs`, one recipe per label.
+
+    Raises:
+        ValueError: a label has runs of more than one recipe (they are different experiments).
+    """
+    found, recipes = {}, {}
+    for run in collect(os.path.join(folder, "runs")):
+        label = label_of(run)
+        recipes.setdefault(label, set()).add(json.dumps(run.get("recipe"), sort_keys=True))
+        found.setdefault(label, {})[run["seed"]] = run["test_accuracy"]
+    mixed = sorted(label for label, keys in recipes.items() if len(keys) > 1)
+    if mixed:
+        raise ValueError(f"{folder}: {mixed[0]!r} has runs of {len(recipes[mixed[0]])} recipes; compare within one.")
+    return found
+
+
+def parse_pairs(text):
+    """`"a-b,c-d"` as `[("a", "b"), ("c", "d")]`; `ValueError` naming a malformed pair."""
+    pairs = []
+    for item in text.split(","):
+        parts = item.split("-")
+        if len(parts) != 2 or not all(parts):
+            raise ValueError(f"a pair is 'A-B' (two labels without '-'); received {item!r} in {text!r}.")
+        pairs.append(tuple(parts))
+    return pairs
+
+
+def verdict(mean, low, high, a, b):
+    """Who is ahead by the interval of a − b, or 'not resolved'."""
+    if low is None:
+        return "one seed: no interval"
+    return f"{a} ahead" if low > 0 else f"{b} ahead" if high < 0 else "not resolved"
+
+
+def differences(folder, pairs, level=0.95):
+    """The Markdown table of `pairs` (`[(a, b)]`) of one folder's runs, paired by seed."""
+    tests = tests_by_seed(folder)
+    lines = [f"| difference | seeds | mean (points) | {level:.0%} interval | verdict |", "|---|---:|---:|---:|---|"]
+    resolved = []
+    for a, b in pairs:
+        for label in (a, b):
+            if label not in tests:
+                raise ValueError(f"{folder}: no finished runs labelled {label!r}; it has {sorted(tests)}.")
+        seeds = sorted(set(tests[a]) & set(tests[b]))
+        mean, low, high = paired_points({s: tests[a][s] for s in seeds}, {s: tests[b][s] for s in seeds}, level)
+        bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
+        said = verdict(mean, low, high, a, b)
+        lines.append(f"| {a} − {b} | {len(seeds)} | {mean:+.1f} | {bounds} | {said} |")
+        resolved += [f"{said} ({a} − {b} {mean:+.1f} points)"] if said.endswith(" ahead") else []
+    lines += ["", f"Test accuracy of the first minus the second, in points, seed by seed (the seeds both have); "
+              f"the interval is Student's t at {level:.0%} with one degree of freedom fewer than the seeds. "
+              f"Resolved: {len(resolved)} of {len(pairs)}" + (f": {'; '.join(resolved)}." if resolved else ".")]
+    return "\n".join(lines) + "\n"
