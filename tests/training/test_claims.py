@@ -61,3 +61,14 @@ def test_unknown_labels_and_mixed_recipes_are_refused(tmp_path):
     (run / "config.json").write_text(json.dumps({"args": {"model": "a", "seed": 1, "epochs": 50}}))
     with pytest.raises(ValueError, match="'a' has runs of 2 recipes; compare within one"):
         claims.differences(str(tmp_path), [("a", "b")])
+
+
+def test_runs_of_several_folders_pair_when_their_recipes_agree(tmp_path):
+    for seed in range(2):
+        _run(tmp_path / "one", "a", seed, 0.9 - seed / 100)
+        _run(tmp_path / "two", "b", seed, 0.7)
+    text = claims.differences([str(tmp_path / "one"), str(tmp_path / "two")], [("a", "b")])
+    assert "| a − b | 2 | +19.5 |" in text
+    _run(tmp_path / "two", "a", 5, 0.5, epochs=50)  # the same label trained to another recipe
+    with pytest.raises(ValueError, match="'a' has runs of 2 recipes"):
+        claims.differences([str(tmp_path / "one"), str(tmp_path / "two")], [("a", "b")])

@@ -27,20 +27,24 @@ def label_of(run):
     return model_label(run["model"], run.get("model_args")).replace(" ", "")
 
 
-def tests_by_seed(folder):
-    """`{label: {seed: test accuracy}}` of the finished runs under `folder/runs`, one recipe per label.
+def tests_by_seed(folders):
+    """`{label: {seed: test accuracy}}` of the finished runs under each `FOLDER/runs`, one recipe per label.
+
+    Args:
+        folders: a results folder, or several (a list) whose runs are read together.
 
     Raises:
         ValueError: a label has runs of more than one recipe (they are different experiments).
     """
+    folders = [folders] if isinstance(folders, str) else list(folders)
     found, recipes = {}, {}
-    for run in collect(os.path.join(folder, "runs")):
+    for run in (r for folder in folders for r in collect(os.path.join(folder, "runs"))):
         label = label_of(run)
         recipes.setdefault(label, set()).add(json.dumps(run.get("recipe"), sort_keys=True))
         found.setdefault(label, {})[run["seed"]] = run["test_accuracy"]
     mixed = sorted(label for label, keys in recipes.items() if len(keys) > 1)
     if mixed:
-        raise ValueError(f"{folder}: {mixed[0]!r} has runs of {len(recipes[mixed[0]])} recipes; compare within one.")
+        raise ValueError(f"{', '.join(folders)}: {mixed[0]!r} has runs of {len(recipes[mixed[0]])} recipes; compare within one.")
     return found
 
 
@@ -62,15 +66,15 @@ def verdict(mean, low, high, a, b):
     return f"{a} ahead" if low > 0 else f"{b} ahead" if high < 0 else "not resolved"
 
 
-def differences(folder, pairs, level=0.95):
-    """The Markdown table of `pairs` (`[(a, b)]`) of one folder's runs, paired by seed."""
-    tests = tests_by_seed(folder)
+def differences(folders, pairs, level=0.95):
+    """The Markdown table of `pairs` (`[(a, b)]`) of the runs of one folder or several, paired by seed."""
+    tests = tests_by_seed(folders)
     lines = [f"| difference | seeds | mean (points) | {level:.0%} interval | verdict |", "|---|---:|---:|---:|---|"]
     resolved = []
     for a, b in pairs:
         for label in (a, b):
             if label not in tests:
-                raise ValueError(f"{folder}: no finished runs labelled {label!r}; it has {sorted(tests)}.")
+                raise ValueError(f"no finished runs labelled {label!r}; it has {sorted(tests)}.")
         seeds = sorted(set(tests[a]) & set(tests[b]))
         mean, low, high = paired_points({s: tests[a][s] for s in seeds}, {s: tests[b][s] for s in seeds}, level)
         bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
