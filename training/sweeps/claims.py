@@ -85,3 +85,12 @@ def differences(folders, pairs, level=0.95):
               f"the interval is Student's t at {level:.0%} with one degree of freedom fewer than the seeds. "
               f"Resolved: {len(resolved)} of {len(pairs)}" + (f": {'; '.join(resolved)}." if resolved else ".")]
     return "\n".join(lines) + "\n"
+
+
+def differences_block(root, folders, pairs):
+    """The docs' `differences FOLDER[,FOLDER...] A-B[,C-D...]` block (folders relative to `root`)."""
+    return differences([os.path.join(root, folder) for folder in folders.split(",")], parse_pairs(pairs))
+
+
+#: The generated-block kinds this module writes (`training.readme`): name -> (function, number of arguments).
+BLOCKS = {"differences": (differences_block, 2)}
