@@ -36,7 +36,7 @@ def test_fashion_mnist_batches_and_spec(fashion):
     splits, spec = fashion
     assert spec == DatasetSpec(
         name="fashion_mnist", input_shape=(28, 28, 1), num_classes=10,
-        class_names=sources._fashion_mnist_class_names(), num_train=54_000,
+        class_names=dataset_info("fashion_mnist").class_names, num_train=54_000,
         num_validation=6_000, num_test=10_000, source=os.path.abspath(sources.DEBIAN_DIR),
     )
     for split in splits:
