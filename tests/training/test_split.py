@@ -114,3 +114,14 @@ def test_the_checks_are_shared_with_the_pipeline():
         split_module.check_int(0, "batch_size", 1)
     with pytest.raises(TypeError, match="argument `flip`.*Received: flip=1"):
         split_module.check_bool(1, "flip")
+
+
+def test_the_shift_experiment_reads_the_split_of_a_runs_config(tmp_path):
+    from constrained_zoo.training import shift
+
+    (tmp_path / "config.json").write_text(json.dumps({"args": {"dataset": "digits", "pixel_shuffle": True}}))
+    with pytest.raises(ValueError, match="trained or tested on a variant"):
+        shift.evaluate_shifts(str(tmp_path), [0])
+    (tmp_path / "config.json").write_text(json.dumps({"args": {"dataset": "digits"}}))  # an old config: a plain run
+    with pytest.raises(OSError, match="saved_model"):  # past the check, to the run's SavedModel
+        shift.evaluate_shifts(str(tmp_path), [0])
