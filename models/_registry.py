@@ -18,6 +18,7 @@ import warnings
 
 from . import weights as _published
 from .architecture import trainable_params
+from .datasets import meant_for_rank
 
 _REGISTRY = {}
 
@@ -51,8 +52,6 @@ class ModelEntry:
     same_as: str = None
 
 
-DEFAULT_DATASETS = {2: ("fashion_mnist", "digits"), 1: ("mnist1d",)}
-
 # The knobs that make sense for each family: the window (`delta` or Keras's
 # `kernel_size`) and the layers' `padding_mode`, `convolution` and
 # `implementation` where the family has them (and `num_kernels`, the R
@@ -78,8 +77,9 @@ def register_model(family, rank=2, datasets=None, options=None, same_as=None):
     Args:
         family: the constraint family the model belongs to.
         rank: number of spatial axes of its inputs (2: images, 1: sequences).
-        datasets: the datasets it is meant for; default: Fashion-MNIST and
-            digits for images, MNIST-1D for sequences.
+        datasets: the datasets it is meant for; default: those of its rank
+            (`models.datasets.meant_for_rank`: Fashion-MNIST and digits for
+            images, MNIST-1D for sequences).
         options: the overrides the builder takes; default: its family's
             (`FAMILY_OPTIONS`).
         same_as: a model computing the same function, e.g. a fully
@@ -100,7 +100,7 @@ def register_model(family, rank=2, datasets=None, options=None, same_as=None):
             warnings.warn(f"Model {name!r} is registered twice; the later definition wins.")
         doc = (fn.__doc__ or "").strip().splitlines()
         _REGISTRY[name] = ModelEntry(
-            name, family, rank, tuple(datasets or DEFAULT_DATASETS[rank]), fn, doc[0] if doc else "",
+            name, family, rank, tuple(datasets or meant_for_rank(rank)), fn, doc[0] if doc else "",
             tuple(sorted(options if options is not None else FAMILY_OPTIONS.get(family, ()))), same_as,
         )
         return fn

@@ -33,6 +33,7 @@ import json
 import os
 
 from .architecture import architecture_config, architecture_fingerprint, trainable_params
+from .datasets import list_datasets
 
 __all__ = [
     "MANIFEST",
@@ -60,8 +61,8 @@ PACKAGE_WEIGHTS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "
 MANIFEST = "manifest.json"
 #: The manifest's format number, its `"format"` field.
 MANIFEST_FORMAT = 1
-#: The datasets weights are published for (the README's tables).
-PUBLISHED_DATASETS = ("fashion_mnist", "mnist1d")
+#: The datasets weights are published for (the README's tables): `DatasetInfo.published`.
+PUBLISHED_DATASETS = tuple(list_datasets(published=True))
 #: Hex digits of `architecture_fingerprint` (64 bits).
 
 

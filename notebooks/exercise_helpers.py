@@ -213,9 +213,10 @@ def mnist1d_runs(names, epochs, pixel_shuffle, initial_weights=None, record=("fc
     logits after every epoch; row["initial_weights"] the weights before training.
     """
     from constrained_zoo import models
-    from constrained_zoo.training.data import load_dataset
+    from constrained_zoo.training.data import SplitSettings, load_dataset
 
-    splits, spec = load_dataset("mnist1d", batch_size=100, seed=ch.SEED, epochs=epochs, pixel_shuffle=pixel_shuffle)
+    split = SplitSettings("mnist1d", seed=ch.SEED, pixel_shuffle=pixel_shuffle)
+    splits, spec = load_dataset(split, batch_size=100, epochs=epochs)
     rows = {}
     for name in names:
         keras.utils.set_random_seed(ch.SEED)

@@ -41,20 +41,13 @@ def evaluate_saved_model(run_dir, batch_size=None):
     """
     import tensorflow as tf
 
-    from .data import load_dataset
+    from .data import SplitSettings, load_dataset
 
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         args = json.load(f)["args"]
     served = tf.saved_model.load(os.path.join(run_dir, "saved_model"))
-    splits, _ = load_dataset(
-        args["dataset"],
-        data_dir=args.get("data_dir"),
-        batch_size=batch_size or args["batch_size"],
-        validation_fraction=args["validation_fraction"],
-        seed=args["seed"],
-        pixel_shuffle=args["pixel_shuffle"],
-        shift=args["shift"],
-    )
+    splits, _ = load_dataset(SplitSettings.from_config(args), data_dir=args.get("data_dir"),
+                             batch_size=batch_size or args["batch_size"])
     correct = total = 0
     for images, labels in splits.test:
         logits = served.serve(images)  # (B, num_classes)
@@ -88,17 +81,10 @@ def count_correct(model, evaluation, data_dir=None):
     """
     import keras
 
-    from .data import load_dataset
+    from .data import SplitSettings, load_dataset
 
-    splits, _ = load_dataset(
-        evaluation["dataset"],
-        data_dir=data_dir,
-        batch_size=evaluation["batch_size"],
-        validation_fraction=evaluation["validation_fraction"],
-        seed=evaluation["seed"],
-        pixel_shuffle=evaluation["pixel_shuffle"],
-        shift=evaluation["shift"],
-    )
+    splits, _ = load_dataset(SplitSettings.from_config(evaluation), data_dir=data_dir,
+                             batch_size=evaluation["batch_size"])
     device = contextlib.nullcontext()
     if keras.backend.backend() == "tensorflow":  # one device's kernels, wherever it runs (a GPU's differ)
         import tensorflow as tf

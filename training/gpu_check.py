@@ -27,6 +27,7 @@ import sys
 import time
 
 from constrained_zoo import arguments
+from constrained_zoo.datasets import list_datasets
 
 DEFAULT_MODELS = "mlp_small,fc2d_tiny,lc_small,lrlc_r2_10k,sharedconv_small,cnn_small"
 
@@ -38,7 +39,7 @@ def build_parser():
                     "print the devices and the step times.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--dataset", default="fashion_mnist", help="fashion_mnist, digits or mnist1d")
+    parser.add_argument("--dataset", default="fashion_mnist", help=", ".join(list_datasets()))
     parser.add_argument("--data-dir", default=None, help="where the data files are (see training.train)")
     parser.add_argument("--models", default=DEFAULT_MODELS, help="comma-separated model names, one per family")
     parser.add_argument("--batch-size", type=arguments.positive_int, default=256)

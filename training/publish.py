@@ -105,12 +105,14 @@ def zoo_model(run_dir, config):
 
 def recheck(model, run_dir, args, results, data_dir=None):
     """Re-computes the test accuracy as `training.evaluate` will; `(correct, total, evaluation)`."""
+    from .data.split import SplitSettings  # pylint: disable=import-outside-toplevel
     from .evaluate import count_correct  # pylint: disable=import-outside-toplevel
 
+    split = SplitSettings.from_config(args)  # an older config's missing settings: what they meant then
     evaluation = {
-        "dataset": args["dataset"], "batch_size": args["batch_size"],
-        "validation_fraction": args.get("validation_fraction", 0.1), "seed": args["seed"],
-        "pixel_shuffle": bool(args.get("pixel_shuffle", False)), "shift": args.get("shift", 0),
+        "dataset": split.dataset, "batch_size": args["batch_size"],
+        "validation_fraction": split.validation_fraction, "seed": split.seed,
+        "pixel_shuffle": split.pixel_shuffle, "shift": split.shift,
     }
     correct, total = count_correct(model, evaluation, data_dir=data_dir or args.get("data_dir"))
     if abs(correct / total - results["test_accuracy"]) > 0.5 / total:

@@ -39,6 +39,7 @@ import shlex
 import sys
 
 from constrained_zoo import arguments
+from constrained_zoo.datasets import list_datasets
 
 KINDS = ("model", "seed", "recipe", "execution")
 _SAME = object()  # `missing_means` not given: an older config without the setting meant its default
@@ -102,7 +103,7 @@ class Setting:
 SETTINGS = [
     Setting("model", "model", None, "a name from models.list_models()", commands=("train",), always_in_command=True,
              argparse={"required": True}),
-    Setting("dataset", "recipe", "fashion_mnist", "fashion_mnist, mnist1d, digits or a TFDS image-classification name",
+    Setting("dataset", "recipe", "fashion_mnist", f"{', '.join(list_datasets())} or a TFDS image-classification name",
              always_in_command=True),
     Setting("epochs", "recipe", 10, "epochs in all (a resumed run goes on to this)", type=arguments.positive_int,
              always_in_command=True),

@@ -100,15 +100,17 @@ def evaluate_shifts(run_dir, shifts, batch_size=1000):
     import tensorflow as tf
 
     from .data.sources import load_arrays
+    from .data.split import SplitSettings
     from .data.variants import shift_images
 
     with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         args = json.load(f)["args"]
-    if args.get("pixel_shuffle") or args.get("shift"):
+    split = SplitSettings.from_config(args)
+    if split.pixel_shuffle or split.shift:
         raise ValueError(f"{run_dir!r} was trained or tested on a variant (pixel shuffle or shift); "
                          "the shift experiment needs plain runs.")
     served = tf.saved_model.load(os.path.join(run_dir, "saved_model"))
-    _, (x_test, y_test) = load_arrays(args["dataset"], data_dir=args.get("data_dir"))  # as training.data does
+    _, (x_test, y_test) = load_arrays(split.dataset, data_dir=args.get("data_dir"))  # as training.data does
     accuracies = {}
     for shift in shifts:
         x = shift_images(x_test, shift)

@@ -56,7 +56,6 @@ from . import settings
 from .run import rundir, signals
 from .sweeps import locks, scheduler
 
-SEQUENCE_DATASETS = ("mnist1d",)
 #: How long a sweep waits for `.report.lock` after each run (the tables are rewritten by the next run if it can't).
 REPORT_WAIT_SECONDS = 10.0
 
@@ -65,17 +64,19 @@ def select_models(patterns, dataset):
     """Models matching the comma-separated `patterns` that can train on `dataset`.
 
     A dataset that some registry entries name keeps those models (the zoo's
-    own choice: `fashion_mnist`, `digits`, `mnist1d`); any other dataset (a
-    TFDS image-classification name) takes every image model, built for the
-    dataset's input shape.
+    own choice: `fashion_mnist`, `digits`, `mnist1d`); any other dataset takes
+    every model of its rank (`constrained_zoo.datasets`; a TFDS
+    image-classification name: every image model), built for the dataset's
+    input shape.
     """
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
+    from constrained_zoo.datasets import dataset_info, list_datasets  # pylint: disable=import-outside-toplevel
 
     names = models.list_models([p.strip() for p in patterns.split(",") if p.strip()])
     meant = [n for n in names if dataset in models.model_entry(n).datasets]
     if meant or any(dataset in models.model_entry(n).datasets for n in models.list_models()):
         return meant
-    rank = 1 if dataset in SEQUENCE_DATASETS else 2
+    rank = dataset_info(dataset).rank if dataset in list_datasets() else 2
     return [n for n in names if models.model_entry(n).rank == rank]
 
 

@@ -16,8 +16,10 @@ import json
 import math
 import sys
 
-# Input shapes of the datasets models are meant for (without the batch axis).
-DATASET_SHAPES = {"fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), "mnist1d": (40, 1)}
+from constrained_zoo.datasets import dataset_info, list_datasets
+
+# Input shapes of the datasets models are meant for (without the batch axis), from the zoo's table of datasets.
+DATASET_SHAPES = {name: dataset_info(name).input_shape for name in list_datasets()}
 
 
 def architecture(model):

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from constrained_zoo import models
+from tests.models.pin_architectures import DATASET_SHAPES
 
 
 #: On torch, `jit_compile=True` is `torch.compile` (Inductor), not XLA: measured 2-4.5 minutes
@@ -36,7 +37,6 @@ pytestmark = pytest.mark.skipif(
     "dynamic-shape error (https://github.com/pytorch/pytorch/issues/185510); docs/pytorch.md gives the command that measures it",
 )
 
-DATASET_SHAPES = {"fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), "mnist1d": (40, 1)}
 
 #: The model with the fewest parameters of each (family, rank) of the zoo.
 SMALLEST = frozenset(

@@ -15,9 +15,7 @@ import keras
 import constrained_layers
 from constrained_zoo import models
 from constrained_layers.base import ConstrainedLayer
-
-# Input shapes of the datasets models are meant for (without the batch axis).
-DATASET_SHAPES = {"fashion_mnist": (28, 28, 1), "digits": (8, 8, 1), "mnist1d": (40, 1)}
+from tests.models.pin_architectures import DATASET_SHAPES
 
 
 def _cases():

@@ -8,7 +8,8 @@ import tensorflow as tf
 
 from tests.training.idx_files import example_ids, fake_fashion_mnist
 from constrained_zoo.training.data import sources, variants
-from constrained_zoo.training.data import DatasetSpec, load_dataset, measure_throughput
+from constrained_zoo.datasets import dataset_info
+from constrained_zoo.training.data import DatasetSpec, SplitSettings, load_dataset, measure_throughput
 
 
 def collect(dataset):
@@ -36,7 +37,7 @@ def test_fashion_mnist_batches_and_spec(fashion):
     splits, spec = fashion
     assert spec == DatasetSpec(
         name="fashion_mnist", input_shape=(28, 28, 1), num_classes=10,
-        class_names=sources._fashion_mnist_class_names(), num_train=54_000,
+        class_names=dataset_info("fashion_mnist").class_names, num_train=54_000,
         num_validation=6_000, num_test=10_000, source=os.path.abspath(sources.DEBIAN_DIR),
     )
     for split in splits:
@@ -76,7 +77,7 @@ def test_small_datasets(name, shape, counts):
 def test_tfds_under_mock_data():
     tfds = pytest.importorskip("tensorflow_datasets")
     with tfds.testing.mock_data(num_examples=50):
-        splits, spec = load_dataset("mnist", batch_size=16, validation_fraction=0.2)
+        splits, spec = load_dataset(SplitSettings("mnist", validation_fraction=0.2), batch_size=16)
     assert (spec.num_train, spec.num_validation, spec.num_test) == (40, 10, 50)
     assert spec.source == "tfds" and spec.input_shape == (28, 28, 1)
     x, y = collect(splits.train)
@@ -85,7 +86,7 @@ def test_tfds_under_mock_data():
 
 # --------------------------------------------------------- splits, seeds
 def test_validation_is_carved_from_train_never_from_test(fake_dir):
-    splits, spec = load_dataset(data_dir=fake_dir, validation_fraction=0.2, batch_size=32)
+    splits, spec = load_dataset(SplitSettings(validation_fraction=0.2), data_dir=fake_dir, batch_size=32)
     (train_flag, train_ids), (val_flag, val_ids), (test_flag, test_ids) = (
         example_ids(collect(split)[0]) for split in splits
     )
@@ -100,9 +101,9 @@ def test_seed_fixes_validation_and_order_and_reshuffles_each_epoch(fake_dir):
     def ids(split):
         return example_ids(collect(split)[0])[1]
 
-    a, _ = load_dataset(data_dir=fake_dir, seed=1, batch_size=32)
-    b, _ = load_dataset(data_dir=fake_dir, seed=1, batch_size=32)
-    c, _ = load_dataset(data_dir=fake_dir, seed=2, batch_size=32)
+    a, _ = load_dataset(SplitSettings(seed=1), data_dir=fake_dir, batch_size=32)
+    b, _ = load_dataset(SplitSettings(seed=1), data_dir=fake_dir, batch_size=32)
+    c, _ = load_dataset(SplitSettings(seed=2), data_dir=fake_dir, batch_size=32)
     np.testing.assert_array_equal(ids(a.validation), ids(b.validation))
     assert set(ids(a.validation)) != set(ids(c.validation))
     epoch1, epoch2 = ids(a.train), ids(a.train)
@@ -111,32 +112,34 @@ def test_seed_fixes_validation_and_order_and_reshuffles_each_epoch(fake_dir):
 
 
 def test_max_train_examples_keeps_validation(fake_dir):
-    full, _ = load_dataset(data_dir=fake_dir, seed=3)
-    capped, spec = load_dataset(data_dir=fake_dir, seed=3, max_train_examples=25)
+    full, _ = load_dataset(SplitSettings(seed=3), data_dir=fake_dir)
+    capped, spec = load_dataset(SplitSettings(seed=3, max_train_examples=25), data_dir=fake_dir)
     assert spec.num_train == 25 and len(collect(capped.train)[0]) == 25
     np.testing.assert_array_equal(collect(full.validation)[0], collect(capped.validation)[0])
 
 
 def test_no_validation(fake_dir):
-    splits, spec = load_dataset(data_dir=fake_dir, validation_fraction=0)
+    splits, spec = load_dataset(SplitSettings(validation_fraction=0), data_dir=fake_dir)
     assert splits.validation is None and spec.num_validation == 0 and spec.num_train == 300
 
 
 @pytest.mark.parametrize("kwargs, error, match", [
     (dict(batch_size=0), ValueError, "argument `batch_size`.*Received: batch_size=0"),
     (dict(batch_size=2.5), TypeError, "argument `batch_size`"),
-    (dict(validation_fraction=1.0), ValueError, "argument `validation_fraction`"),
-    (dict(validation_fraction=-0.1), ValueError, "argument `validation_fraction`"),
-    (dict(max_train_examples=0), ValueError, "argument `max_train_examples`"),
     (dict(first_epoch=-1), ValueError, "argument `first_epoch`"),
     (dict(first_epoch=3, epochs=3), ValueError, "argument `epochs`.*>= 4.*Received: epochs=3"),
-    (dict(pixel_shuffle="yes"), TypeError, "argument `pixel_shuffle`"),
-    (dict(shift=28), ValueError, "argument `shift`.*28 pixels.*Received: shift=28"),
-    (dict(shift=-28), ValueError, "argument `shift`"),
+    (dict(augment=1), TypeError, "argument `augment`.*Received: augment=1"),
+    (dict(split=None), TypeError, "argument `split`.*Received: split=None"),
 ])
 def test_invalid_arguments(fake_dir, kwargs, error, match):
     with pytest.raises(error, match=match):
         load_dataset(data_dir=fake_dir, **kwargs)
+
+
+@pytest.mark.parametrize("shift", [28, -28])
+def test_a_shift_wider_than_the_images_is_named(fake_dir, shift):
+    with pytest.raises(ValueError, match=f"argument `shift`.*28 pixels.*Received: shift={shift}"):
+        load_dataset(SplitSettings(shift=shift), data_dir=fake_dir)
 
 
 # ---------------------------------------------------------------- variants
@@ -152,8 +155,8 @@ def test_pixel_permutation_is_fixed():
 
 @pytest.mark.parametrize("name", ["digits", "mnist1d"])
 def test_pixel_shuffle_is_one_permutation_for_train_and_test(name):
-    plain, spec = load_dataset(name, seed=5)
-    shuffled, shuffled_spec = load_dataset(name, seed=5, pixel_shuffle=True)
+    plain, spec = load_dataset(SplitSettings(name, seed=5))
+    shuffled, shuffled_spec = load_dataset(SplitSettings(name, seed=5, pixel_shuffle=True))
     assert shuffled_spec.pixel_shuffle and shuffled_spec.input_shape == spec.input_shape
     perm = variants.pixel_permutation(spec.input_shape[:-1])
     for a, b in zip(plain, shuffled):  # train (same seeded order), validation, test
@@ -166,8 +169,8 @@ def test_pixel_shuffle_is_one_permutation_for_train_and_test(name):
 
 @pytest.mark.parametrize("name, shift", [("digits", 2), ("digits", -3), ("mnist1d", 5)])
 def test_shift_moves_test_images_only(name, shift):
-    plain, _ = load_dataset(name, seed=0)
-    moved, spec = load_dataset(name, seed=0, shift=shift)
+    plain, _ = load_dataset(SplitSettings(name, seed=0))
+    moved, spec = load_dataset(SplitSettings(name, seed=0, shift=shift))
     assert spec.shift == shift
     x, y = collect(plain.test)
     x_moved, y_moved = collect(moved.test)
@@ -202,8 +205,8 @@ def _translations(image, max_shift):
 
 
 def test_augment_translates_train_images_only(fake_dir):
-    plain, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64)
-    augmented, spec = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True)
+    plain, _ = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64)
+    augmented, spec = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64, augment=True)
     assert spec.augment
     x, y = collect(plain.train)
     x_aug, y_aug = collect(augmented.train)  # same shuffle: same order
@@ -214,7 +217,7 @@ def test_augment_translates_train_images_only(fake_dir):
         moved += not np.array_equal(original, translated)
     assert moved > len(x) // 2
     np.testing.assert_array_equal(collect(plain.test)[0], collect(augmented.test)[0])
-    again, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True)
+    again, _ = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64, augment=True)
     np.testing.assert_array_equal(collect(again.train)[0], x_aug)  # reproducible
 
 
@@ -267,8 +270,8 @@ def test_random_translate_sequences():
 
 
 def test_flip_mirrors_about_half_the_train_images_and_keeps_translations(fake_dir):
-    plain, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64)
-    flipped, spec = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, flip=True)
+    plain, _ = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64)
+    flipped, spec = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64, flip=True)
     assert spec.flip and not spec.augment
     x, y = collect(plain.train)
     x_flip, y_flip = collect(flipped.train)  # same shuffle: same order
@@ -279,8 +282,8 @@ def test_flip_mirrors_about_half_the_train_images_and_keeps_translations(fake_di
     assert 0.3 * len(x) < sum(mirrored) < 0.7 * len(x)
     np.testing.assert_array_equal(collect(plain.test)[0], collect(flipped.test)[0])
     # Its own random stream: the translations of --augment are the same with or without flips.
-    translated, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True)
-    both, _ = load_dataset(data_dir=fake_dir, seed=4, batch_size=64, augment=True, flip=True)
+    translated, _ = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64, augment=True)
+    both, _ = load_dataset(SplitSettings(seed=4), data_dir=fake_dir, batch_size=64, augment=True, flip=True)
     x_t, x_both = collect(translated.train)[0], collect(both.train)[0]
     for t, b, m in zip(x_t, x_both, mirrored):
         np.testing.assert_array_equal(b, t[:, ::-1] if m else t)

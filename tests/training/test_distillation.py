@@ -14,7 +14,7 @@ import pytest
 
 from tests.training import cli
 from constrained_zoo.training import train as train_module
-from constrained_zoo.training.data import load_dataset
+from constrained_zoo.training.data import SplitSettings, load_dataset
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -100,8 +100,9 @@ def test_the_pipeline_sends_the_teachers_logits_of_each_augmented_batch():
     def teacher(images):  # a fixed linear "teacher" of the flattened images
         return tf.reshape(images, (-1, 64)) @ kernel
 
-    common = dict(batch_size=50, seed=3, augment=True, flip=True, epochs=2)
-    (plain, _), (taught, spec) = load_dataset("digits", **common), load_dataset("digits", teacher=teacher, **common)
+    common = dict(batch_size=50, augment=True, flip=True, epochs=2)
+    split = SplitSettings("digits", seed=3)
+    (plain, _), (taught, spec) = load_dataset(split, **common), load_dataset(split, teacher=teacher, **common)
     batches = 0
     for (x, y), (x_t, y_t) in zip(plain.train, taught.train):
         assert y_t.shape == (x.shape[0], 1 + spec.num_classes) and y_t.dtype == tf.float32

@@ -5,12 +5,17 @@
   (scikit-learn) or any TFDS image-classification name (`tfds`).
 - `variants`: what a recipe does to them (pixel shuffle, test-time shift,
   random translations and flips).
-- `pipeline`: `load_dataset(name, ...)`, batched train/validation/test
+- `split`: `SplitSettings`, the settings that fix a run's train, validation
+  and test examples (dataset, validation fraction, cap, seed, pixel
+  shuffle, test-time shift), from the command to the pipeline, evaluation,
+  publishing and a teacher.
+- `pipeline`: `load_dataset(split, ...)`, batched train/validation/test
   pipelines and a `DatasetSpec`; `throughput` (`python -m constrained_zoo.training.data`)
   measures them.
 """
 
 from .sources import NAMED_DATASETS, DatasetNotFoundError, check_data_dir, check_dataset, list_datasets, load_arrays
+from .split import SplitSettings
 
 _PIPELINE = ("DatasetSpec", "Splits", "load_dataset", "measure_throughput")
 
@@ -26,6 +31,7 @@ __all__ = [
     "NAMED_DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "SplitSettings",
     "Splits",
     "check_data_dir",
     "check_dataset",

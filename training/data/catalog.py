@@ -1,19 +1,18 @@
 """The datasets known by name, what loading one returns besides its arrays, and the errors.
 
 A leaf module: `sources` (our datasets) and `tfds` (any other name) both
-read it, and neither needs the other to do so.
+read it, and neither needs the other to do so. The facts of the datasets
+known by name are the zoo's one table, `constrained_zoo.datasets`.
 """
 
 import collections
 
 import numpy as np
 
-#: The datasets this module knows by name; any other name goes to TFDS.
-NAMED_DATASETS = {
-    "digits": "scikit-learn's 8×8 handwritten digits, 1,437 train / 360 test (shipped)",
-    "fashion_mnist": "Fashion-MNIST, 28×28 grayscale, 60,000 train / 10,000 test (the default)",
-    "mnist1d": "MNIST-1D (Greydanus 2020), length-40 sequences, 4,000 train / 1,000 test (generated)",
-}
+from constrained_zoo.datasets import dataset_info, list_datasets
+
+#: The datasets known by name, each with its one-line summary (`DatasetInfo.summary`); any other name goes to TFDS.
+NAMED_DATASETS = {name: dataset_info(name).summary for name in list_datasets()}
 
 #: What `load_arrays(..., with_info=True)` says besides the arrays.
 SourceInfo = collections.namedtuple("SourceInfo", ["class_names", "source"])
@@ -21,21 +20,6 @@ SourceInfo = collections.namedtuple("SourceInfo", ["class_names", "source"])
 
 class DatasetNotFoundError(FileNotFoundError):
     """A dataset is neither on disk nor downloadable from here."""
-
-
-def list_datasets():
-    """The names `load_arrays` knows without TFDS, sorted.
-
-    Returns:
-        A list of names, e.g. `['digits', 'fashion_mnist', 'mnist1d']`. Any
-        TFDS image-classification name (`tfds.list_builders()`) works too.
-
-    Example:
-
-    >>> list_datasets()
-    ['digits', 'fashion_mnist', 'mnist1d']
-    """
-    return sorted(NAMED_DATASETS)
 
 
 def unknown_name(name, detail):

@@ -32,11 +32,13 @@ import tensorflow as tf
 
 from . import variants
 from .sources import NAMED_DATASETS, DatasetNotFoundError, list_datasets, load_arrays
+from .split import SplitSettings, check_bool, check_int
 
 __all__ = [
     "NAMED_DATASETS",
     "DatasetNotFoundError",
     "DatasetSpec",
+    "SplitSettings",
     "Splits",
     "list_datasets",
     "load_arrays",
@@ -80,68 +82,41 @@ class Splits(typing.NamedTuple):
     test: tf.data.Dataset
 
 
-def _check_int(value, name, minimum=None, allow_none=False):
-    """`value` as an int >= `minimum`, else an error naming `name`."""
-    if allow_none and value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(
-            f"Invalid type for argument `{name}`. Expected an integer"
-            f"{' or None' if allow_none else ''}. Received: {name}={value!r}"
-        )
-    if minimum is not None and value < minimum:
-        raise ValueError(
-            f"Invalid value for argument `{name}`. Expected an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-    return int(value)
-
-
-def _check_bool(value, name):
-    if not isinstance(value, bool):
-        raise TypeError(f"Invalid type for argument `{name}`. Expected a bool. Received: {name}={value!r}")
-    return value
-
-
-def _check_fraction(validation_fraction):
-    if isinstance(validation_fraction, bool) or not isinstance(validation_fraction, (int, float)) \
-            or not 0 <= validation_fraction < 1:
-        raise ValueError(
-            "Invalid value for argument `validation_fraction`. Expected a number in "
-            f"[0, 1). Received: validation_fraction={validation_fraction!r}"
-        )
-
-
 def _check_teacher(teacher):
     if teacher is not None and not callable(teacher):
         raise TypeError("Invalid type for argument `teacher`. Expected None or a function of a batch of inputs. "
                         f"Received: teacher={teacher!r}")
 
 
-def _split_train(x_train, y_train, validation_fraction, max_train_examples, seed):
+def _split_of(split):
+    """`split` as a `SplitSettings`: a dataset name means that dataset's split at the default settings."""
+    if isinstance(split, SplitSettings):
+        return split
+    if isinstance(split, str):
+        return SplitSettings(split)
+    raise TypeError("Invalid type for argument `split`. Expected a SplitSettings or a dataset name. "
+                    f"Received: split={split!r}")
+
+
+def _split_train(x_train, y_train, split):
     """`(train, validation)` pairs: validation carved from train with a seeded permutation; then the cap."""
-    order = np.random.default_rng(seed).permutation(len(x_train))
-    num_validation = int(round(validation_fraction * len(x_train)))
+    order = np.random.default_rng(split.seed).permutation(len(x_train))
+    num_validation = int(round(split.validation_fraction * len(x_train)))
     if num_validation >= len(x_train):
         raise ValueError(
             f"Invalid value for argument `validation_fraction`: it leaves no training "
-            f"example of the {len(x_train)}. Received: validation_fraction={validation_fraction!r}"
+            f"example of the {len(x_train)}. Received: validation_fraction={split.validation_fraction!r}"
         )
     validation_index, train_index = order[:num_validation], order[num_validation:]
-    train_index = train_index[:max_train_examples]
+    train_index = train_index[:split.max_train_examples]
     return (x_train[train_index], y_train[train_index]), (x_train[validation_index], y_train[validation_index])
 
 
 def load_dataset(
-    name="fashion_mnist",
+    split="fashion_mnist",
     *,
-    data_dir=None,
     batch_size=128,
-    validation_fraction=0.1,
-    max_train_examples=None,
-    seed=0,
-    pixel_shuffle=False,
-    shift=0,
+    data_dir=None,
     augment=False,
     flip=False,
     first_epoch=0,
@@ -151,24 +126,14 @@ def load_dataset(
     """Loads a dataset as batched, prefetched train/validation/test pipelines.
 
     Args:
-        name: `"fashion_mnist"` (default), `"mnist1d"`, `"digits"` or a TFDS
-            image-classification name (see `load_arrays`).
-        data_dir: where to look first for the data (see `load_arrays`).
+        split: a `SplitSettings` (the dataset, validation fraction, cap on
+            training examples, seed, pixel shuffle and test-time shift), or
+            a dataset name (`"fashion_mnist"`, the default, `"mnist1d"`,
+            `"digits"` or a TFDS image-classification name) for its split
+            at the default settings. With `pixel_shuffle` and `shift`, the
+            test images are shifted first and then shuffled.
         batch_size: examples per batch (the last batch may be smaller).
-        validation_fraction: the share of the training set held out for
-            validation, in `[0, 1)`, chosen by a permutation seeded by `seed`.
-            The test set is never touched.
-        max_train_examples: if set, keep only this many training examples
-            (after the validation split is carved, so it is unchanged).
-        seed: seeds the validation split, the shuffling (a new order every
-            epoch, the same sequence of orders every run) and `augment`.
-        pixel_shuffle: permute the spatial positions of every image of every
-            split with one fixed permutation (`variants.pixel_permutation`,
-            seeded by its own constant, not by `seed`).
-        shift: shift the TEST images by this many pixels along the width
-            (images) or length (sequences), zero fill, positive to the right;
-            train and validation are untouched. With `pixel_shuffle`, the
-            images are shifted first and then shuffled.
+        data_dir: where to look first for the data (see `load_arrays`).
         augment: translate each training image by a random offset of up to
             `AUGMENT_MAX_SHIFT` pixels along each spatial axis, zero fill.
         flip: mirror each training example along its last spatial axis (the
@@ -180,7 +145,8 @@ def load_dataset(
             batch_size))`), so that a resumed run sees the very batches an
             uninterrupted one does. With `epochs=None` (default) each pass
             over `train` is one epoch, in a new order every pass (a sequence
-            of orders fixed by `seed` and TensorFlow's global seed).
+            of orders fixed by the split's `seed` and TensorFlow's global
+            seed).
         teacher: None, or a function from a batch of inputs to logits
             `(B, num_classes)` (knowledge distillation). It predicts each
             training batch after augmentation, and `train`'s targets become
@@ -188,9 +154,10 @@ def load_dataset(
             logits (`training.run.losses.DistillationLoss` reads them).
             Validation and test keep their labels alone.
 
-    The order of an epoch (a uniform permutation of the training set) and its
-    augmentation are stateless functions of `(seed, epoch)`: with `epochs`,
-    the same in every run and process, whatever TensorFlow's global seed.
+    The split's `seed` seeds the validation split, the order of every epoch
+    (a uniform permutation of the training set) and its augmentation, which
+    are stateless functions of `(seed, epoch)`: with `epochs`, the same in
+    every run and process, whatever TensorFlow's global seed.
 
     Returns:
         `(splits, spec)`: `splits` a `Splits(train, validation, test)` of
@@ -210,30 +177,26 @@ def load_dataset(
     >>> images, labels = next(iter(splits.train))
     >>> images.shape, labels.dtype
     (TensorShape([32, 8, 8, 1]), tf.int32)
+    >>> splits, spec = load_dataset(SplitSettings("digits", validation_fraction=0.2, max_train_examples=500))
+    >>> spec.num_train, spec.num_validation
+    (500, 287)
     """
-    batch_size, max_train_examples, seed, shift, first_epoch, epochs = (
-        _check_int(batch_size, "batch_size", 1),
-        _check_int(max_train_examples, "max_train_examples", 1, allow_none=True),
-        _check_int(seed, "seed", 0),
-        _check_int(shift, "shift"),  # its bound depends on the images
-        _check_int(first_epoch, "first_epoch", 0),
-        _check_int(epochs, "epochs", first_epoch + 1 if isinstance(first_epoch, int) else 1, allow_none=True),
-    )
-    for flag, flag_name in ((pixel_shuffle, "pixel_shuffle"), (augment, "augment"), (flip, "flip")):
-        _check_bool(flag, flag_name)
-    _check_fraction(validation_fraction)
+    split = _split_of(split)
+    batch_size, first_epoch = check_int(batch_size, "batch_size", 1), check_int(first_epoch, "first_epoch", 0)
+    epochs = check_int(epochs, "epochs", first_epoch + 1, allow_none=True)
+    check_bool(augment, "augment"), check_bool(flip, "flip")
     _check_teacher(teacher)
 
-    ((x_train, y_train), (x_test, y_test)), info = load_arrays(name, data_dir, with_info=True)
-    if shift:
-        x_test = variants.shift_images(x_test, shift)  # raises for |shift| too large
-    if pixel_shuffle:
+    ((x_train, y_train), (x_test, y_test)), info = load_arrays(split.dataset, data_dir, with_info=True)
+    if split.shift:
+        x_test = variants.shift_images(x_test, split.shift)  # raises for |shift| too large
+    if split.pixel_shuffle:
         x_train, x_test = variants.shuffle_pixels(x_train), variants.shuffle_pixels(x_test)
-    (x_train, y_train), (x_val, y_val) = _split_train(x_train, y_train, validation_fraction, max_train_examples, seed)
+    (x_train, y_train), (x_val, y_val) = _split_train(x_train, y_train, split)
     num_validation = len(x_val)
 
     train = _train_pipeline(
-        x_train, y_train, batch_size=batch_size, seed=seed, augment=augment, flip=flip,
+        x_train, y_train, batch_size=batch_size, seed=split.seed, augment=augment, flip=flip,
         first_epoch=first_epoch, epochs=epochs, teacher=teacher,
     )
     splits = Splits(
@@ -242,7 +205,7 @@ def load_dataset(
         test=_batched(x_test, y_test, batch_size),
     )
     spec = DatasetSpec(
-        name=name,
+        name=split.dataset,
         input_shape=tuple(x_train.shape[1:]),
         num_classes=len(info.class_names),
         class_names=tuple(info.class_names),
@@ -250,7 +213,7 @@ def load_dataset(
         num_validation=num_validation,
         num_test=len(x_test),
         source=info.source,
-        pixel_shuffle=pixel_shuffle, shift=shift, augment=augment, flip=flip, seed=seed,
+        pixel_shuffle=split.pixel_shuffle, shift=split.shift, augment=augment, flip=flip, seed=split.seed,
     )
     return splits, spec
 

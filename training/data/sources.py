@@ -22,6 +22,8 @@ import random
 
 import numpy as np
 
+from constrained_zoo.datasets import dataset_info
+
 from . import idx
 from .catalog import NAMED_DATASETS, DatasetNotFoundError, SourceInfo, frozen, list_datasets
 
@@ -136,13 +138,14 @@ def check_data_dir(name, data_dir):
         raise ValueError(f"Invalid value for argument `data_dir`: no such folder. Received: data_dir={data_dir!r}")
     if not os.path.isdir(data_dir):
         raise ValueError(f"Invalid value for argument `data_dir`: not a folder. Received: data_dir={data_dir!r}")
-    if name in ("digits", "mnist1d"):
+    source = dataset_info(name).source if name in NAMED_DATASETS else "tfds"
+    if source in ("generated", "scikit-learn"):
         raise ValueError(
             f"Invalid value for argument `data_dir`: dataset {name!r} is "
-            f"{'shipped with scikit-learn' if name == 'digits' else 'generated'} and reads no folder; "
+            f"{'shipped with scikit-learn' if source == 'scikit-learn' else 'generated'} and reads no folder; "
             f"leave `data_dir` out. Received: data_dir={data_dir!r}"
         )
-    if name == "fashion_mnist":
+    if source == "files":
         _, missing = _find_files(data_dir)
         if missing:
             raise ValueError(
@@ -199,7 +202,7 @@ def _fashion_mnist(data_dir):
             )
             continue
         arrays = _read_fashion_mnist(*(found[base] for base in FASHION_MNIST_FILES))
-        return arrays, SourceInfo(_fashion_mnist_class_names(), os.path.abspath(folder))
+        return arrays, SourceInfo(dataset_info("fashion_mnist").class_names, os.path.abspath(folder))
     try:
         from .tfds import load_tfds  # pylint: disable=import-outside-toplevel
 
@@ -220,20 +223,22 @@ def _fashion_mnist(data_dir):
 
 @functools.lru_cache(maxsize=4)
 def _read_fashion_mnist(train_images, train_labels, test_images, test_labels):
+    info = dataset_info("fashion_mnist")
+    height, width, _ = info.input_shape
     splits = []
     for images_path, labels_path in ((train_images, train_labels), (test_images, test_labels)):
         x, y = idx.read_idx_pair(images_path, labels_path)  # (N, H, W), (N,)
-        if x.shape[1:] != (28, 28):
+        if x.shape[1:] != (height, width):
             raise ValueError(
                 f"IDX file {images_path} has images of {x.shape[1]}×{x.shape[2]} "
-                "pixels; Fashion-MNIST's are 28×28."
+                f"pixels; Fashion-MNIST's are {height}×{width}."
             )
         if x.dtype != np.uint8:
             raise ValueError(f"IDX file {images_path} holds {x.dtype}, expected uint8 pixels.")
-        if y.size and y.max() >= len(_fashion_mnist_class_names()):
+        if y.size and y.max() >= len(info.class_names):
             raise ValueError(
                 f"IDX file {labels_path} has label {int(y.max())}; Fashion-MNIST's "
-                f"are 0..{len(_fashion_mnist_class_names()) - 1}."
+                f"are 0..{len(info.class_names) - 1}."
             )
         splits.append((frozen(x[..., None] / np.float32(255)), frozen(y.astype(np.int32))))
     return tuple(splits)
@@ -258,7 +263,7 @@ def _mnist1d(seed):
         (frozen(data["x"][..., None].astype(np.float32)), frozen(data["y"].astype(np.int32))),
         (frozen(data["x_test"][..., None].astype(np.float32)), frozen(data["y_test"].astype(np.int32))),
     )  # (N, 40, 1), (N,)
-    return arrays, SourceInfo(tuple(str(d) for d in range(10)), "generated")
+    return arrays, SourceInfo(dataset_info("mnist1d").class_names, dataset_info("mnist1d").source)
 
 
 @functools.lru_cache(maxsize=4)
@@ -273,7 +278,7 @@ def _digits(seed):
         x, y, test_size=DIGITS_TEST_FRACTION, random_state=seed, stratify=y
     )
     arrays = ((frozen(x_train), frozen(y_train)), (frozen(x_test), frozen(y_test)))
-    return arrays, SourceInfo(tuple(str(d) for d in range(10)), "scikit-learn")
+    return arrays, SourceInfo(dataset_info("digits").class_names, dataset_info("digits").source)
 
 
 def check_dataset(name):
@@ -291,10 +296,3 @@ def check_dataset(name):
         from .tfds import tfds_builder  # pylint: disable=import-outside-toplevel
 
         tfds_builder(name, None)
-
-
-def _fashion_mnist_class_names():
-    """The zoo's names of Fashion-MNIST's classes (`models.class_names`), imported only when needed."""
-    from constrained_zoo.models.datasets import FASHION_MNIST_CLASS_NAMES  # pylint: disable=import-outside-toplevel
-
-    return FASHION_MNIST_CLASS_NAMES

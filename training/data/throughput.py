@@ -3,8 +3,9 @@
 import argparse
 import time
 
-from .pipeline import _check_int, load_dataset
+from .pipeline import load_dataset
 from .sources import list_datasets
+from .split import SplitSettings, check_int
 
 def measure_throughput(dataset, batches=None):
     """Examples per second that iterating `dataset` delivers.
@@ -28,7 +29,7 @@ def measure_throughput(dataset, batches=None):
     >>> measure_throughput(splits.train) > 0
     True
     """
-    batches = _check_int(batches, "batches", 1, allow_none=True)
+    batches = check_int(batches, "batches", 1, allow_none=True)
     examples = count = 0
     start = time.perf_counter()
     for images, _ in dataset:
@@ -60,10 +61,9 @@ def main(argv=None):
     parser.add_argument("--shift", type=int, default=0, help="test-time shift in pixels")
     args = parser.parse_args(argv)
     start = time.perf_counter()
-    splits, spec = load_dataset(
-        args.dataset, data_dir=args.data_dir, batch_size=args.batch_size,
-        augment=args.augment, flip=args.flip, pixel_shuffle=args.pixel_shuffle, shift=args.shift,
-    )
+    split = SplitSettings(args.dataset, pixel_shuffle=args.pixel_shuffle, shift=args.shift)
+    splits, spec = load_dataset(split, data_dir=args.data_dir, batch_size=args.batch_size,
+                                augment=args.augment, flip=args.flip)
     print(f"loaded in {time.perf_counter() - start:.1f} s: {spec}")
     for epoch in range(args.epochs):
         print(f"train epoch {epoch + 1}: {measure_throughput(splits.train):,.0f} examples/s")

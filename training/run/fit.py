@@ -62,14 +62,12 @@ def check_settings(run):
 
 def load_data(run, entry):
     """The run's `(splits, spec)`, from the epoch it starts at; a dataset that does not fit the model is an error."""
-    from ..data import DatasetNotFoundError, load_dataset  # pylint: disable=import-outside-toplevel
+    from ..data import DatasetNotFoundError, SplitSettings, load_dataset  # pylint: disable=import-outside-toplevel
 
     v = run.values
     try:
         splits, spec = load_dataset(
-            v["dataset"], data_dir=v["data_dir"], batch_size=v["batch_size"],
-            validation_fraction=v["validation_fraction"], max_train_examples=v["max_train_examples"],
-            seed=v["seed"], pixel_shuffle=v["pixel_shuffle"], shift=v["shift"], augment=v["augment"],
+            SplitSettings.from_config(v), data_dir=v["data_dir"], batch_size=v["batch_size"], augment=v["augment"],
             flip=v["flip"], first_epoch=min(run.first_epoch, v["epochs"] - 1), epochs=v["epochs"],
             teacher=teacher.load(v),
         )

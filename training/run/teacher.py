@@ -8,9 +8,9 @@ travel beside the labels to `losses.DistillationLoss`
 
 A teacher must have trained on the student's training split: the same
 dataset, seed, validation fraction, cap on training examples and pixel
-shuffle. A teacher trained on another split has learned from the student's
-validation examples, and validation, which chooses recipes, would overrate
-the student. So in a sweep, `{seed}` in `--teacher` stands for each run's
+shuffle (`SplitSettings.TRAINING`). A teacher trained on another split has
+learned from the student's validation examples, and validation, which
+chooses recipes, would overrate the student. So in a sweep, `{seed}` in `--teacher` stands for each run's
 seed: seed k learns from the teacher's seed k.
 
 Example:
@@ -22,10 +22,10 @@ Example:
 import os
 
 from .. import settings
+from ..data.split import SplitSettings
 from . import rundir
 
 SEED = "{seed}"
-SAME_SPLIT = ("dataset", "seed", "validation_fraction", "max_train_examples", "pixel_shuffle")
 _DISTILLATION_FLAGS = ("distill_temperature", "distill_weight")
 
 
@@ -59,8 +59,8 @@ def check(values):
         raise rundir.UsageError(
             f"--teacher {values['teacher']!r}: {path!r} is not a finished run directory (its config.json, "
             f"results.json and saved_model/, which python -m constrained_zoo.training.train writes at the end).")
-    theirs = settings.completed(config.get("args", {}))
-    different = {k: (theirs[k], values[k]) for k in SAME_SPLIT if theirs[k] != values[k]}
+    theirs = SplitSettings.from_config(config.get("args", {}))
+    different = theirs.differences(SplitSettings.from_config(values), SplitSettings.TRAINING)
     if different:
         said = ", ".join(f"{k} {a!r} (this run: {b!r})" for k, (a, b) in different.items())
         raise rundir.UsageError(
