@@ -22,7 +22,8 @@ A generated block is the text between a marker line and the next
     <!-- generated: control results/sample_efficiency/a results/sample_efficiency/a_shuffled -->   true order minus control, paired
     <!-- generated: protocol results/studies/mnist1d_10k/protocol.json -->   its report once complete, else its progress
     <!-- generated: confirmation results/frontier_confirmation/protocol.json -->   progress, then the table
-    <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
+    <!-- generated: frontier mnist1d -->                     each goal of results/frontier_goals.json, the public figure beside
+    <!-- generated: goals mnist1d -->                        that dataset's goals in one sentence (the same file)
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
     <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
@@ -50,6 +51,7 @@ import sys
 
 from . import front_page
 from .run.atomic import write_text
+from .sweeps import frontier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -59,7 +61,7 @@ DOCUMENTS = {
     "docs/layers.md": ("command",),
     "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
-                        "frontier"),
+                        "frontier", "goals"),
 }
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
@@ -212,18 +214,6 @@ def _confirmation(root, path):
         os.chdir(cwd)
 
 
-def _frontier(root, dataset):
-    from .sweeps.frontier import frontier_table
-
-    return frontier_table(root, dataset)
-
-
-def _curves(root, folder):
-    from .sweeps.frontier import curves_table
-
-    return curves_table(root, folder)
-
-
 def _command(root, *argv):
     """What `python -m MODULE ARGS...` prints, run in this process (from `root`)."""
     if len(argv) < 3 or argv[:2] != ("python", "-m"):
@@ -247,7 +237,7 @@ KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
          "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
-         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None),
+         **frontier.BLOCKS, "command": (_command, None),
          "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
          "published": (front_page.published, 0)}
 
