@@ -20,6 +20,8 @@ import json
 import os
 import statistics
 
+from constrained_zoo.markdown import markdown_table
+
 from .results import collect, comparable, mean_std, model_label
 
 #: One goal: the dataset, its parameter budget, target accuracy and seeds, the model and its recipes' folders.
@@ -135,22 +137,23 @@ def frontier_table(root, dataset, goals=None):
     """
     if goals is None:
         goals = load_goals(os.path.join(root, GOALS_FILE))
-    lines = ["| goal | model | weights (trainable) | recipe (chosen on validation) | test accuracy | seeds | met | "
-             "how it was found | best public figure found |", "|---|---|---:|---|---:|---:|---|---|---|"]
+    rows = []
     for goal in (g for g in goals if g.dataset == dataset):
         found = outcome(root, goal)
         head = f"≥ {goal.target:g} with ≤ {goal.budget:,} ({goal.seeds} seeds)"
         if found is None:
-            lines.append(f"| {head} | {goal.label} | — | not run yet | — | 0 | no | — | {goal.public} |")
+            rows.append([head, goal.label, "—", "not run yet", "—", 0, "no", "—", goal.public])
             continue
         chosen, _, runs = found
         tests = [r["test_accuracy"] for r in runs]
         mean, params = statistics.fmean(tests), runs[0]["params"]
         met = comparable(mean) >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
         counts = f"{params:,} ({runs[0]['trainable_params']:,})"
-        lines.append(f"| {head} | {goal.label} | {counts} | {chosen} | {mean_std(tests)} | {len(tests)} | "
-                     f"{'yes' if met else 'no'} | {SEARCH_READ_TEST} | {goal.public} |")
-    lines += ["", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "
+        rows.append([head, goal.label, counts, chosen, mean_std(tests), len(tests), "yes" if met else "no",
+                     SEARCH_READ_TEST, goal.public])
+    header = ["goal", "model", "weights (trainable)", "recipe (chosen on validation)", "test accuracy", "seeds", "met",
+              "how it was found", "best public figure found"]
+    lines = [markdown_table(header, rows, right=(2, 4, 5)), "", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "
               "test accuracy: that folder's runs, mean ± std over seeds. Met: the mean reaches the goal with at "
               "least its seeds and no more weights than its budget, every weight counted (Keras's `count_params`, "
               "BatchNorm's moving statistics included; trainable in parentheses). These figures were found by a "
@@ -168,8 +171,9 @@ def curves_table(root, folder):
     A training accuracy far above validation says the model fits but does
     not generalize; both low, that it lacks capacity or steps.
     """
-    lines = ["| run | epochs | train accuracy (last) | validation (last) | train loss (last) | validation loss (last) "
-             "| best validation (epoch) | test accuracy |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ["run", "epochs", "train accuracy (last)", "validation (last)", "train loss (last)",
+              "validation loss (last)", "best validation (epoch)", "test accuracy"]
+    rows = []
     for run_dir, _, files in sorted(os.walk(os.path.join(root, folder, "runs"))):
         if "results.json" not in files:
             continue
@@ -178,11 +182,10 @@ def curves_table(root, folder):
             epochs = list(csv.DictReader(f))
         last = epochs[-1]
         best = max(epochs, key=lambda e: float(e["val_accuracy"]))
-        lines.append(f"| {model_label(run['model'], run.get('model_args'))} seed {run['seed']} | {len(epochs)} | "
-                     f"{float(last['accuracy']):.4f} | {float(last['val_accuracy']):.4f} | {float(last['loss']):.4f} | "
-                     f"{float(last['val_loss']):.4f} | {float(best['val_accuracy']):.4f} ({best['epoch']}) | "
-                     f"{run['test_accuracy']:.4f} |")
-    return "\n".join(lines) + "\n"
+        rows.append([f"{model_label(run['model'], run.get('model_args'))} seed {run['seed']}", len(epochs),
+                     *(f"{float(last[key]):.4f}" for key in ("accuracy", "val_accuracy", "loss", "val_loss")),
+                     f"{float(best['val_accuracy']):.4f} ({best['epoch']})", f"{run['test_accuracy']:.4f}"])
+    return markdown_table(header, rows, right=range(1, 8)) + "\n"
 
 
 
