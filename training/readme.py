@@ -49,6 +49,8 @@ import re
 import runpy
 import sys
 
+from constrained_zoo.markdown import markdown_table
+
 from . import front_page
 from .run.atomic import write_text
 from .sweeps import frontier
@@ -84,24 +86,20 @@ def _weights(root):
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
                 "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
-    lines = [
-        "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
-        "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",
-        "",
-        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | commit | trained by |",
-        "|---|---|---|---:|---:|---:|---:|---|---|",
-    ]
+    rows = []
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
         clean = bool(w.get("commit")) and w.get("commit_dirty") is False
         commit = f"`{w['commit'][:12]}`" if clean else ("†" + (f" `{w['commit'][:12]}` + edits" if w.get("commit") else ""))
-        lines.append(
-            f"| {w['model']} | {weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
-            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | {commit} | "
-            f"`{w['command']}` |"
-        )
-    lines += ["", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
+        rows.append([w["model"], weights.weights_name(w), overrides, f"{w['test_accuracy']:.4f}",
+                     "—" if val is None else f"{val:.4f}", w["seed"], f"{w['bytes'] / 1024:,.0f} KB", commit,
+                     f"`{w['command']}`"])
+    header = ["model", "weights", "overrides", "test accuracy", "validation accuracy", "seed", "size", "commit",
+              "trained by"]
+    lines = ["Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
+             "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.", "",
+             markdown_table(header, rows, right=(3, 4, 5, 6)), "", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
               "with uncommitted changes, or none recorded): its code cannot be checked out exactly."]
     return "\n".join(lines) + "\n"
 
