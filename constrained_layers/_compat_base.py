@@ -36,8 +36,9 @@ class BaseLocallyConnectedCompat(BaseLocallyConnected):
     path, the gradient) is the native layer's.
     """
 
-    def __init__(self, rank, filters, kernel_size, strides=1, padding="valid", data_format=None,
-                 implementation=1, **kwargs):
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None, implementation=1,
+                 **kwargs):
+        rank = self.rank  # fixed by the public class
         for key, value in kwargs.items():
             if key not in TF_KERAS_KEYWORDS + TF_KERAS_ONLY_KEYWORDS:
                 # As tf-keras (a TypeError), so nothing is accepted that its config would not keep.
@@ -60,7 +61,7 @@ class BaseLocallyConnectedCompat(BaseLocallyConnected):
                 f"implementation=1 supports only padding='valid' (as in tf-keras; "
                 f"implementations 2 and 3 also allow 'same'). Received: padding={padding!r}"
             )
-        super().__init__(rank, filters, kernel_size, strides, padding, data_format, **kwargs)
+        super().__init__(filters, kernel_size, strides, padding, data_format, **kwargs)
         self.implementation = int(implementation)
 
     def _padding_amounts(self, input_shape):

@@ -109,6 +109,8 @@ class LocallyConnected2D(BaseLocallyConnectedCompat):
         example_out="(2, 4, 4, 4)",
     )
 
+    rank = 2
+
     def __init__(
         self,
         filters,
@@ -129,7 +131,6 @@ class LocallyConnected2D(BaseLocallyConnectedCompat):
         **kwargs,
     ):
         super().__init__(
-            2,
             filters,
             kernel_size,
             strides=strides,
@@ -163,6 +164,8 @@ class LocallyConnected1D(BaseLocallyConnectedCompat):
         example_out="(2, 4, 4)",
     )
 
+    rank = 1
+
     def __init__(
         self,
         filters,
@@ -183,7 +186,6 @@ class LocallyConnected1D(BaseLocallyConnectedCompat):
         **kwargs,
     ):
         super().__init__(
-            1,
             filters,
             kernel_size,
             strides=strides,

@@ -20,13 +20,17 @@ DEFAULT_MAX_PARAMS = 100_000_000  # 400 MB of float32
 
 
 class BaseFullyConnected(ConstrainedLayer):
-    """Rank-generic fully connected layer on a grid; see `FullyConnected2D`."""
+    """Rank-generic fully connected layer on a grid; see `FullyConnected2D`.
+
+    The public layers fix `rank` (a class attribute) and carry the docstring.
+    """
 
     needs_spatial_size = True
 
-    def __init__(self, rank, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
-        super().__init__(rank, filters=filters, data_format=data_format, **kwargs)
-        self.output_size = None if output_size is None else _validation.int_tuple(output_size, rank, "output_size", 1)
+    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
+        super().__init__(self.rank, filters=filters, data_format=data_format, **kwargs)
+        self.output_size = None if output_size is None else _validation.int_tuple(output_size, self.rank,
+                                                                                   "output_size", 1)
         self.max_params = _validation.positive_int(max_params, "max_params")
 
     def _output_spatial(self, input_shape):
@@ -118,8 +122,7 @@ class FullyConnected2D(BaseFullyConnected):
     (8, 8, 3, 8, 8, 4)
     """
 
-    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
-        super().__init__(2, filters, output_size, max_params, data_format, **kwargs)
+    rank = 2
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -155,5 +158,4 @@ class FullyConnected1D(BaseFullyConnected):
     (5, 40, 2)
     """
 
-    def __init__(self, filters, output_size=None, max_params=DEFAULT_MAX_PARAMS, data_format=None, **kwargs):
-        super().__init__(1, filters, output_size, max_params, data_format, **kwargs)
+    rank = 1

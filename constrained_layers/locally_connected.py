@@ -20,9 +20,41 @@ from constrained_layers._docs import COMMON_ARGS, WINDOW_ARGS
 from constrained_layers.windowed import WindowedLayer, window_offsets
 
 class BaseLocallyConnected(WindowedLayer):
-    """Rank-generic locally connected layer; see `LocallyConnected`."""
+    """Rank-generic locally connected layer; see `LocallyConnected`.
+
+    The public layers fix `rank` (a class attribute) and carry the
+    docstring; the arguments are these, as `WindowedLayer` normalizes them.
+    """
 
     needs_spatial_size = True
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=None,
+        strides=1,
+        padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
+        padding_mode="zeros",
+        convolution=False,
+        **kwargs,
+    ):
+        super().__init__(
+            self.rank,
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            delta=delta,
+            padding_mode=padding_mode,
+            convolution=convolution,
+            **kwargs,
+        )
 
     def _weight_shapes(self, input_shape):
         out = self._output_spatial(input_shape)
@@ -143,33 +175,7 @@ class LocallyConnected(BaseLocallyConnected):
     (784, 9, 8)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        **kwargs,
-    ):
-        super().__init__(
-            2,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            **kwargs,
-        )
+    rank = 2
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -204,30 +210,4 @@ class LocallyConnected1D(BaseLocallyConnected):
     (3, 40, 4)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        **kwargs,
-    ):
-        super().__init__(
-            1,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            **kwargs,
-        )
+    rank = 1

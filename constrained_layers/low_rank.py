@@ -70,7 +70,8 @@ class BaseLowRankLocallyConnected(TranslationInvariantLayer):
 
     A `TranslationInvariantLayer` for its R shared kernels (one correlation
     to R·F channels, `_correlate`), plus position-dependent mixing weights,
-    whose shape follows the output's spatial size.
+    whose shape follows the output's spatial size. The public layers fix
+    `rank` (a class attribute) and carry the docstring.
     """
 
     depthwise = False
@@ -78,10 +79,18 @@ class BaseLowRankLocallyConnected(TranslationInvariantLayer):
 
     def __init__(
         self,
-        rank,
-        filters=None,
-        *args,
+        filters,
+        kernel_size=None,
+        strides=1,
+        padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
         num_kernels=None,
+        delta=None,
+        padding_mode="zeros",
+        convolution=False,
+        implementation="auto",
         mixing_normalization=None,
         mixing_factorization=None,
         mixing_initializer=None,
@@ -89,10 +98,11 @@ class BaseLowRankLocallyConnected(TranslationInvariantLayer):
         mixing_constraint=None,
         **kwargs,
     ):
-        super().__init__(rank, filters, *args, **kwargs)
+        super().__init__(self.rank, filters, kernel_size, strides, padding, data_format, dilation_rate, delta=delta,
+                         padding_mode=padding_mode, convolution=convolution, implementation=implementation, **kwargs)
         self.num_kernels = _validation.positive_int(num_kernels, "num_kernels")
         self.mixing_normalization = _mixing.normalization(mixing_normalization)
-        self.mixing_factorization = _mixing.factorization(mixing_factorization, rank, type(self).__name__)
+        self.mixing_factorization = _mixing.factorization(mixing_factorization, self.rank, type(self).__name__)
         _mixing.check_combination(self.mixing_normalization, self.num_kernels)
         self.mixing_initializer = _mixing.initializer(
             mixing_initializer, self.num_kernels, self.mixing_normalization, self.mixing_factorization
@@ -251,37 +261,7 @@ class LowRankLocallyConnected(BaseLowRankLocallyConnected):
     [(3, 3, 1, 4, 8), (4, 8), (28, 4), (28, 4)]
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        num_kernels=None,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            2,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            num_kernels=num_kernels,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 2
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -316,34 +296,4 @@ class LowRankLocallyConnected1D(BaseLowRankLocallyConnected):
     (3, 40, 4)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        num_kernels=None,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            1,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            num_kernels=num_kernels,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 1

@@ -15,9 +15,43 @@ from constrained_layers.translation_invariant import TranslationInvariantLayer
 
 
 class BaseMultiChannelConv(TranslationInvariantLayer):
-    """Rank-generic multi-channel convolution; see `MultiChannelConv`."""
+    """Rank-generic multi-channel convolution; see `MultiChannelConv`.
+
+    The public layers fix `rank` (a class attribute) and carry the
+    docstring; the arguments are these, as `WindowedLayer` normalizes them.
+    """
 
     depthwise = False
+
+    def __init__(
+        self,
+        filters,
+        kernel_size=None,
+        strides=1,
+        padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
+        padding_mode="zeros",
+        convolution=False,
+        implementation="auto",
+        **kwargs,
+    ):
+        super().__init__(
+            self.rank,
+            filters,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            delta=delta,
+            padding_mode=padding_mode,
+            convolution=convolution,
+            implementation=implementation,
+            **kwargs,
+        )
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -57,35 +91,7 @@ class MultiChannelConv(BaseMultiChannelConv):
     (3, 3)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            2,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 2
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -118,32 +124,4 @@ class MultiChannelConv1D(BaseMultiChannelConv):
     (2, 40, 8)
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            1,
-            filters,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 1

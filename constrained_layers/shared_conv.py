@@ -16,13 +16,30 @@ from constrained_layers.translation_invariant import TranslationInvariantLayer
 
 
 class BaseSharedConv(TranslationInvariantLayer):
-    """Rank-generic per-channel shared convolution; see `SharedConv`."""
+    """Rank-generic per-channel shared convolution; see `SharedConv`.
+
+    The public layers fix `rank` (a class attribute) and carry the
+    docstring; the arguments are these, as `WindowedLayer` normalizes them.
+    """
 
     depthwise = True
     whole_input_window = True
     has_filters = False
 
-    def __init__(self, rank, *args, **kwargs):
+    def __init__(
+        self,
+        kernel_size=None,
+        strides=1,
+        padding="same",
+        data_format=None,
+        dilation_rate=1,
+        *,
+        delta=None,
+        padding_mode="zeros",
+        convolution=False,
+        implementation="auto",
+        **kwargs,
+    ):
         if "filters" in kwargs:
             raise TypeError(
                 f"`{type(self).__name__}` takes no `filters`: it convolves each "
@@ -30,7 +47,20 @@ class BaseSharedConv(TranslationInvariantLayer):
                 f"as the input. Use MultiChannelConv to mix channels. "
                 f"Received: filters={kwargs['filters']!r}"
             )
-        super().__init__(rank, None, *args, **kwargs)
+        super().__init__(
+            self.rank,
+            None,
+            kernel_size,
+            strides,
+            padding,
+            data_format,
+            dilation_rate,
+            delta=delta,
+            padding_mode=padding_mode,
+            convolution=convolution,
+            implementation=implementation,
+            **kwargs,
+        )
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -75,33 +105,7 @@ class SharedConv(BaseSharedConv):
     (1, 28, 28, 1)
     """
 
-    def __init__(
-        self,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            2,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 2
 
 
 @keras.saving.register_keras_serializable(package="constrained_layers")
@@ -135,30 +139,4 @@ class SharedConv1D(BaseSharedConv):
     (2, 40, 1)
     """
 
-    def __init__(
-        self,
-        kernel_size=None,
-        strides=1,
-        padding="same",
-        data_format=None,
-        dilation_rate=1,
-        *,
-        delta=None,
-        padding_mode="zeros",
-        convolution=False,
-        implementation="auto",
-        **kwargs,
-    ):
-        super().__init__(
-            1,
-            kernel_size,
-            strides,
-            padding,
-            data_format,
-            dilation_rate,
-            delta=delta,
-            padding_mode=padding_mode,
-            convolution=convolution,
-            implementation=implementation,
-            **kwargs,
-        )
+    rank = 1

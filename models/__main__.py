@@ -3,6 +3,7 @@
 import argparse
 
 from constrained_zoo import models
+from constrained_zoo.markdown import markdown_table
 
 
 def zoo_table(pattern="*"):
@@ -13,15 +14,11 @@ def zoo_table(pattern="*"):
     >>> print(zoo_table("lenet5").splitlines()[-1])
     | lenet5 | multi_channel_conv | fashion_mnist | 61,706 | LeNet-5 as in D2L §7.6: 5×5 convolutions, sigmoid, average pooling. |
     """
-    lines = [
-        "| model | family | meant for | trainable parameters | description |",
-        "|---|---|---|---:|---|",
-    ]
+    rows = []
     for name in models.list_models(pattern):
         entry = models.model_entry(name)
-        params = models.count_params(name)
-        lines.append(f"| {name} | {entry.family} | {', '.join(entry.datasets)} | {params:,} | {entry.description} |")
-    return "\n".join(lines)
+        rows.append([name, entry.family, ", ".join(entry.datasets), f"{models.count_params(name):,}", entry.description])
+    return markdown_table(["model", "family", "meant for", "trainable parameters", "description"], rows, right=(3,))
 
 
 def main(argv=None):

@@ -54,18 +54,9 @@ def build_cnn(
     >>> build_cnn("c", (28, 28, 1), 10, (4, 8), delta=2, padding_mode="circular").count_params()
     4842
     """
-    check_knobs(width, dropout)
-    rank = len(input_shape) - 1
-    inputs = keras.Input(shape=tuple(input_shape), name="inputs")
-    x = inputs
-    for i, channels in enumerate(widths):
-        x = MULTI_CHANNEL_CONV[rank](
-            scaled(channels, width), **window(delta, kernel_size), padding_mode=padding_mode,
-            convolution=convolution, implementation=implementation, activation="relu", data_format=CHANNELS_LAST,
-            name=f"conv_{i}",
-        )(x)
-        x = max_pool(rank, name=f"pool_{i}")(x)
-    return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
+    return _stages(name, input_shape, num_classes, widths, strides=1, pool=True, delta=delta, kernel_size=kernel_size,
+                   padding_mode=padding_mode, convolution=convolution, implementation=implementation, width=width,
+                   dropout=dropout)
 
 
 def build_strided_cnn(
@@ -83,16 +74,24 @@ def build_strided_cnn(
     >>> build_strided_cnn("s", (40, 1), 10, (32, 32, 32), delta=2).count_params()
     12106
     """
+    return _stages(name, input_shape, num_classes, widths, strides=2, pool=False, delta=delta, kernel_size=kernel_size,
+                   padding_mode=padding_mode, convolution=convolution, implementation=implementation, width=width,
+                   dropout=dropout)
+
+
+def _stages(name, input_shape, num_classes, widths, *, strides, pool, delta, kernel_size, width, dropout, **conv):
+    """The plain CNNs' one design: per stage MultiChannelConv(strides, relu), then a 2× pool if `pool`; → logits."""
     check_knobs(width, dropout)
     rank = len(input_shape) - 1
     inputs = keras.Input(shape=tuple(input_shape), name="inputs")
     x = inputs
     for i, channels in enumerate(widths):
         x = MULTI_CHANNEL_CONV[rank](
-            scaled(channels, width), **window(delta, kernel_size), strides=2, padding_mode=padding_mode,
-            convolution=convolution, implementation=implementation, activation="relu", data_format=CHANNELS_LAST,
-            name=f"conv_{i}",
+            scaled(channels, width), **window(delta, kernel_size), strides=strides, activation="relu",
+            data_format=CHANNELS_LAST, name=f"conv_{i}", **conv,
         )(x)
+        if pool:
+            x = max_pool(rank, name=f"pool_{i}")(x)
     return keras.Model(inputs, classifier_head(x, num_classes, dropout), name=name)
 
 

@@ -21,6 +21,7 @@ import tensorflow as tf
 from IPython.display import Image, Markdown, display
 
 from constrained_layers import SharedConv
+from constrained_zoo import markdown
 
 REPO = pathlib.Path(__file__).resolve().parents[1]  # the repository root
 SEED = 0
@@ -53,10 +54,8 @@ def accuracy(model, x, y=None):
 
 
 def markdown_table(header, rows):
-    """A Markdown table: `header` a list of column titles, `rows` lists of already formatted cells."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(map(str, row)) + " |" for row in rows]
-    return Markdown("\n".join(lines))
+    """A Markdown table to display: `header` a list of column titles, `rows` lists of already formatted cells."""
+    return Markdown(markdown.markdown_table(header, rows))
 
 
 # --- results/ files, shown as they are on disk ------------------------------------------------------------

@@ -52,10 +52,10 @@ import shutil
 import sys
 import time
 
-from constrained_zoo import arguments
+from constrained_zoo import arguments, markdown
 from . import sweep
 from .run.atomic import atomic_path, write_json, write_text
-from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
+from .sweeps.chapter import chapter_check, family_bests, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect
 
 DATASET = "fashion_mnist"
@@ -117,7 +117,7 @@ def report_short_run(rows, chosen_by, args):
         "",
         f"Each family's best model, ranked by {chosen_by}; the test column is shown, never used to choose.",
         "",
-        markdown_table(["rank", "family", "model", "parameters", column, "test"], table, right=(0, 3, 4, 5)),
+        markdown.markdown_table(["rank", "family", "model", "parameters", column, "test"], table, right=(0, 3, 4, 5)),
         "",
         verdict_line(groups, verdict, "validation", chosen_by),
     ]
@@ -218,8 +218,8 @@ def report_published(rows, demo_rows, budgets):
         "Validation and test (manifest): the published run's (20 epochs, all training images); re-computed: "
         "this machine, from the shipped weights; demo: part 1's short run of the same model.",
         "",
-        markdown_table(["model", "family", "parameters", "validation", "test (manifest)", "test (re-computed)",
-                        "check", "demo validation", "demo test"], table, right=(2, 3, 4, 5, 7, 8)),
+        markdown.markdown_table(["model", "family", "parameters", "validation", "test (manifest)", "test (re-computed)",
+                                 "check", "demo validation", "demo test"], table, right=(2, 3, 4, 5, 7, 8)),
         "",
         f"Reproduce a row: train it with its command below, or re-check the shipped weights with "
         f"`{EVALUATE.format(model='MODEL')}`.",
@@ -235,9 +235,9 @@ def report_published(rows, demo_rows, budgets):
             f"Each family's best published model with ≤ {budget:,} parameters, chosen by the manifest's "
             f"validation accuracy (test shown, never used to choose):",
             "",
-            markdown_table(["rank", "family", "model", "parameters", "validation", "test"],
-                           [[i, r["family"], r["model"], f"{r['params']:,}", _acc(r["validation"]), _acc(r["test"])]
-                            for i, r in enumerate(bests, start=1)], right=(0, 3, 4, 5)),
+            markdown.markdown_table(["rank", "family", "model", "parameters", "validation", "test"],
+                                    [[i, r["family"], r["model"], f"{r['params']:,}", _acc(r["validation"]),
+                                      _acc(r["test"])] for i, r in enumerate(bests, start=1)], right=(0, 3, 4, 5)),
             "",
             verdict_line(groups, verdict, "validation", "validation accuracy"),
         ]

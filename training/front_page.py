@@ -13,6 +13,8 @@ import json
 import os
 import shlex
 
+from constrained_zoo.markdown import markdown_table
+
 #: What a user may rely on, said once (the version is read from the package).
 STABILITY = ("the layers (`constrained_layers`) and `create_model` are stable; model names, published weights "
              "and the training commands' flags may still change before 1.0 (CHANGELOG.md lists every change)")
@@ -70,9 +72,8 @@ def published(root):
     """One row per published model: name, weights tag, parameters, test accuracy."""
     from constrained_zoo.models import weights
 
-    lines = ["| model | weights | parameters | trainable parameters | test accuracy |",
-             "|---|---|---:|---:|---:|"]
-    for w in sorted(weights.published_weights(), key=lambda w: (w["model"], weights.weights_name(w))):
-        lines.append(f"| {w['model']} | {weights.weights_name(w)} | {w['params']:,} | {w['trainable_params']:,} | "
-                     f"{w['test_accuracy']:.4f} |")
-    return "\n".join(lines) + "\n"
+    rows = [[w["model"], weights.weights_name(w), f"{w['params']:,}", f"{w['trainable_params']:,}",
+             f"{w['test_accuracy']:.4f}"]
+            for w in sorted(weights.published_weights(), key=lambda w: (w["model"], weights.weights_name(w)))]
+    header = ["model", "weights", "parameters", "trainable parameters", "test accuracy"]
+    return markdown_table(header, rows, right=(2, 3, 4)) + "\n"

@@ -27,6 +27,8 @@ import os
 import statistics
 import sys
 
+from constrained_zoo.markdown import markdown_table
+
 from .run.atomic import write_text
 from .sweeps import results as report
 
@@ -115,20 +117,14 @@ def comparison(found):
             "std": report.spread(tests), "seeds": len(tests),
         })
     rows.sort(key=lambda r: -r["test"])
-    lines = [
-        "| model | family | weights (trainable) | " + " | ".join(f"validation, lr {rate:g}" for rate in rates)
-        + " | chosen lr | test accuracy | seeds |",
-        "|---|---|---:|" + "---:|" * len(rates) + "---:|---:|---:|",
-    ]
-    for r in rows:
-        cells = [f"**{r['validation'][rate]:.4f}**" if rate == r["rate"] else f"{r['validation'][rate]:.4f}"
-                 for rate in rates]
-        lines.append(f"| {r['label']} | {r['family']} | {r['params']} | " + " | ".join(cells)
-                     + f" | {r['rate']:g} | {r['test']:.4f} ± {r['std']:.4f} | {r['seeds']} |")
-    lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every rate has; the chosen rate in bold. "
-              "Test accuracy: the chosen rate's runs, mean ± std over seeds. Sorted by test accuracy.", ""]
-    lines.append(verdict(rows))
-    return "\n".join(lines) + "\n"
+    header = ["model", "family", "weights (trainable)", *(f"validation, lr {rate:g}" for rate in rates), "chosen lr",
+              "test accuracy", "seeds"]
+    cells = [[r["label"], r["family"], r["params"],
+              *(f"**{r['validation'][rate]:.4f}**" if rate == r["rate"] else f"{r['validation'][rate]:.4f}"
+                for rate in rates), f"{r['rate']:g}", f"{r['test']:.4f} ± {r['std']:.4f}", r["seeds"]] for r in rows]
+    note = ("Validation accuracy: the best epoch's, mean over the seeds every rate has; the chosen rate in bold. "
+            "Test accuracy: the chosen rate's runs, mean ± std over seeds. Sorted by test accuracy.")
+    return "\n".join([markdown_table(header, cells, right=range(2, len(header))), "", note, "", verdict(rows)]) + "\n"
 
 
 def verdict(rows):
@@ -161,9 +157,9 @@ def recipe_choice(folders, labels):
         for r in _finished_runs(folder):
             label = report.model_label(r["model"], r.get("model_args")).replace(" ", "")
             runs.setdefault(label, {}).setdefault(name, []).append(r)
-    lines = ["| model | weights (trainable) | " + " | ".join(f"validation, {name}" for name in names)
-             + " | chosen | test accuracy | seeds |",
-             "|---|---:|" + "---:|" * len(names) + "---|---:|---:|"]
+    header = ["model", "weights (trainable)", *(f"validation, {name}" for name in names), "chosen", "test accuracy",
+              "seeds"]
+    cells = []
     for label in labels:
         by_folder = runs.get(label.replace(" ", ""))
         if not by_folder:
@@ -171,13 +167,13 @@ def recipe_choice(folders, labels):
         chosen, validation = choose(by_folder, order=[name for name in names if name in by_folder])
         tests = [r["test_accuracy"] for r in by_folder[chosen]]
         first = by_folder[chosen][0]
-        cells = ["—" if name not in validation else
-                 (f"**{validation[name]:.4f}**" if name == chosen else f"{validation[name]:.4f}") for name in names]
-        lines.append(f"| {report.model_label(first['model'], first.get('model_args'))} | {report.count_text(first)} | "
-                     + " | ".join(cells) + f" | {chosen} | {report.mean_std(tests)} | {len(tests)} |")
-    lines += ["", "Validation accuracy: the best epoch's, mean over the seeds every folder with the model has; "
-              "the chosen folder in bold. Test accuracy: the chosen folder's runs, mean ± std over seeds."]
-    return "\n".join(lines) + "\n"
+        validations = ["—" if name not in validation else
+                       (f"**{validation[name]:.4f}**" if name == chosen else f"{validation[name]:.4f}") for name in names]
+        cells.append([report.model_label(first["model"], first.get("model_args")), report.count_text(first),
+                      *validations, chosen, report.mean_std(tests), len(tests)])
+    return (markdown_table(header, cells, right={*range(1, len(names) + 2), len(names) + 3, len(names) + 4})
+            + "\n\nValidation accuracy: the best epoch's, mean over the seeds every folder with the model has; the "
+            "chosen folder in bold. Test accuracy: the chosen folder's runs, mean ± std over seeds.\n")
 
 
 def split_labels(text):

@@ -22,7 +22,8 @@ A generated block is the text between a marker line and the next
     <!-- generated: control results/sample_efficiency/a results/sample_efficiency/a_shuffled -->   true order minus control, paired
     <!-- generated: protocol results/studies/mnist1d_10k/protocol.json -->   its report once complete, else its progress
     <!-- generated: confirmation results/frontier_confirmation/protocol.json -->   progress, then the table
-    <!-- generated: frontier mnist1d -->                     each goal of training/sweeps/frontier.py, the public figure beside
+    <!-- generated: frontier mnist1d -->                     each goal of results/frontier_goals.json, the public figure beside
+    <!-- generated: goals mnist1d -->                        that dataset's goals in one sentence (the same file)
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
     <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
@@ -48,8 +49,11 @@ import re
 import runpy
 import sys
 
+from constrained_zoo.markdown import markdown_table
+
 from . import front_page
 from .run.atomic import write_text
+from .sweeps import frontier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -59,7 +63,7 @@ DOCUMENTS = {
     "docs/layers.md": ("command",),
     "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
-                        "frontier"),
+                        "frontier", "goals"),
 }
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
@@ -82,24 +86,20 @@ def _weights(root):
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
                 "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
-    lines = [
-        "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
-        "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",
-        "",
-        "| model | weights | overrides | test accuracy | validation accuracy | seed | size | commit | trained by |",
-        "|---|---|---|---:|---:|---:|---:|---|---|",
-    ]
+    rows = []
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
         val = w.get("validation_accuracy")
         clean = bool(w.get("commit")) and w.get("commit_dirty") is False
         commit = f"`{w['commit'][:12]}`" if clean else ("†" + (f" `{w['commit'][:12]}` + edits" if w.get("commit") else ""))
-        lines.append(
-            f"| {w['model']} | {weights.weights_name(w)} | {overrides} | {w['test_accuracy']:.4f} | "
-            f"{'—' if val is None else f'{val:.4f}'} | {w['seed']} | {w['bytes'] / 1024:,.0f} KB | {commit} | "
-            f"`{w['command']}` |"
-        )
-    lines += ["", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
+        rows.append([w["model"], weights.weights_name(w), overrides, f"{w['test_accuracy']:.4f}",
+                     "—" if val is None else f"{val:.4f}", w["seed"], f"{w['bytes'] / 1024:,.0f} KB", commit,
+                     f"`{w['command']}`"])
+    header = ["model", "weights", "overrides", "test accuracy", "validation accuracy", "seed", "size", "commit",
+              "trained by"]
+    lines = ["Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
+             "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.", "",
+             markdown_table(header, rows, right=(3, 4, 5, 6)), "", "Commit: the one the weights' run was trained from. †: no clean commit (trained from a checkout "
               "with uncommitted changes, or none recorded): its code cannot be checked out exactly."]
     return "\n".join(lines) + "\n"
 
@@ -212,18 +212,6 @@ def _confirmation(root, path):
         os.chdir(cwd)
 
 
-def _frontier(root, dataset):
-    from .sweeps.frontier import frontier_table
-
-    return frontier_table(root, dataset)
-
-
-def _curves(root, folder):
-    from .sweeps.frontier import curves_table
-
-    return curves_table(root, folder)
-
-
 def _command(root, *argv):
     """What `python -m MODULE ARGS...` prints, run in this process (from `root`)."""
     if len(argv) < 3 or argv[:2] != ("python", "-m"):
@@ -247,7 +235,7 @@ KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
          "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
-         "frontier": (_frontier, 1), "curves": (_curves, 1), "command": (_command, None),
+         **frontier.BLOCKS, "command": (_command, None),
          "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
          "published": (front_page.published, 0)}
 

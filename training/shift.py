@@ -42,6 +42,8 @@ import sys
 
 import numpy as np
 
+from constrained_zoo.markdown import markdown_table
+
 from .run.atomic import atomic_path, json_safe, write_text
 from .sweeps.plots import FAMILY_COLORS
 from .sweeps.results import FAMILY_ORDER, collect, count_text
@@ -152,21 +154,13 @@ def summarize(records):
 
 def to_markdown(rows, shifts):
     last = max(shifts)
-    lines = [
-        "| model | family | weights (trainable) | seeds | " + " | ".join(f"{s} px" for s in shifts)
-        + f" | change at {last} px (points) |",
-        "|---|---|---:|---:|" + "---:|" * len(shifts) + "---:|",
-    ]
-    for r in rows:
-        acc = r["accuracy"]
-        cells = " | ".join(f"{acc[s]:.4f}" for s in shifts)
-        lines.append(
-            f"| {r['model']} | {r['family']} | {count_text(r)} | {r['seeds']} | {cells} | "
-            f"{100 * (acc[last] - acc[0]):+.1f} |"
-        )
-    lines += ["", "Test images shifted right by that many pixels (zero fill); each row the mean over its seeds "
-                  "(a seed counts where its run's shifts were measured)."]
-    return "\n".join(lines) + "\n"
+    header = ["model", "family", "weights (trainable)", "seeds", *(f"{s} px" for s in shifts),
+              f"change at {last} px (points)"]
+    cells = [[r["model"], r["family"], count_text(r), r["seeds"], *(f"{r['accuracy'][s]:.4f}" for s in shifts),
+              f"{100 * (r['accuracy'][last] - r['accuracy'][0]):+.1f}"] for r in rows]
+    note = ("Test images shifted right by that many pixels (zero fill); each row the mean over its seeds (a seed "
+            "counts where its run's shifts were measured).")
+    return markdown_table(header, cells, right=range(2, len(header))) + "\n\n" + note + "\n"
 
 
 def family_curves(rows, shifts):

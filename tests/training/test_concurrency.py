@@ -10,55 +10,24 @@ and mid-epoch. Sweeps train `mlp_linear` on 8×8 digits for one epoch (a run is
 
 import os
 import signal
-import subprocess
 import threading
 import time
 
 import pytest
 
 from tests.training import cli
+from tests.training.processes import children_of, wait_all
 from tests.training.test_sweep import TINY, start_sweep, table, trainings
 from constrained_zoo.training.run import atomic, signals
 
 pytestmark = pytest.mark.tensorflow_only
 
 
-def _wait_all(procs, timeout=cli.TIMEOUT):
-    """Waits for every process; a process still running after `timeout` is a hang: kill all, fail."""
-    deadline = time.monotonic() + timeout
-    try:
-        for proc in procs:
-            proc.wait(timeout=max(1, deadline - time.monotonic()))
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"a sweep still ran after {timeout} s: a deadlock")
-    finally:
-        for proc in procs:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-
-
-def _training_processes(out):
-    """PIDs of live processes whose command line names `out` (the training children of a sweep on it)."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                words = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-        except OSError:
-            continue
-        if b"constrained_zoo.training.train" in words and any(str(out).encode() in w for w in words) and not zombie:
-            found.append(int(pid))
-    return found
-
-
 @pytest.fixture(scope="module")
 def serial_tiny(tmp_path_factory):
     out = tmp_path_factory.mktemp("serial")
     proc = start_sweep(out, *TINY, log=out / "log")
-    _wait_all([proc])
+    wait_all([proc])
     assert proc.returncode == 0, (out / "log").read_text()
     return table(out)
 
@@ -71,12 +40,12 @@ def serial_tiny(tmp_path_factory):
 def test_surviving_sweeps_on_one_folder_all_finish_training_each_run_once(tmp_path, argvs, serial_tiny):
     out = tmp_path / "out"
     procs = [start_sweep(out, *argv, log=tmp_path / f"sweep{i}.log") for i, argv in enumerate(argvs)]
-    _wait_all(procs)
+    wait_all(procs)
     for i, proc in enumerate(procs):
         assert proc.returncode == 0, (tmp_path / f"sweep{i}.log").read_text()
     assert trainings(out) == {os.path.join("runs", "mlp_linear", f"seed{s}"): 1 for s in range(2)}
     assert table(out) == serial_tiny
-    assert not _training_processes(out)
+    assert not children_of(out)
 
 
 def test_of_two_sweeps_with_different_recipes_exactly_one_proceeds(tmp_path):
@@ -84,7 +53,7 @@ def test_of_two_sweeps_with_different_recipes_exactly_one_proceeds(tmp_path):
     one = ("--dataset", "digits", "--models", "mlp_linear", "--seeds", "1", "--epochs", "1")
     other = ("--dataset", "digits", "--models", "mlp_linear", "--seeds", "1", "--epochs", "2", "--flip")
     procs = [start_sweep(out, *argv, log=tmp_path / f"sweep{i}.log") for i, argv in enumerate((one, other))]
-    _wait_all(procs)
+    wait_all(procs)
     codes = sorted(proc.returncode for proc in procs)
     logs = [(tmp_path / f"sweep{i}.log").read_text() for i in range(2)]
     assert codes == [0, 2], logs
@@ -108,17 +77,17 @@ def test_sigterm_to_a_sweep_at_any_moment_leaves_no_training_process(tmp_path, m
             cli.wait_for(lambda: "training" in log.read_text() or proc.poll() is not None, timeout=cli.TIMEOUT,
                          what="a run to start")
             if moment == "mid-epoch":
-                cli.wait_for(lambda: _training_processes(out) or proc.poll() is not None, timeout=cli.TIMEOUT,
+                cli.wait_for(lambda: children_of(out) or proc.poll() is not None, timeout=cli.TIMEOUT,
                              what="the training process")
                 time.sleep(3)
         proc.send_signal(signal.SIGTERM)
-        _wait_all([proc])
+        wait_all([proc])
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode in (143, -signal.SIGTERM), log.read_text()
     assert "Traceback" not in log.read_text()
-    assert not _training_processes(out), f"training processes left running: {_training_processes(out)}"
+    assert not children_of(out), f"training processes left running: {children_of(out)}"
 
 
 # ------------------------------------------------------------ the directory swap

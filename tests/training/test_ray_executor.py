@@ -16,7 +16,7 @@ import time
 import pytest
 
 from tests.training import cli
-from tests.training.test_stop_paths import children_of, finish, no_children_left
+from tests.training.processes import children_of, finish, no_children_left
 from tests.training.test_sweep import run_sweep, table, trainings
 
 from constrained_zoo.training import sweep

@@ -19,6 +19,7 @@ import time
 import pytest
 
 from tests.training import cli
+from tests.training.processes import WAIT, children_of, finish, no_children_left
 from tests.training.test_sweep import TINY, start_sweep, trainings
 
 from constrained_zoo.training import sample_efficiency, sweep
@@ -26,7 +27,6 @@ from constrained_zoo.training.run import signals
 from constrained_zoo.training.sweeps import locks, scheduler
 
 TWO = ("--dataset", "digits", "--models", "mlp_linear", "--seeds", 2, "--epochs", 1)
-WAIT = 120  # seconds: a stand-in sweep takes one or two
 
 
 def start_fake(out, *args, log, trainers=None, **env):
@@ -37,45 +37,6 @@ def start_fake(out, *args, log, trainers=None, **env):
         return subprocess.Popen([sys.executable, "-m", "tests.training.fake_sweep", "--out", os.fspath(out),
                                  *map(str, args)], cwd=cli.REPO, env={**cli.ENV, **extra}, stdout=f,
                                 stderr=subprocess.STDOUT, text=True)
-
-
-def children_of(out):
-    """PIDs of live processes (not zombies) whose command line names `out`: training processes, stand-in or real."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as f:
-                words = f.read().split(b"\0")
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as f:
-                zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
-        except OSError:
-            continue
-        trainer = any(w.endswith((b"fake_train", b"training.train")) for w in words)
-        if trainer and any(os.fspath(out).encode() in w for w in words) and not zombie:
-            found.append(int(pid))
-    return found
-
-
-def finish(proc, log, timeout=WAIT):
-    """Waits for `proc` (killing it after `timeout`: a hang fails); returns (exit status, its output)."""
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-        pytest.fail(f"the sweep still ran after {timeout} s:\n{log.read_text()}")
-    return proc.returncode, log.read_text()
-
-
-def no_children_left(out, timeout=30):
-    """Every training process on `out` ended within `timeout` seconds (they stop after a batch)."""
-    try:
-        cli.wait_for(lambda: not children_of(out), timeout=timeout, what="no training process")
-    except TimeoutError:
-        left = children_of(out)
-        for pid in left:
-            os.kill(pid, signal.SIGKILL)
-        pytest.fail(f"training processes left running: {left}")
 
 
 def wait_for_text(log, text, proc, timeout=WAIT):

@@ -72,10 +72,3 @@ def verdict_line(groups, verdict, key, key_name):
     said = "the chapter's order" if verdict else "NOT the chapter's order"
     return f"by {key_name}: {figures}: {said} (convolution > locally connected > fully connected)"
 
-
-def markdown_table(header, rows, right=()):
-    """`header` and `rows` (lists of cells) as a Markdown table; the columns numbered in `right` right-aligned."""
-    align = ["---:" if i in right else "---" for i in range(len(header))]
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(align) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
-    return "\n".join(lines)

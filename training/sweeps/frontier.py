@@ -7,41 +7,85 @@ the test split only measures the chosen folder's runs. A goal is met when
 that mean test accuracy reaches the target with at least the seeds asked
 and no more parameters than the budget.
 
-The public figures are the best we found at or under each budget when the
-goals were set, with their sources.
+The goals and their public figures (the best we found at or under each
+budget when the goals were set, with their sources) are data, not code:
+`results/frontier_goals.json`, beside the results folders they name. This
+module reads it for the tables and for the docs' generated blocks (`BLOCKS`:
+`frontier`, `goals`, `curves`), so the docs state them from that file only.
 """
 
 import collections
 import csv
+import json
 import os
 import statistics
+
+from constrained_zoo.markdown import markdown_table
 
 from .results import collect, comparable, mean_std, model_label
 
 #: One goal: the dataset, its parameter budget, target accuracy and seeds, the model and its recipes' folders.
 Goal = collections.namedtuple("Goal", "dataset budget target seeds label folders public")
 
-_MNIST1D_SEARCH = "results/mnist1d_frontier_search"
-_RECIPES = ("table", "cosine150", "cosine150_augment", "cosine150_augment_wd")
-# Distillation from the <=25k recipe's run of the same seed (T = 4; the teacher's share of the loss 0.5 or 0.9).
-_DISTILLED = ("distill_T4_a0.5", "distill_T4_a0.9")
+#: The goals' file, relative to the repository's root: the one copy the code and the docs read.
+GOALS_FILE = os.path.join("results", "frontier_goals.json")
 
-GOALS = (
-    Goal("mnist1d", 2_000, 0.985, 5, "cnn1d_bn_5k (width=0.6)",
-         tuple(f"{_MNIST1D_SEARCH}/{r}_w0.6" for r in _RECIPES + _DISTILLED),
-         "none documented under 2k; 0.94 at 5,210 (the MNIST-1D paper's CNN)"),
-    Goal("mnist1d", 25_000, 0.99, 3, "cnn1d_bn_5k (width=2.2)",
-         tuple(f"{_MNIST1D_SEARCH}/{r}_w2.2" for r in _RECIPES),
-         "0.987 at 26k (a ResNet1D, one seed); 0.989 at 104k (a TCN, one seed)"),
-    Goal("fashion_mnist", 50_000, 0.935, 3, "cnn_bn_50k",
-         ("results/fashion_mnist", "results/fashion_mnist_augment", "results/fashion_mnist_frontier",
-          "results/fashion_mnist_frontier60"),
-         "0.9247 at 83k (hardmaru's tiny CNN, Fashion-MNIST README); 0.9259 at 94k"),
-    Goal("fashion_mnist", 10_000, 0.915, 3, "cnn_bn_10k",
-         ("results/fashion_mnist", "results/fashion_mnist_frontier", "results/fashion_mnist_augment40",
-          "results/fashion_mnist_augment80"),
-         "0.89 to 0.90 at 7k to 15k (parameter-efficiency leaderboards)"),
-)
+
+class GoalsError(ValueError):
+    """A goals file that cannot be read as goals, named with its path, the goal and the field."""
+
+
+def _positive_int(value):
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+#: Each field of a goal in the file: what it must be, and how the error says so.
+_FIELDS = {
+    "dataset": (lambda v: isinstance(v, str) and v != "", "a dataset's name"),
+    "budget": (_positive_int, "an integer >= 1 (weights)"),
+    "target": (lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and 0 < v <= 1,
+               "an accuracy in (0, 1]"),
+    "seeds": (_positive_int, "an integer >= 1"),
+    "label": (lambda v: isinstance(v, str) and v != "", "a model's label, e.g. 'cnn1d_bn_5k (width=0.6)'"),
+    "folders": (lambda v: isinstance(v, list) and v != [] and all(isinstance(f, str) and f for f in v),
+                "a non-empty list of results folders"),
+    "public": (lambda v: isinstance(v, str) and v != "", "the best public figure found, with its source"),
+}
+
+
+def load_goals(path):
+    """The goals of the file at `path` (`GOALS_FILE` under the repository's root), each a `Goal`.
+
+    Raises:
+        GoalsError: the file is not JSON, has no list of `goals`, or a goal
+            lacks a field, has one more, or holds a value of the wrong kind;
+            the message names the goal, the field and the value received.
+
+    Example:
+
+    >>> [(g.dataset, g.budget, g.target) for g in load_goals(GOALS_FILE)][-1]
+    ('fashion_mnist', 10000, 0.915)
+    """
+    try:
+        with open(path, encoding="utf-8") as f:
+            document = json.load(f)
+    except (OSError, ValueError) as error:
+        raise GoalsError(f"{path}: cannot read the frontier's goals: {error}") from None
+    goals = document.get("goals") if isinstance(document, dict) else None
+    if not isinstance(goals, list) or not goals:
+        raise GoalsError(f"{path}: expected an object with a non-empty list `goals`; received {document!r:.200}")
+    return tuple(_goal(path, i, goal) for i, goal in enumerate(goals))
+
+
+def _goal(path, i, goal):
+    name = f"{path}: goal {i}" + (f" ({goal.get('label')!r})" if isinstance(goal, dict) and "label" in goal else "")
+    if not isinstance(goal, dict) or set(goal) != set(_FIELDS):
+        fields = sorted(goal) if isinstance(goal, dict) else goal
+        raise GoalsError(f"{name}: expected the fields {sorted(_FIELDS)}; received {fields!r}")
+    for field, (valid, expected) in _FIELDS.items():
+        if not valid(goal[field]):
+            raise GoalsError(f"{name}: `{field}` must be {expected}; received {field}={goal[field]!r}")
+    return Goal(**{**goal, "folders": tuple(goal["folders"])})
 
 
 #: How the goals' figures here were found: validation chose among candidates, but test decided when to stop.
@@ -70,24 +114,46 @@ def outcome(root, goal):
     return chosen, validation[chosen], by_folder[chosen]
 
 
-def frontier_table(root, dataset, goals=GOALS):
-    """The goals of `dataset` as Markdown: the chosen recipe's test accuracy, met or not, the public figure."""
-    lines = ["| goal | model | weights (trainable) | recipe (chosen on validation) | test accuracy | seeds | met | "
-             "how it was found | best public figure found |", "|---|---|---:|---|---:|---:|---|---|---|"]
+def goals_text(root, dataset):
+    """One sentence: the goals of `dataset` in `root`'s goals file, as the docs' prose states them.
+
+    Example:
+
+    >>> goals_text(".", "fashion_mnist")
+    'Goals: ≥ 0.935 with ≤ 50,000 weights (3 seeds) and ≥ 0.915 with ≤ 10,000 weights (3 seeds).\\n'
+    """
+    goals = [g for g in load_goals(os.path.join(root, GOALS_FILE)) if g.dataset == dataset]
+    if not goals:
+        raise GoalsError(f"{os.path.join(root, GOALS_FILE)}: no goal for dataset={dataset!r}")
+    said = [f"≥ {g.target:g} with ≤ {g.budget:,} weights ({g.seeds} seeds)" for g in goals]
+    joined = said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
+    return f"Goal{'s' * (len(said) > 1)}: {joined}.\n"
+
+
+def frontier_table(root, dataset, goals=None):
+    """The goals of `dataset` as Markdown: the chosen recipe's test accuracy, met or not, the public figure.
+
+    `goals` defaults to those of `root`'s goals file (`GOALS_FILE`).
+    """
+    if goals is None:
+        goals = load_goals(os.path.join(root, GOALS_FILE))
+    rows = []
     for goal in (g for g in goals if g.dataset == dataset):
         found = outcome(root, goal)
         head = f"≥ {goal.target:g} with ≤ {goal.budget:,} ({goal.seeds} seeds)"
         if found is None:
-            lines.append(f"| {head} | {goal.label} | — | not run yet | — | 0 | no | — | {goal.public} |")
+            rows.append([head, goal.label, "—", "not run yet", "—", 0, "no", "—", goal.public])
             continue
         chosen, _, runs = found
         tests = [r["test_accuracy"] for r in runs]
         mean, params = statistics.fmean(tests), runs[0]["params"]
         met = comparable(mean) >= goal.target and len(tests) >= goal.seeds and params <= goal.budget
         counts = f"{params:,} ({runs[0]['trainable_params']:,})"
-        lines.append(f"| {head} | {goal.label} | {counts} | {chosen} | {mean_std(tests)} | {len(tests)} | "
-                     f"{'yes' if met else 'no'} | {SEARCH_READ_TEST} | {goal.public} |")
-    lines += ["", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "
+        rows.append([head, goal.label, counts, chosen, mean_std(tests), len(tests), "yes" if met else "no",
+                     SEARCH_READ_TEST, goal.public])
+    header = ["goal", "model", "weights (trainable)", "recipe (chosen on validation)", "test accuracy", "seeds", "met",
+              "how it was found", "best public figure found"]
+    lines = [markdown_table(header, rows, right=(2, 4, 5)), "", "Recipe: the candidate folder of best mean validation accuracy over the seeds every candidate has; "
               "test accuracy: that folder's runs, mean ± std over seeds. Met: the mean reaches the goal with at "
               "least its seeds and no more weights than its budget, every weight counted (Keras's `count_params`, "
               "BatchNorm's moving statistics included; trainable in parentheses). These figures were found by a "
@@ -105,8 +171,9 @@ def curves_table(root, folder):
     A training accuracy far above validation says the model fits but does
     not generalize; both low, that it lacks capacity or steps.
     """
-    lines = ["| run | epochs | train accuracy (last) | validation (last) | train loss (last) | validation loss (last) "
-             "| best validation (epoch) | test accuracy |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    header = ["run", "epochs", "train accuracy (last)", "validation (last)", "train loss (last)",
+              "validation loss (last)", "best validation (epoch)", "test accuracy"]
+    rows = []
     for run_dir, _, files in sorted(os.walk(os.path.join(root, folder, "runs"))):
         if "results.json" not in files:
             continue
@@ -115,9 +182,12 @@ def curves_table(root, folder):
             epochs = list(csv.DictReader(f))
         last = epochs[-1]
         best = max(epochs, key=lambda e: float(e["val_accuracy"]))
-        lines.append(f"| {model_label(run['model'], run.get('model_args'))} seed {run['seed']} | {len(epochs)} | "
-                     f"{float(last['accuracy']):.4f} | {float(last['val_accuracy']):.4f} | {float(last['loss']):.4f} | "
-                     f"{float(last['val_loss']):.4f} | {float(best['val_accuracy']):.4f} ({best['epoch']}) | "
-                     f"{run['test_accuracy']:.4f} |")
-    return "\n".join(lines) + "\n"
+        rows.append([f"{model_label(run['model'], run.get('model_args'))} seed {run['seed']}", len(epochs),
+                     *(f"{float(last[key]):.4f}" for key in ("accuracy", "val_accuracy", "loss", "val_loss")),
+                     f"{float(best['val_accuracy']):.4f} ({best['epoch']})", f"{run['test_accuracy']:.4f}"])
+    return markdown_table(header, rows, right=range(1, 8)) + "\n"
 
+
+
+#: The docs' generated blocks this module owns (`training.readme`): kind: (function of root and arguments, arity).
+BLOCKS = {"frontier": (frontier_table, 1), "curves": (curves_table, 1), "goals": (goals_text, 1)}

@@ -19,6 +19,8 @@ import math
 import os
 import statistics
 
+from constrained_zoo.markdown import markdown_table
+
 from .. import settings
 from . import identical
 
@@ -241,20 +243,16 @@ def to_csv(rows):
 def to_markdown(rows):
     front = {_label(r) for r in pareto_front(rows)}
     twins = identical.marks(rows)
-    lines = [
-        "| model | family | weights (trainable) | test accuracy | seeds | epochs | train examples | train time (s) |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
-    ]
+    cells = []
     for r in rows:
         star = (" ★" if _label(r) in front else "") + (f" {identical.MARK} {twins[_label(r)]}" if _label(r) in twins else "")
         star += "" if r.get("clean", True) else f" {UNCLEAN}"
         spread = f" ± {r['test_accuracy_std']:.4f}" if r["seeds"] > 1 else ""
-        lines.append(
-            f"| {_label(r)}{star} | {r['family']} | {count_text(r)} | "
-            f"{r['test_accuracy_mean']:.4f}{spread} | {r['seeds']} | {r['epochs']} | {r['num_train']:,} | "
-            f"{r['train_seconds_mean']:.0f} |"
-        )
-    lines.append("")
+        cells.append([f"{_label(r)}{star}", r["family"], count_text(r), f"{r['test_accuracy_mean']:.4f}{spread}",
+                      r["seeds"], r["epochs"], f"{r['num_train']:,}", f"{r['train_seconds_mean']:.0f}"])
+    header = ["model", "family", "weights (trainable)", "test accuracy", "seeds", "epochs", "train examples",
+              "train time (s)"]
+    lines = [markdown_table(header, cells, right=range(2, 8)), ""]
     lines.append("★: on the Pareto frontier (no model with as few or fewer weights is more accurate). Weights: every "
                  "weight the model holds (Keras's `count_params`, BatchNorm's moving statistics included); the "
                  "trainable ones in parentheses.")
@@ -279,10 +277,7 @@ def matched_budgets(rows, budgets):
     """
     families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
     families += sorted({r["family"] for r in rows} - set(families))
-    lines = [
-        "| budget (weights) | " + " | ".join(families) + " |",
-        "|---:|" + "---|" * len(families),
-    ]
+    table = []
     shown = {}  # the rows the cells name, by label
     for budget in budgets:
         cells = []
@@ -295,8 +290,8 @@ def matched_budgets(rows, budgets):
             shown[_label(best)] = best
             mark = "" if best.get("clean", True) else f" {UNCLEAN}"
             cells.append(f"{best['test_accuracy_mean']:.4f} ({_label(best)}{mark}, {count_text(best)})")
-        lines.append(f"| ≤ {budget:,} | " + " | ".join(cells) + " |")
-    lines += ["", "Each cell: test accuracy (mean over the model's seeds) of the family's model with the best validation "
+        table.append([f"≤ {budget:,}", *cells])
+    lines = [markdown_table(["budget (weights)", *families], table, right=(0,)), "", "Each cell: test accuracy (mean over the model's seeds) of the family's model with the best validation "
               "accuracy within the budget, every weight counted (trainable in parentheses)."]
     if not all(r.get("clean", True) for r in shown.values()):
         lines.append(UNCLEAN_NOTE)
@@ -326,15 +321,10 @@ def compare(base_dir, variant_dir):
     """
     base = {r["label"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
     variant = {r["label"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
-    lines = [
-        f"| model | family | weights (trainable) | {os.path.basename(base_dir.rstrip('/'))} | "
-        f"{os.path.basename(variant_dir.rstrip('/'))} | change (points) |",
-        "|---|---|---:|---:|---:|---:|",
-    ]
-    for name in [m for m in variant if m in base]:
-        b, v = base[name], variant[name]
-        lines.append(
-            f"| {name} | {b['family']} | {count_text(b)} | {b['test_accuracy_mean']:.4f} | "
-            f"{v['test_accuracy_mean']:.4f} | {100 * (v['test_accuracy_mean'] - b['test_accuracy_mean']):+.1f} |"
-        )
-    return "\n".join(lines) + "\n"
+    header = ["model", "family", "weights (trainable)", os.path.basename(base_dir.rstrip("/")),
+              os.path.basename(variant_dir.rstrip("/")), "change (points)"]
+    cells = [[name, base[name]["family"], count_text(base[name]), f"{base[name]['test_accuracy_mean']:.4f}",
+              f"{variant[name]['test_accuracy_mean']:.4f}",
+              f"{100 * (variant[name]['test_accuracy_mean'] - base[name]['test_accuracy_mean']):+.1f}"]
+             for name in variant if name in base]
+    return markdown_table(header, cells, right=range(2, 6)) + "\n"

@@ -27,6 +27,8 @@ import math
 import os
 import statistics
 
+from constrained_zoo.markdown import markdown_table
+
 from .chapter import CHAPTER_ORDER
 from .paired import control_comparison, gap_growth, order_in_words, placement_in_words  # noqa: F401  (control_comparison: the study's API)
 from .results import FAMILY_ORDER, collect, comparable, count_text, model_label, spread
@@ -215,19 +217,19 @@ def markdown(table, targets):
     sizes = sorted({r["size"] for r in table})
     models = list(dict.fromkeys(r["model"] for r in table))
     cell = {(r["model"], r["size"]): r for r in table}
-    lines = ["| model | family | weights (trainable) | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
-             "|---|---|---:|" + "---:|" * len(sizes)]
+    accuracies = []
     for model in models:
         first = next(r for r in table if r["model"] == model)
         cells = [f"{cell[model, s]['test']:.4f} ± {cell[model, s]['std']:.4f} ({cell[model, s]['seeds']}, "
                  f"lr {cell[model, s]['rate']:g})" if (model, s) in cell else "—" for s in sizes]
-        lines.append(f"| {first['label']} | {first['family']} | {count_text(first)} | " + " | ".join(cells) + " |")
-    lines += ["", "Each cell: test accuracy, mean ± std over (seeds), at the learning rate chosen on validation.", "",
-              "| model | " + " | ".join(f"≥ {t:g}" for t in targets) + " |", "|---|" + "---:|" * len(targets)]
-    for model, reached in examples_needed(table, targets).items():
-        lines.append(f"| {model} | " + " | ".join(f"{n:,}" if n else f"> {sizes[-1]:,}" for n in reached.values())
-                     + " |")
-    lines += ["", "Examples needed: the smallest training-set size whose mean test accuracy reaches the target.", ""]
+        accuracies.append([first["label"], first["family"], count_text(first), *cells])
+    needed = [[model, *(f"{n:,}" if n else f"> {sizes[-1]:,}" for n in reached.values())]
+              for model, reached in examples_needed(table, targets).items()]
+    lines = [markdown_table(["model", "family", "weights (trainable)", *(f"n = {s:,}" for s in sizes)], accuracies,
+                            right=range(2, len(sizes) + 3)),
+             "", "Each cell: test accuracy, mean ± std over (seeds), at the learning rate chosen on validation.", "",
+             markdown_table(["model", *(f"≥ {t:g}" for t in targets)], needed, right=range(1, len(targets) + 1)),
+             "", "Examples needed: the smallest training-set size whose mean test accuracy reaches the target.", ""]
     judged = verdicts(table)
     for size, groups, holds, gap in judged:
         figures = " > ".join(f"{g} {a:.4f} ({m})" for g, (a, m) in sorted(groups.items(), key=lambda kv: -kv[1][0]))
