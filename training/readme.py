@@ -24,6 +24,7 @@ A generated block is the text between a marker line and the next
     <!-- generated: confirmation results/frontier_confirmation/protocol.json -->   progress, then the table
     <!-- generated: frontier mnist1d -->                     each goal of results/frontier_goals.json, the public figure beside
     <!-- generated: goals mnist1d -->                        that dataset's goals in one sentence (the same file)
+    <!-- generated: differences results/mnist1d lc1d_small-mlp_1d_small -->   paired differences (sweeps/claims.py)
     <!-- generated: curves results/mnist1d_frontier_search/table_w0.6 -->   how each run's training ended (history.csv)
     <!-- generated: command python -m constrained_layers.params --delta 2 -->   that command's output (fast, deterministic)
     <!-- generated: status -->, <!-- generated: reproduce FOLDER OUT PATTERNS -->, <!-- generated: published -->
@@ -53,7 +54,7 @@ from constrained_zoo.markdown import markdown_table
 
 from . import front_page
 from .run.atomic import write_text
-from .sweeps import frontier
+from .sweeps import claims, frontier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -63,7 +64,7 @@ DOCUMENTS = {
     "docs/layers.md": ("command",),
     "docs/zoo.md": ("zoo", "published", "weights"),
     "docs/results.md": ("results", "compare", "budgets", "lr_grid", "recipes", "shift", "sample_efficiency",
-                        "frontier", "goals"),
+                        "frontier", "goals", "differences"),
 }
 BEGIN = re.compile(r"^<!-- generated: (?P<spec>[^>]*?) -->$")
 END = "<!-- /generated -->"
@@ -235,7 +236,7 @@ KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
          "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
-         **frontier.BLOCKS, "command": (_command, None),
+         **frontier.BLOCKS, **claims.BLOCKS, "command": (_command, None),
          "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
          "published": (front_page.published, 0)}
 
