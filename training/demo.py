@@ -53,8 +53,9 @@ import sys
 import time
 
 from constrained_zoo import arguments
+from constrained_zoo.atomic import atomic_path, write_json, write_text
+
 from . import sweep
-from .run.atomic import atomic_path, write_json, write_text
 from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect
 

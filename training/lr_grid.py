@@ -27,7 +27,8 @@ import os
 import statistics
 import sys
 
-from .run.atomic import write_text
+from constrained_zoo.atomic import write_text
+
 from .sweeps import results as report
 
 FULLY_CONNECTED = ("mlp", "fully_connected")

@@ -48,8 +48,9 @@ import re
 import runpy
 import sys
 
+from constrained_zoo.atomic import write_text
+
 from . import front_page
-from .run.atomic import write_text
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")

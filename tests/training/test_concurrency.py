@@ -18,7 +18,8 @@ import pytest
 
 from tests.training import cli
 from tests.training.test_sweep import TINY, start_sweep, table, trainings
-from constrained_zoo.training.run import atomic, signals
+from constrained_zoo import atomic
+from constrained_zoo.training.run import signals
 
 pytestmark = pytest.mark.tensorflow_only
 

@@ -19,7 +19,7 @@ import tempfile
 from constrained_zoo.models import manifest as written
 from constrained_zoo.models import weights
 
-from ..run.atomic import atomic_path, remove_leftovers
+from constrained_zoo.atomic import atomic_path, remove_leftovers
 
 SUFFIX = written.SUFFIX
 

@@ -18,7 +18,7 @@ import os
 import statistics
 import sys
 
-from ..run.atomic import write_text
+from constrained_zoo.atomic import write_text
 from . import protocol as protocols
 from .paired import t_interval
 from .results import collect
