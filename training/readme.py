@@ -82,7 +82,7 @@ def _weights(root):
     entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
-                "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
+                "`python -m constrained_zoo.training.publishing RUN_DIR` has written them.\n")
     lines = [
         "Published weights: `models.create_model(name, weights=WEIGHTS)`; re-check one in seconds with "
         "`python -m constrained_zoo.training.evaluate --model NAME --weights WEIGHTS`.",

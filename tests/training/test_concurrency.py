@@ -212,7 +212,7 @@ class Killed(BaseException):
 
 
 def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, monkeypatch):
-    from constrained_zoo.training.publishing import manifest
+    from constrained_zoo.training.publishing import install
 
     def saver(content):
         def save(path):
@@ -221,10 +221,10 @@ def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, m
         return save
 
     entry = {"model": "cnn_tiny", "dataset": "digits"}
-    old = _valid_pairs(tmp_path) or manifest.install(str(tmp_path), entry, saver("old weights"))["file"]
+    old = _valid_pairs(tmp_path) or install.install(str(tmp_path), entry, saver("old weights"))["file"]
     replace, calls = os.replace, []
     monkeypatch.setattr(os, "replace", lambda src, dst: (calls.append(dst), replace(src, dst)))
-    manifest.install(str(tmp_path), entry, saver("counting"))
+    install.install(str(tmp_path), entry, saver("counting"))
     steps = len(calls)  # the renames one publish makes
     assert steps >= 2
     new_files = set()
@@ -241,12 +241,12 @@ def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, m
 
         monkeypatch.setattr(os, "replace", replace_or_die)
         with pytest.raises(Killed):
-            manifest.install(str(tmp_path), entry, saver(f"new weights {kill_at}"))
+            install.install(str(tmp_path), entry, saver(f"new weights {kill_at}"))
         monkeypatch.setattr(os, "replace", replace)
         after = _valid_pairs(tmp_path)["cnn_tiny"]  # valid whatever the step
         assert after == before or after not in new_files | {old}
         new_files.add(after)
-    final = manifest.install(str(tmp_path), entry, saver("final weights"))
+    final = install.install(str(tmp_path), entry, saver("final weights"))
     assert _valid_pairs(tmp_path) == {"cnn_tiny": final["file"]}
     # Files no entry names (an old pair's, a killed publish's) are gone after a publish.
     assert sorted(os.listdir(tmp_path / "digits")) == [os.path.basename(final["file"])]
