@@ -54,7 +54,6 @@ import time
 
 from constrained_zoo import arguments
 from constrained_zoo.atomic import atomic_path, write_json, write_text
-
 from . import sweep
 from .sweeps.chapter import chapter_check, family_bests, markdown_table, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect

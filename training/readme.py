@@ -49,7 +49,6 @@ import runpy
 import sys
 
 from constrained_zoo.atomic import write_text
-
 from . import front_page
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
