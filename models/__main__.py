@@ -3,10 +3,13 @@
 import argparse
 
 from constrained_zoo import models
+from constrained_zoo.models.architecture import count_text
 
 
 def zoo_table(pattern="*"):
-    """One row per registered model: family, datasets, trainable parameters, description.
+    """One row per registered model: family, datasets, every weight (trainable beside it), description.
+
+    Each model is built as `create_model(name)` builds it, for its first dataset.
 
     Example:
 
@@ -14,13 +17,13 @@ def zoo_table(pattern="*"):
     | lenet5 | multi_channel_conv | fashion_mnist | 61,706 | LeNet-5 as in D2L §7.6: 5×5 convolutions, sigmoid, average pooling. |
     """
     lines = [
-        "| model | family | meant for | trainable parameters | description |",
+        "| model | family | meant for | weights (trainable) | description |",
         "|---|---|---|---:|---|",
     ]
     for name in models.list_models(pattern):
-        entry = models.model_entry(name)
-        params = models.count_params(name)
-        lines.append(f"| {name} | {entry.family} | {', '.join(entry.datasets)} | {params:,} | {entry.description} |")
+        entry, model = models.model_entry(name), models.create_model(name)
+        counts = count_text({"params": model.count_params(), "trainable_params": models.trainable_params(model)})
+        lines.append(f"| {name} | {entry.family} | {', '.join(entry.datasets)} | {counts} | {entry.description} |")
     return "\n".join(lines)
 
 

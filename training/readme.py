@@ -10,7 +10,7 @@ docs/*.md, paths relative to the repository's root).
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
 
-    <!-- generated: zoo -->                                    python -m constrained_zoo.models (trainable parameters)
+    <!-- generated: zoo -->                                    python -m constrained_zoo.models (weights, trainable)
     <!-- generated: weights -->                                models/weights/manifest.json
     <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
@@ -269,7 +269,7 @@ def render(text, root=REPO):
     Example:
 
     >>> render("x\\n<!-- generated: zoo -->\\nold\\n<!-- /generated -->\\ny\\n").splitlines()[2]
-    '| model | family | meant for | trainable parameters | description |'
+    '| model | family | meant for | weights (trainable) | description |'
     """
     lines = text.splitlines(keepends=True)
     out, i = [], 0

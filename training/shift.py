@@ -43,9 +43,10 @@ import sys
 import numpy as np
 
 from constrained_zoo.atomic import atomic_path, write_json, write_text
+from constrained_zoo.models.architecture import count_text
 
 from .sweeps.plots import FAMILY_COLORS
-from .sweeps.results import FAMILY_ORDER, collect, count_text
+from .sweeps.results import FAMILY_ORDER, collect
 
 COLUMNS = ("model", "family", "params", "trainable_params", "seed", "shift", "test_accuracy")
 
