@@ -1,4 +1,4 @@
-"""`training.atomic`: a reader sees the old complete file or the new one, never half of one."""
+"""`constrained_zoo.atomic`: a reader sees the old complete file or the new one, never half of one."""
 
 import json
 import os
