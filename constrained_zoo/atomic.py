@@ -111,11 +111,11 @@ def atomic_path(path, suffix=""):
             # aside first (`.NAME.TOKEN.aside`), so at every moment one
             # complete copy exists; a SIGKILL between the two renames is
             # undone by `remove_leftovers`, which puts the old one back.
-            with _deferred():
+            with _deferred():  # a signal that came is delivered once the old copy is gone too
                 os.replace(path, aside)
                 os.replace(tmp, path)
                 _fsync_dir(parent)
-            shutil.rmtree(aside, ignore_errors=True)
+                shutil.rmtree(aside, ignore_errors=True)
         else:
             os.replace(tmp, path)  # one rename: nothing a signal could split
         _fsync_dir(parent)
