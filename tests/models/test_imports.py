@@ -97,10 +97,13 @@ def test_the_cycle_finder_finds_one():
     assert _cycle({"a": {"b"}, "b": set()}) is None
 
 
-@pytest.mark.parametrize("name, leaves", [("constrained_zoo.models.weights", {"constrained_zoo.models.architecture"}),
-                                          ("constrained_zoo.models.architecture", set())])
+@pytest.mark.parametrize("name, leaves", [
+    ("constrained_zoo.models.weights", {"constrained_zoo.models.architecture", "constrained_zoo.models.manifest"}),
+    ("constrained_zoo.models.manifest", {"constrained_zoo.models.architecture"}),
+    ("constrained_zoo.models.architecture", set()),
+])
 def test_the_weights_module_builds_no_model(name, leaves):
-    """constrained_zoo.models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
+    """constrained_zoo.models.weights reaches no builder: of models, it imports only the manifest and the architecture."""
     _, imported = _graph()[name]
     zoo = "constrained_zoo.models"
     assert {m for m in imported if m == zoo or m.startswith(zoo + ".")} == leaves, imported

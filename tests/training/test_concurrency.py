@@ -179,6 +179,8 @@ def test_inside_a_command_a_signal_during_a_swap_is_only_recorded(tmp_path, monk
         with pytest.raises(signals.StopRequested):
             signals.raise_if_stopped()
     assert len(calls) == 2 and (target / "version").read_text() == "new"
+    with signals.stop_on_signals():  # an outermost block starts afresh: no recorded stop is left to later tests
+        assert signals.requested() is None
 
 
 def test_a_kill_between_the_renames_of_a_swap_with_a_suffix_keeps_the_complete_copy(tmp_path):
