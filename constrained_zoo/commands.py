@@ -11,9 +11,9 @@ the import and the first device query, then writes back every line but those.
 
 Only commands do this: importing `constrained_layers` or `constrained_zoo`
 changes no global state. The console scripts (`czoo-train`, `czoo-sweep`,
-`czoo-evaluate`, `czoo-predict`, `czoo-params`) are this module's functions;
-each `python -m constrained_zoo.training.NAME` module calls
-`quiet_tensorflow()` first when it runs as `__main__`. Standard library only.
+`czoo-evaluate`, `czoo-publish`, `czoo-predict`, `czoo-params`) are this
+module's functions; each `python -m constrained_zoo.training.NAME` module
+calls `quiet_tensorflow()` first when it runs as `__main__`. Standard library only.
 """
 
 import contextlib
@@ -136,6 +136,11 @@ def sweep():
 def evaluate():
     """`czoo-evaluate`: `python -m constrained_zoo.training.evaluate`."""
     return _run("constrained_zoo.training.evaluate")
+
+
+def publish():
+    """`czoo-publish`: `python -m constrained_zoo.training.publishing`."""
+    return _run("constrained_zoo.training.publishing.publish")
 
 
 def predict():

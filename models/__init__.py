@@ -27,9 +27,9 @@ eq. 7.1.2), "multi_channel_conv" (eq. 7.1.7). Models whose name has "1d"
 take sequences (MNIST-1D); the others take images. Each family's knobs
 (`model_entry(name).options`) are `create_model`'s overrides.
 
-Published weights: `create_model(name, weights=...)` loads them, checked;
-`models.weights` reads, checks and writes the manifest and its files
-(publishing and evaluating use it).
+Published weights: `create_model(name, weights=...)` loads them, checked
+(`models.weights`); `models.manifest` is the manifest's one reader and
+writer and names its files (publishing and evaluating use both).
 """
 
 if __name__ != "constrained_zoo.models":  # e.g. `import models` from the repository's root

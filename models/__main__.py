@@ -4,10 +4,13 @@ import argparse
 
 from constrained_zoo import models
 from constrained_zoo.markdown import markdown_table
+from constrained_zoo.models.architecture import count_text
 
 
 def zoo_table(pattern="*"):
-    """One row per registered model: family, datasets, trainable parameters, description.
+    """One row per registered model: family, datasets, every weight (trainable beside it), description.
+
+    Each model is built as `create_model(name)` builds it, for its first dataset.
 
     Example:
 
@@ -16,9 +19,10 @@ def zoo_table(pattern="*"):
     """
     rows = []
     for name in models.list_models(pattern):
-        entry = models.model_entry(name)
-        rows.append([name, entry.family, ", ".join(entry.datasets), f"{models.count_params(name):,}", entry.description])
-    return markdown_table(["model", "family", "meant for", "trainable parameters", "description"], rows, right=(3,))
+        entry, model = models.model_entry(name), models.create_model(name)
+        counts = count_text({"params": model.count_params(), "trainable_params": models.trainable_params(model)})
+        rows.append([name, entry.family, ", ".join(entry.datasets), counts, entry.description])
+    return markdown_table(["model", "family", "meant for", "weights (trainable)", "description"], rows, right=(3,))
 
 
 def main(argv=None):

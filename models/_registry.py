@@ -222,12 +222,13 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, weights
 def count_params(name, input_shape=None, num_classes=None, **overrides):
     """Trainable parameters of `create_model(name, input_shape, num_classes, **overrides)`.
 
-    The figure of the results tables (`trainable_params`): what a
-    configuration costs before it is trained. The model is built to count it
-    (a fraction of a second for every zoo configuration; a fully connected
-    layer too large to build is refused by the layer, quoting its count),
-    and its constrained layers' counts equal `constrained_layers.count_params`
-    (the zoo's tests check both).
+    What a configuration costs in trainable parameters before it is trained
+    (`trainable_params`; the tables show every weight, Keras's
+    `count_params` of the built model, with this beside it). The model is
+    built to count it (a fraction of a second for every zoo configuration;
+    a fully connected layer too large to build is refused by the layer,
+    quoting its count), and its constrained layers' counts equal
+    `constrained_layers.count_params` (the zoo's tests check both).
 
     Args:
         name, input_shape, num_classes, **overrides: as `create_model`'s.

@@ -1,10 +1,14 @@
-"""A model's architecture as data, and its fingerprint: what published weights were trained in.
+"""A model's architecture as data, its fingerprint (what published weights were trained in), and its counts.
 
 `architecture_fingerprint(model)` hashes the model's config with everything
 that differs between two builds of one architecture left out (layer names,
 dtypes); `models.weights` compares it with the manifest's `"architecture"`
 before it loads a file, so weights never load into another architecture,
 even one whose every shape matches.
+
+Counts: every table counts every weight a model holds (Keras's
+`count_params`, BatchNorm's moving statistics included), the trainable
+ones beside it: `trainable_params(model)` and `count_text(row)`.
 """
 
 import hashlib
@@ -91,7 +95,7 @@ def architecture_fingerprint(model):
 
 
 def trainable_params(model):
-    """The number of trainable parameters of a built Keras `model` or layer (what the tables count).
+    """The number of trainable parameters of a built Keras `model` or layer (the tables show it beside `count_params`).
 
     Example:
 
@@ -102,3 +106,19 @@ def trainable_params(model):
     15
     """
     return int(sum(math.prod(w.shape) for w in model.trainable_weights))
+
+
+def count_text(row):
+    """A table's count cell: every weight (`row["params"]`), the trainable ones (`row["trainable_params"]`) beside it.
+
+    One figure when they are equal. `row` is a manifest entry, a run's
+    results or a table's row: anything with those two keys.
+
+    Example:
+
+    >>> count_text({"params": 9234, "trainable_params": 9106}), count_text({"params": 666, "trainable_params": 666})
+    ('9,234 (9,106)', '666')
+    """
+    if row["params"] == row["trainable_params"]:
+        return f"{row['params']:,}"
+    return f"{row['params']:,} ({row['trainable_params']:,})"

@@ -53,7 +53,9 @@ DOCUMENTS = [*sorted(os.path.relpath(p, REPO) for p in glob.glob(os.path.join(RE
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.S | re.M)
 #: Console scripts and the modules whose main() they run (constrained_zoo/commands.py).
 CONSOLE_SCRIPTS = {"czoo-train": "constrained_zoo.training.train", "czoo-sweep": "constrained_zoo.training.sweep",
-                   "czoo-evaluate": "constrained_zoo.training.evaluate", "czoo-predict": "constrained_zoo.models.predict",
+                   "czoo-evaluate": "constrained_zoo.training.evaluate",
+                   "czoo-publish": "constrained_zoo.training.publishing.publish",
+                   "czoo-predict": "constrained_zoo.models.predict",
                    "czoo-params": "constrained_layers.params"}
 
 

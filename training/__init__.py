@@ -8,7 +8,7 @@ The commands (`python -m constrained_zoo.training.NAME`, each a module of this f
     shift      test accuracy of every run on shifted images
     lr_grid    each model at its learning rate of best validation accuracy
     demo       `make demo`: the chapter's story in minutes, shipped weights re-checked
-    publish    a finished run's weights into the zoo, with its manifest entry
+    publishing a finished run's weights into the zoo, with its manifest entry (a package)
     evaluate   re-check a run's SavedModel or a published model's weights
     readme     the generated tables of README.md and docs/
     gpu_check  the devices and a step time per family
@@ -17,10 +17,11 @@ Their parts, by what each does:
 
     settings.py   every training setting, declared once (parsers, configs, recipes, resume)
     data/         where datasets come from and the tf.data pipelines
-    run/          one run: the fit itself, checkpoints, atomic writes, signals, distribution
+    run/          one run: the fit itself, checkpoints, signals, distribution
     sweeps/       many runs: scheduling and locks, results tables, plots, the chapter's verdict
-    publishing/   the weights manifest written safely, evaluation, provenance
+    publishing/   the publish command: the run re-checked, its file and manifest entry swapped together
 
+Files others read are written atomically through `constrained_zoo.atomic`.
 Nothing heavy is imported here. `constrained_zoo.training` is this package's
 only name (see `constrained_zoo`).
 """

@@ -29,9 +29,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from constrained_zoo import arguments
 
+from constrained_zoo.atomic import write_text
+
 from . import settings
 from .run import rundir
-from .run.atomic import write_text
 from .sweep import run_name
 from .sweeps.results import collect, comparable, weights_of
 

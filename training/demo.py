@@ -4,7 +4,7 @@
     python -m constrained_zoo.training.demo --no-train            # part 2 only: the shipped weights
     python -m constrained_zoo.training.demo --published none      # part 1 only: the short run
 
-Part 1 trains one model of each family at about 10k parameters (`DEMO_MODELS`:
+Part 1 trains one model of each family at about 10k weights (`DEMO_MODELS`:
 all ≤ 15,000) on all 54,000 training images for a few epochs
 (`python -m constrained_zoo.training.sweep`, resumable in OUT), prints each family's
 validation and test accuracy, ranks the families by VALIDATION accuracy
@@ -18,9 +18,9 @@ Part 2 loads the shipped Fashion-MNIST weights of every published model
 (`models.create_model(name, weights="fashion_mnist")`), re-computes each test
 accuracy (`training.evaluate`, deterministic; any count that differs from the
 manifest's is a MISMATCH and the exit status is 1), prints them next to the
-short run's figures with the command that trained each, then ranks each
-family's best published model by the manifest's validation accuracy within
-parameter budgets (`--budgets`).
+short run's figures with the command that trained each, then ranks each family's
+best published model by the manifest's validation accuracy within budgets of
+weights (`--budgets`; every weight counted, the trainable ones beside it).
 
 The short run's recipe was chosen on the validation split only. The five
 models trained with Adam, a cosine schedule and all 54,000 training images for
@@ -53,13 +53,14 @@ import sys
 import time
 
 from constrained_zoo import arguments, markdown
+from constrained_zoo.atomic import atomic_path, write_json, write_text
+from constrained_zoo.models.architecture import count_text
 from . import sweep
-from .run.atomic import atomic_path, write_json, write_text
 from .sweeps.chapter import chapter_check, family_bests, verdict_line
 from .sweeps.results import FAMILY_ORDER, collect
 
 DATASET = "fashion_mnist"
-#: One model of each family but the low-rank one, each with at most 15,000 trainable parameters.
+#: One model of each family but the low-rank one, each with at most 15,000 weights.
 DEMO_MODELS = "mlp_linear,fc2d_tiny,lc_tiny,sharedconv_base,cnn_small"
 DEMO_EPOCHS = 5
 DEMO_LEARNING_RATE = 0.003
@@ -73,11 +74,10 @@ def _acc(value):
 
 # ----------------------------------------------------------------------------- part 1: the short run
 def short_run_rows(out):
-    """The short run's finished runs as rows: model, family, params, validation, test.
+    """The short run's finished runs as rows: model, family, params, trainable_params, validation, test.
 
-    "validation" is the run's best validation accuracy or, for runs without
-    a validation set (--validation-fraction 0), its final training accuracy
-    ("chosen_by" says which); never the test accuracy.
+    "validation" is the run's best validation accuracy or, for runs without a validation set
+    (--validation-fraction 0), its final training accuracy ("chosen_by" says which); never test.
     """
     results = collect(os.path.join(out, "runs"))
     with_validation = bool(results) and all(r.get("best_val_accuracy") is not None for r in results)
@@ -87,9 +87,9 @@ def short_run_rows(out):
             value = r["best_val_accuracy"]
         else:
             value = _final_train_accuracy(os.path.join(out, "runs", r["model"], f"seed{r['seed']}"))
-        rows.append({"model": r["model"], "family": r["family"], "params": r["trainable_params"],
-                     "validation": value, "best_val_accuracy": r.get("best_val_accuracy"),
-                     "test": r["test_accuracy"], "seed": r["seed"]})
+        rows.append({"model": r["model"], "family": r["family"], "params": r["params"],
+                     "trainable_params": r["trainable_params"], "validation": value,
+                     "best_val_accuracy": r.get("best_val_accuracy"), "test": r["test_accuracy"], "seed": r["seed"]})
     chosen_by = "best validation accuracy" if with_validation else "final training accuracy (no validation set)"
     return rows, chosen_by
 
@@ -108,7 +108,7 @@ def report_short_run(rows, chosen_by, args):
     """Part 1's table and verdict as Markdown lines."""
     column = "validation" if chosen_by.startswith("best validation") else "final train (no validation)"
     bests = family_bests(rows, "validation")
-    table = [[i, r["family"], r["model"], f"{r['params']:,}", _acc(r["validation"]), _acc(r["test"])]
+    table = [[i, r["family"], r["model"], count_text(r), _acc(r["validation"]), _acc(r["test"])]
              for i, r in enumerate(bests, start=1)]
     groups, verdict = chapter_check(rows, "validation")
     lines = [
@@ -117,7 +117,7 @@ def report_short_run(rows, chosen_by, args):
         "",
         f"Each family's best model, ranked by {chosen_by}; the test column is shown, never used to choose.",
         "",
-        markdown.markdown_table(["rank", "family", "model", "parameters", column, "test"], table, right=(0, 3, 4, 5)),
+        markdown.markdown_table(["rank", "family", "model", "weights (trainable)", column, "test"], table, (0, 3, 4, 5)),
         "",
         verdict_line(groups, verdict, "validation", chosen_by),
     ]
@@ -192,8 +192,8 @@ def published_rows(entries, recomputed):
         got = recomputed.get(entry["model"])
         ok = isinstance(got, tuple) and got == (entry["test_correct"], entry["num_test"])
         rows.append({
-            "model": entry["model"], "family": models.model_entry(entry["model"]).family,
-            "params": entry["trainable_params"], "validation": entry["validation_accuracy"],
+            "model": entry["model"], "family": models.model_entry(entry["model"]).family, "params": entry["params"],
+            "trainable_params": entry["trainable_params"], "validation": entry["validation_accuracy"],
             "test": entry["test_accuracy"], "recomputed": got[0] / got[1] if isinstance(got, tuple) else None,
             "match": ok, "error": None if isinstance(got, tuple) else (got or "not re-computed"),
             "command": entry["command"], "commit": entry.get("commit") or "unknown",
@@ -210,7 +210,7 @@ def report_published(rows, demo_rows, budgets):
     for r in rows:
         status = "match" if r["match"] else ("MISMATCH" if r["recomputed"] is not None else "ERROR")
         mine = demo.get(r["model"])
-        table.append([r["model"], r["family"], f"{r['params']:,}", _acc(r["validation"]), _acc(r["test"]),
+        table.append([r["model"], r["family"], count_text(r), _acc(r["validation"]), _acc(r["test"]),
                       _acc(r["recomputed"]), status, _acc(mine and mine.get("best_val_accuracy")), _acc(mine and mine["test"])])
     lines = [
         f"## 2. The published models: shipped weights ({DATASET}), test accuracy re-computed",
@@ -218,8 +218,8 @@ def report_published(rows, demo_rows, budgets):
         "Validation and test (manifest): the published run's (20 epochs, all training images); re-computed: "
         "this machine, from the shipped weights; demo: part 1's short run of the same model.",
         "",
-        markdown.markdown_table(["model", "family", "parameters", "validation", "test (manifest)", "test (re-computed)",
-                                 "check", "demo validation", "demo test"], table, right=(2, 3, 4, 5, 7, 8)),
+        markdown.markdown_table(["model", "family", "weights (trainable)", "validation", "test (manifest)",
+                                 "test (re-computed)", "check", "demo validation", "demo test"], table, (2, 3, 4, 5, 7, 8)),
         "",
         f"Reproduce a row: train it with its command below, or re-check the shipped weights with "
         f"`{EVALUATE.format(model='MODEL')}`.",
@@ -232,11 +232,11 @@ def report_published(rows, demo_rows, budgets):
         groups, verdict = chapter_check(within, "validation")
         lines += [
             "",
-            f"Each family's best published model with ≤ {budget:,} parameters, chosen by the manifest's "
+            f"Each family's best published model with ≤ {budget:,} weights, chosen by the manifest's "
             f"validation accuracy (test shown, never used to choose):",
             "",
-            markdown.markdown_table(["rank", "family", "model", "parameters", "validation", "test"],
-                                    [[i, r["family"], r["model"], f"{r['params']:,}", _acc(r["validation"]),
+            markdown.markdown_table(["rank", "family", "model", "weights (trainable)", "validation", "test"],
+                                    [[i, r["family"], r["model"], count_text(r), _acc(r["validation"]),
                                       _acc(r["test"])] for i, r in enumerate(bests, start=1)], right=(0, 3, 4, 5)),
             "",
             verdict_line(groups, verdict, "validation", "validation accuracy"),

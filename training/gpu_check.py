@@ -5,9 +5,9 @@
     KERAS_BACKEND=jax python -m constrained_zoo.training.gpu_check                 # JAX with CUDA, no TensorFlow needed
 
 Prints the backend, the devices it sees, the precision policy, and for each
-model: its family, trainable parameters, the first step's time (which
-includes XLA's compilation), the median of the later steps, and examples per
-second. Data are numpy arrays (`training.sources.load_arrays`) fed to
+model: its family, its weights (every one, Keras's `count_params`), the
+first step's time (which includes XLA's compilation), the median of the
+later steps, and examples per second. Data are numpy arrays (`training.sources.load_arrays`) fed to
 `model.fit`: on the JAX backend nothing here imports TensorFlow, so it runs
 on machines that have JAX with CUDA and no TensorFlow (Fashion-MNIST then
 comes from its IDX files: `--data-dir` or `$FASHION_MNIST_DIR`).
@@ -118,7 +118,7 @@ def check_model(name, arrays, args, jit_compile):
     return {
         "model": name,
         "family": models.model_entry(name).family,
-        "params": models.trainable_params(model),
+        "params": int(model.count_params()),  # every weight, as the tables count
         "steps": len(timer.times),
         "first_step_s": timer.times[0],
         "median_step_ms": 1000 * step,
@@ -153,7 +153,7 @@ def main(argv=None):
     print(f"backend {backend} (Keras {keras.__version__}); devices: {', '.join(found)}")
     print(f"precision {policy}; jit_compile {args.jit_compile}; {len(x_train):,} examples of {args.dataset}, "
           f"batch {args.batch_size}, steps per execution {args.steps_per_execution}")
-    print(f"{'model':<18} {'family':<18} {'params':>9} {'steps':>6} {'first step (s)':>15} "
+    print(f"{'model':<18} {'family':<18} {'weights':>9} {'steps':>6} {'first step (s)':>15} "
           f"{'step (ms)':>10} {'examples/s':>11} {'loss':>7}")
     failed = []
     for name in [n.strip() for n in args.models.split(",") if n.strip()]:

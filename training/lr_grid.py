@@ -27,9 +27,9 @@ import os
 import statistics
 import sys
 
+from constrained_zoo.atomic import write_text
 from constrained_zoo.markdown import markdown_table
 
-from .run.atomic import write_text
 from .sweeps import results as report
 
 FULLY_CONNECTED = ("mlp", "fully_connected")

@@ -10,7 +10,7 @@ docs/*.md, paths relative to the repository's root).
 A generated block is the text between a marker line and the next
 `<!-- /generated -->` line; the marker says what goes there:
 
-    <!-- generated: zoo -->                                    python -m constrained_zoo.models (trainable parameters)
+    <!-- generated: zoo -->                                    python -m constrained_zoo.models (weights, trainable)
     <!-- generated: weights -->                                models/weights/manifest.json
     <!-- generated: results results/mnist1d -->                that folder's results.md table, from its runs
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
@@ -50,10 +50,10 @@ import re
 import runpy
 import sys
 
+from constrained_zoo.atomic import write_text
 from constrained_zoo.markdown import markdown_table
 
 from . import front_page
-from .run.atomic import write_text
 from .sweeps import claims, frontier
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -86,7 +86,7 @@ def _weights(root):
     entries = weights.published_weights()
     if not entries:
         return ("Published weights: none yet. `models.create_model(name, weights=DATASET)` loads them once "
-                "`python -m constrained_zoo.training.publish RUN_DIR` has written them.\n")
+                "`python -m constrained_zoo.training.publishing RUN_DIR` has written them.\n")
     rows = []
     for w in entries:
         overrides = ", ".join(f"{k}={v}" for k, v in sorted((w.get("overrides") or {}).items())) or "—"
@@ -258,7 +258,7 @@ def render(text, root=REPO):
     Example:
 
     >>> render("x\\n<!-- generated: zoo -->\\nold\\n<!-- /generated -->\\ny\\n").splitlines()[2]
-    '| model | family | meant for | trainable parameters | description |'
+    '| model | family | meant for | weights (trainable) | description |'
     """
     lines = text.splitlines(keepends=True)
     out, i = [], 0

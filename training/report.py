@@ -16,7 +16,8 @@ if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_
 import os
 
 from constrained_zoo import arguments
-from .run.atomic import write_text
+from constrained_zoo.atomic import write_text
+
 from .sweeps.plots import plot
 from .sweeps.results import collect, compare, matched_budgets, recipe_title, summarize, to_csv, to_markdown
 

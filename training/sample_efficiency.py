@@ -30,7 +30,7 @@ import sys
 from constrained_zoo import arguments
 
 from . import sweep
-from .run.atomic import atomic_path, write_text
+from constrained_zoo.atomic import atomic_path, write_text
 from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
 from .sweeps.results import weights_of

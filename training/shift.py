@@ -42,11 +42,12 @@ import sys
 
 import numpy as np
 
+from constrained_zoo.atomic import atomic_path, write_json, write_text
 from constrained_zoo.markdown import markdown_table
+from constrained_zoo.models.architecture import count_text
 
-from .run.atomic import atomic_path, json_safe, write_text
 from .sweeps.plots import FAMILY_COLORS
-from .sweeps.results import FAMILY_ORDER, collect, count_text
+from .sweeps.results import FAMILY_ORDER, collect
 
 COLUMNS = ("model", "family", "params", "trainable_params", "seed", "shift", "test_accuracy")
 
@@ -76,7 +77,7 @@ def stored_shifts(run_dir):
 def store_shifts(run_dir, accuracies):
     """Writes `{shift: accuracy}` to the run's `shift.json`, atomically."""
     body = {"shift_accuracy": {str(s): accuracies[s] for s in sorted(accuracies)}}
-    write_text(os.path.join(run_dir, STORED), json.dumps(json_safe(body), indent=2, allow_nan=False) + "\n")
+    write_json(os.path.join(run_dir, STORED), body, sort_keys=False)  # the shifts in numeric order
 
 
 def run_shifts(run_dir, shifts, force=False):

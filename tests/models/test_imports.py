@@ -12,8 +12,12 @@ from tests.test_layout import _graph
 ZOO = "constrained_zoo.models"
 
 
-@pytest.mark.parametrize("name, leaves", [("constrained_zoo.models.weights", {"constrained_zoo.models.architecture"}),
-                                          ("constrained_zoo.models.architecture", set())])
+@pytest.mark.parametrize("name, leaves", [
+    ("constrained_zoo.models.weights", {"constrained_zoo.models.architecture", "constrained_zoo.models.manifest"}),
+    ("constrained_zoo.models.manifest", {"constrained_zoo.models.architecture", "constrained_zoo.models.datasets"}),
+    ("constrained_zoo.models.datasets", set()),
+    ("constrained_zoo.models.architecture", set()),
+])
 def test_the_weights_module_builds_no_model(name, leaves):
     """constrained_zoo.models.weights reaches no builder: of models, it imports only leaves that import nothing of models."""
     imported = _graph()[name]

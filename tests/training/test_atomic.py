@@ -1,11 +1,11 @@
-"""`training.atomic`: a reader sees the old complete file or the new one, never half of one."""
+"""`constrained_zoo.atomic`: a reader sees the old complete file or the new one, never half of one."""
 
 import json
 import os
 
 import pytest
 
-from constrained_zoo.training.run.atomic import atomic_path, remove_leftovers, write_json, write_text
+from constrained_zoo.atomic import atomic_path, remove_leftovers, write_json, write_text
 
 
 class Crash(Exception):
@@ -111,7 +111,7 @@ def test_remove_leftovers_removes_only_temporaries(tmp_path):
 
 KILL_BETWEEN_RENAMES = """
 import os, sys
-from constrained_zoo.training.run.atomic import atomic_path
+from constrained_zoo.atomic import atomic_path
 renames = []
 real_replace = os.replace
 def replace(src, dst):

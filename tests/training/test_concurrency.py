@@ -18,7 +18,8 @@ import pytest
 from tests.training import cli
 from tests.training.processes import children_of, wait_all
 from tests.training.test_sweep import TINY, start_sweep, table, trainings
-from constrained_zoo.training.run import atomic, signals
+from constrained_zoo import atomic
+from constrained_zoo.training.run import signals
 
 pytestmark = pytest.mark.tensorflow_only
 
@@ -147,6 +148,8 @@ def test_inside_a_command_a_signal_during_a_swap_is_only_recorded(tmp_path, monk
         with pytest.raises(signals.StopRequested):
             signals.raise_if_stopped()
     assert len(calls) == 2 and (target / "version").read_text() == "new"
+    with signals.stop_on_signals():  # an outermost block starts afresh: no recorded stop is left to later tests
+        assert signals.requested() is None
 
 
 def test_a_kill_between_the_renames_of_a_swap_with_a_suffix_keeps_the_complete_copy(tmp_path):
@@ -180,7 +183,7 @@ class Killed(BaseException):
 
 
 def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, monkeypatch):
-    from constrained_zoo.training.publishing import manifest
+    from constrained_zoo.training.publishing import install
 
     def saver(content):
         def save(path):
@@ -189,10 +192,10 @@ def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, m
         return save
 
     entry = {"model": "cnn_tiny", "dataset": "digits"}
-    old = _valid_pairs(tmp_path) or manifest.install(str(tmp_path), entry, saver("old weights"))["file"]
+    old = _valid_pairs(tmp_path) or install.install(str(tmp_path), entry, saver("old weights"))["file"]
     replace, calls = os.replace, []
     monkeypatch.setattr(os, "replace", lambda src, dst: (calls.append(dst), replace(src, dst)))
-    manifest.install(str(tmp_path), entry, saver("counting"))
+    install.install(str(tmp_path), entry, saver("counting"))
     steps = len(calls)  # the renames one publish makes
     assert steps >= 2
     new_files = set()
@@ -209,12 +212,12 @@ def test_a_publish_killed_at_any_step_leaves_a_valid_old_or_new_pair(tmp_path, m
 
         monkeypatch.setattr(os, "replace", replace_or_die)
         with pytest.raises(Killed):
-            manifest.install(str(tmp_path), entry, saver(f"new weights {kill_at}"))
+            install.install(str(tmp_path), entry, saver(f"new weights {kill_at}"))
         monkeypatch.setattr(os, "replace", replace)
         after = _valid_pairs(tmp_path)["cnn_tiny"]  # valid whatever the step
         assert after == before or after not in new_files | {old}
         new_files.add(after)
-    final = manifest.install(str(tmp_path), entry, saver("final weights"))
+    final = install.install(str(tmp_path), entry, saver("final weights"))
     assert _valid_pairs(tmp_path) == {"cnn_tiny": final["file"]}
     # Files no entry names (an old pair's, a killed publish's) are gone after a publish.
     assert sorted(os.listdir(tmp_path / "digits")) == [os.path.basename(final["file"])]

@@ -138,6 +138,8 @@ def test_filtered_stderr_keeps_real_warnings_and_errors():
      "error: no model matches"),
     (["czoo-predict", "--model", "cnn_small", "{tmp}/missing.png"], "czoo-predict: error: No such file"),
     (["czoo-evaluate", "{tmp}/no_run"], "error: "),
+    (["czoo-publish", "{tmp}/no_run"], "error: "),
+    (["constrained_zoo.training.publishing", "{tmp}/no_run"], "error: "),
     (["czoo-params", "--delta", "-1"], "python -m constrained_layers.params: error: argument --delta"),
 ])
 def test_our_clis_start_without_tensorflow_noise(tmp_path, argv, last_line):

@@ -1,4 +1,4 @@
-"""Publishing a run's weights (`training.publish`) and re-checking them (`training.evaluate --weights`).
+"""Publishing a run's weights (`training.publishing`) and re-checking them (`training.evaluate --weights`).
 
 One tiny run is trained here (1 epoch, 200 examples of `digits`, `cnn_tiny`)
 and published into a temporary weights root; nothing is written into the
@@ -21,7 +21,8 @@ import keras
 from constrained_zoo import models
 from constrained_zoo.models import weights as _weights
 from tests.training import cli
-from constrained_zoo.training import evaluate, publish, settings
+from constrained_zoo.training import evaluate, settings
+from constrained_zoo.training.publishing import publish
 
 
 def _module(module, *args, env=None):
@@ -53,7 +54,7 @@ def published(tmp_path_factory):
         if not (root / "manifest.json").exists():
             cli.check(cli.train(run_dir, "--model", "cnn_tiny", "--dataset", "digits", "--epochs", 1,
                                 "--max-train-examples", 200, "--seed", 3, "--verbose", 0, "--overwrite"))
-            done = cli.check(_module("constrained_zoo.training.publish", run_dir, "--dataset", "digits", "--weights-dir", root))
+            done = cli.check(_module("constrained_zoo.training.publishing", run_dir, "--dataset", "digits", "--weights-dir", root))
             assert "published cnn_tiny as weights 'digits'" in done.stdout
     return run_dir, root
 

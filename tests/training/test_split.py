@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 
-from constrained_zoo.training import publish, settings, train
+from constrained_zoo.training import settings, train
+from constrained_zoo.training.publishing import publish
 from constrained_zoo.training.data import SplitSettings
 from constrained_zoo.training.data import split as split_module
 

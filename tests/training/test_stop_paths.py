@@ -307,7 +307,7 @@ def test_publishing_takes_no_lock_on_a_read_only_directory_descriptor(tmp_path, 
     """NFS emulates flock with a write lock: on a directory's read-only descriptor it fails with EBADF."""
     import stat
 
-    from constrained_zoo.training.publishing import manifest
+    from constrained_zoo.training.publishing import install
 
     real = fcntl.flock
 
@@ -317,15 +317,15 @@ def test_publishing_takes_no_lock_on_a_read_only_directory_descriptor(tmp_path, 
         return real(fd, operation)
 
     monkeypatch.setattr(fcntl, "flock", nfs_flock)
-    entry = manifest.install(str(tmp_path), {"model": "cnn_tiny", "dataset": "digits"}, _saver("weights"))
+    entry = install.install(str(tmp_path), {"model": "cnn_tiny", "dataset": "digits"}, _saver("weights"))
     assert sorted(os.listdir(tmp_path)) == ["digits", "manifest.json"]  # the lock file went with the lock
     assert os.listdir(tmp_path / "digits") == [os.path.basename(entry["file"])]
 
 
-PUBLISHER = ("import sys\nfrom constrained_zoo.training.publishing import manifest\n"
+PUBLISHER = ("import sys\nfrom constrained_zoo.training.publishing import install\n"
              "def save(path):\n    open(path, 'w').write(sys.argv[2])\n"
              "for i in range(5):\n"
-             "    manifest.install(sys.argv[1], {'model': 'm' + sys.argv[2], 'dataset': 'digits'}, save)\n")
+             "    install.install(sys.argv[1], {'model': 'm' + sys.argv[2], 'dataset': 'digits'}, save)\n")
 
 
 def test_publishers_in_two_processes_keep_both_entries(tmp_path):

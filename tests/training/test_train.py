@@ -289,7 +289,7 @@ def test_kills_at_random_instants_leave_a_loadable_checkpoint(uninterrupted_run,
 
 def test_resume_removes_what_a_kill_left_and_no_more(tmp_path):
     """Unit test of what `AtomicCheckpoint` clears when it continues a state."""
-    from constrained_zoo.training.run.atomic import write_json
+    from constrained_zoo.atomic import write_json
     from constrained_zoo.training.run.checkpoints import AtomicCheckpoint, load_state
 
     directory = tmp_path / "checkpoints"

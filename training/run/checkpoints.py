@@ -19,7 +19,7 @@ import time
 
 import keras
 
-from .atomic import atomic_path, remove_leftovers, write_json
+from constrained_zoo.atomic import atomic_path, remove_leftovers, write_json
 
 STATE_FILE = "checkpoint.json"
 

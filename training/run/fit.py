@@ -130,7 +130,7 @@ def write_config(run, spec, entry, model, strategy):
     """config.json: every setting, the data, the model, the strategy, the code's commit, the versions."""
     from constrained_zoo.models.architecture import trainable_params  # pylint: disable=import-outside-toplevel
 
-    from .atomic import write_json  # pylint: disable=import-outside-toplevel
+    from constrained_zoo.atomic import write_json  # pylint: disable=import-outside-toplevel
 
     trainable = trainable_params(model)
     config = {
@@ -158,7 +158,7 @@ def write_config(run, spec, entry, model, strategy):
 
 def prepare(run, is_chief):
     """Everything checked; now the run directory is written. Returns the directory this worker writes."""
-    from .atomic import remove_leftovers  # pylint: disable=import-outside-toplevel
+    from constrained_zoo.atomic import remove_leftovers  # pylint: disable=import-outside-toplevel
 
     if not is_chief:  # other workers take part in saving, into a scratch directory
         task = json.loads(os.environ["TF_CONFIG"])["task"]
@@ -243,7 +243,7 @@ def fit_model(run, model, splits, spec, work_dir, is_chief):
     import keras  # pylint: disable=import-outside-toplevel
 
     from . import checkpoints  # pylint: disable=import-outside-toplevel
-    from .atomic import write_text  # pylint: disable=import-outside-toplevel
+    from constrained_zoo.atomic import write_text  # pylint: disable=import-outside-toplevel
 
     checkpoint = checkpoints.AtomicCheckpoint(os.path.join(work_dir, "checkpoints"), run.state, write=is_chief)
     callbacks = [checkpoint]
@@ -292,7 +292,7 @@ def results_of(run, entry, spec, model, state, test_loss, test_accuracy):
 def finish(run, model, state, results):
     """history.csv, model.keras, saved_model/ and, last, results.json, each written atomically."""
     from . import checkpoints  # pylint: disable=import-outside-toplevel
-    from .atomic import atomic_path, write_json, write_text  # pylint: disable=import-outside-toplevel
+    from constrained_zoo.atomic import atomic_path, write_json, write_text  # pylint: disable=import-outside-toplevel
 
     # Again here: a run killed after its last checkpoint resumes straight to this point.
     write_text(os.path.join(run.out, "history.csv"), checkpoints.history_csv(state["history"]))

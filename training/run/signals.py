@@ -14,10 +14,10 @@ Here handlers only record the signal; the code acts on it where it is safe:
   block that ends normally with a stop recorded that no `raise_if_stopped()` acted on
   raises `StopRequested` as it ends. Blocks nest: an inner block (a sweep
   inside a driver's loop of sweeps) keeps what the outer one recorded.
-- `deferred()`: a block no signal may split (the renames of `atomic.py`).
-  A signal that arrives meanwhile reaches the previous handler when the
-  block ends, whatever that handler does (record, or raise
-  `KeyboardInterrupt` in a program that installed none).
+
+The two renames of a directory swap are shielded from these signals by
+`constrained_zoo.atomic` itself: a signal that arrives between them reaches
+these handlers (or Python's default) when both are done.
 """
 
 import contextlib
@@ -27,9 +27,10 @@ import signal
 import sys
 import threading
 
+from constrained_zoo.atomic import STOP_SIGNALS  # what stops a run is what a directory swap is shielded from
+
 #: A child whose environment holds its parent's pid here is sent SIGTERM when that parent dies (`stop_with_parent`).
 PARENT_ENV = "CONSTRAINED_ZOO_STOP_WITH_PARENT"
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 _requested = []  # the signals received inside stop_on_signals, in order
 _acted = []  # non-empty once raise_if_stopped() raised for the recorded stop
 
@@ -101,29 +102,6 @@ def stop_on_signals():
             signal.signal(signum, old)
     if _requested and not _acted:
         raise_if_stopped()
-
-
-@contextlib.contextmanager
-def deferred():
-    """A block no stop signal interrupts; one that came is delivered at its end.
-
-    Inside `stop_on_signals` there is nothing to defer (its handlers only
-    record). Elsewhere, in the main thread, the handlers are swapped for
-    recorders during the block and the signal is raised again after it.
-    In another thread no handler can raise here, so nothing is needed.
-    """
-    if not _main_thread() or all(signal.getsignal(s) is _record for s in STOP_SIGNALS):
-        yield
-        return
-    caught = []
-    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum)) for signum in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-        for signum in dict.fromkeys(caught):
-            signal.raise_signal(signum)
 
 
 def stop_with_parent(environ=None):

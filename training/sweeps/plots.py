@@ -2,7 +2,8 @@
 
 import textwrap
 
-from ..run.atomic import atomic_path
+from constrained_zoo.atomic import atomic_path
+
 from . import identical, plot_labels as labels
 from .results import FAMILY_ORDER, pareto_front
 

@@ -18,7 +18,7 @@ import io
 import os
 import sys
 
-from ..run.atomic import write_text
+from constrained_zoo.atomic import write_text
 from . import protocol as protocols
 from .paired import t_interval  # noqa: F401  (the report's interval, importable from here)
 from .protocol_tables import (comparison_tables, convergence, examples_needed, group_of, said,  # noqa: F401

@@ -20,6 +20,7 @@ import os
 import statistics
 
 from constrained_zoo.markdown import markdown_table
+from constrained_zoo.models.architecture import count_text
 
 from .. import settings
 from . import identical
@@ -179,13 +180,6 @@ def is_clean(run):
     """Whether a run (`collect`'s dict) records the commit it was trained from, with no uncommitted change."""
     git = run.get("git") or {}
     return bool(git.get("commit")) and git.get("dirty") is False
-
-
-def count_text(row):
-    """`"9,234 (9,106)"`: every weight, the trainable ones in parentheses (one figure when they are equal)."""
-    if row["params"] == row["trainable_params"]:
-        return f"{row['params']:,}"
-    return f"{row['params']:,} ({row['trainable_params']:,})"
 
 
 def _label(row):

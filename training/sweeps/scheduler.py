@@ -39,9 +39,10 @@ import subprocess
 import sys
 import time
 
+from constrained_zoo.atomic import write_json
+
 from .. import settings
 from ..run import rundir, signals
-from ..run.atomic import write_json
 from ..run.console import LOG_CAPTURED_ENV
 from . import locks
 

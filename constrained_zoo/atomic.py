@@ -1,8 +1,19 @@
-"""Writing files that others read, so that a crash never leaves half of one.
+"""Files that others read, written so that a crash never leaves half of one; JSON as other readers take it.
 
 Everything is written under a temporary name in the same directory, flushed
 to disk, and renamed over the final name (`os.replace` is atomic on POSIX):
 a reader sees the old complete file or the new complete file, never a mix.
+
+- `atomic_path(path)`: a temporary path to write a file or a directory
+  into, renamed to `path` at the end of the block.
+- `write_text(path, text)`, `write_json(path, data)`: a whole file at once.
+- `json_safe(data)`, `to_json(data)`: standard JSON (NaN as null), indented
+  and key-sorted, the one format of every JSON file the zoo writes.
+- `remove_leftovers(directory)`: what a SIGKILL inside `atomic_path` left.
+
+The zoo's models (the weights manifest) and its training (runs, sweeps,
+reports) both write through this module; it imports nothing but the
+standard library.
 """
 
 import contextlib
@@ -10,10 +21,12 @@ import json
 import math
 import os
 import shutil
+import signal
 import tempfile
+import threading
 
-from . import signals
-
+#: The signals a directory swap's two renames are shielded from (`_deferred`).
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 ASIDE = ".aside"  # `.NAME.TOKEN.aside`: the complete old copy of a directory NAME during its swap
 _OLD_ASIDE = ".tmp.old"  # the same, as written by earlier versions (no suffix then)
 
@@ -24,6 +37,33 @@ def _fsync_dir(path):
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _deferred():
+    """A block no stop signal interrupts; one that came is delivered at its end.
+
+    In the main thread, the handlers of `STOP_SIGNALS` are swapped for
+    recorders during the block, and a signal that came is raised again
+    after it: it reaches the previous handler, whatever that does (record,
+    as `training.run.signals.stop_on_signals`'s do, or raise
+    `KeyboardInterrupt` in a program that installed none). In another
+    thread no handler can run, so nothing is needed.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught = []
+    # A handler installed outside Python (None) could not be put back: such a signal is left alone.
+    previous = {signum: signal.signal(signum, lambda signum, frame: caught.append(signum))
+                for signum in STOP_SIGNALS if signal.getsignal(signum) is not None}
+    try:
+        yield
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+        for signum in dict.fromkeys(caught):
+            signal.raise_signal(signum)
 
 
 def _aside_of(name):
@@ -48,8 +88,9 @@ def atomic_path(path, suffix=""):
     """Yields a temporary path beside `path`; renames it to `path` on success.
 
     Works for files and directories (a SavedModel). On an exception the
-    temporary is removed and `path` is left as it was. The renames run
-    under `signals.deferred()`: a SIGINT or SIGTERM cannot split them.
+    temporary is removed and `path` is left as it was. A directory that
+    replaces another takes two renames, run under `_deferred()`: a SIGINT
+    or SIGTERM cannot split them.
 
     Example:
 
@@ -65,19 +106,19 @@ def atomic_path(path, suffix=""):
         if os.path.isfile(tmp):
             with open(tmp, "rb") as f:
                 os.fsync(f.fileno())
-        with signals.deferred():
-            if os.path.isdir(tmp) and os.path.isdir(path):
-                # Directories can't be replaced atomically: move the old one
-                # aside first (`.NAME.TOKEN.aside`), so at every moment one
-                # complete copy exists; a SIGKILL between the two renames is
-                # undone by `remove_leftovers`, which puts the old one back.
+        if os.path.isdir(tmp) and os.path.isdir(path):
+            # Directories can't be replaced atomically: move the old one
+            # aside first (`.NAME.TOKEN.aside`), so at every moment one
+            # complete copy exists; a SIGKILL between the two renames is
+            # undone by `remove_leftovers`, which puts the old one back.
+            with _deferred():  # a signal that came is delivered once the old copy is gone too
                 os.replace(path, aside)
                 os.replace(tmp, path)
                 _fsync_dir(parent)
                 shutil.rmtree(aside, ignore_errors=True)
-            else:
-                os.replace(tmp, path)
-            _fsync_dir(parent)
+        else:
+            os.replace(tmp, path)  # one rename: nothing a signal could split
+        _fsync_dir(parent)
     finally:
         if os.path.isdir(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
@@ -153,11 +194,17 @@ def json_safe(data):
     return data
 
 
-def to_json(data):
-    """Indented, key-sorted, standard JSON text: NaN and infinities as null."""
-    return json.dumps(json_safe(data), indent=2, sort_keys=True, allow_nan=False) + "\n"
+def to_json(data, sort_keys=True):
+    """Standard JSON text: indented by 2, keys sorted (unless not `sort_keys`), NaN and infinities as null, a final newline.
+
+    Example:
+
+    >>> to_json({"b": 1, "a": float("nan")})
+    '{\\n  "a": null,\\n  "b": 1\\n}\\n'
+    """
+    return json.dumps(json_safe(data), indent=2, sort_keys=sort_keys, allow_nan=False) + "\n"
 
 
-def write_json(path, data):
-    """Writes `data` as indented JSON to `path` atomically (NaN as null, see `json_safe`)."""
-    write_text(path, to_json(data))
+def write_json(path, data, sort_keys=True):
+    """Writes `data` to `path` atomically as `to_json(data, sort_keys)` writes it."""
+    write_text(path, to_json(data, sort_keys))

@@ -1,13 +1,14 @@
 """The weights root's manifest and files, replaced together: a kill at any point leaves a valid pair.
 
-A published file is named by its content, `<dataset>/<model>[.<tag>]-<sha256[:12]>.weights.h5`,
-so a new file never replaces the one the manifest names. Under the root's
-lock, `install` (1) writes the new file atomically beside the old one,
-(2) replaces `manifest.json` atomically with the entry naming the new file,
-(3) deletes the files no entry names (the old one, and what a publish
-killed before step 2 left). Killed before (2): the old manifest and its old
-file, intact. After (2): the new manifest and its new file. A reader never
-sees a manifest whose sha256 names another file than the one on disk.
+A published file is named by its content (`models.manifest.weights_file`:
+`<dataset>/<model>[.<tag>]-<sha256[:12]>.weights.h5`), so a new file never
+replaces the one the manifest names. Under the root's lock, `install`
+(1) writes the new file atomically beside the old one, (2) replaces
+`manifest.json` atomically with the entry naming the new file, (3) deletes
+the files no entry names (the old one, and what a publish killed before
+step 2 left). Killed before (2): the old manifest and its old file, intact.
+After (2): the new manifest and its new file. A reader never sees a
+manifest whose sha256 names another file than the one on disk.
 """
 
 import contextlib
@@ -16,13 +17,9 @@ import os
 import shutil
 import tempfile
 
-from constrained_zoo.models import manifest as written
-from constrained_zoo.models import weights
-
-from ..run.atomic import atomic_path, remove_leftovers
-
-SUFFIX = written.SUFFIX
-
+from constrained_zoo.atomic import atomic_path, remove_leftovers
+from constrained_zoo.models import manifest
+from constrained_zoo.models.manifest import SUFFIX
 
 LOCK = ".publish.lock"
 
@@ -63,11 +60,11 @@ def _stage(save_weights):
     folder = tempfile.mkdtemp(prefix="publish-")
     path = os.path.join(folder, "staged" + SUFFIX)
     save_weights(path)
-    return path, weights.sha256_of(path), os.path.getsize(path)
+    return path, manifest.sha256_of(path), os.path.getsize(path)
 
 
-def _unnamed_files(root, manifest):
-    named = {os.path.normpath(w["file"]) for w in manifest["weights"]}
+def _unnamed_files(root, current):
+    named = {os.path.normpath(w["file"]) for w in current["weights"]}
     for dataset in sorted(os.listdir(root)):
         folder = os.path.join(root, dataset)
         if not os.path.isdir(folder):
@@ -86,13 +83,13 @@ def install(root, entry, save_weights):
     staged, digest, size = _stage(save_weights)
     try:
         with root_lock(root):
-            relative = written.weights_file(entry["model"], entry["dataset"], digest, entry.get("tag"))
+            relative = manifest.weights_file(entry["model"], entry["dataset"], digest, entry.get("tag"))
             with atomic_path(os.path.join(root, relative), suffix=SUFFIX) as tmp:  # (1)
                 shutil.copyfile(staged, tmp)
             entry = {**entry, "file": relative, "sha256": digest, "bytes": size}
-            manifest = written.updated_manifest(weights.read_manifest(root), entry)
-            written.write_manifest(manifest, root)  # (2)
-            for path in list(_unnamed_files(root, manifest)):  # (3)
+            updated = manifest.updated_manifest(manifest.read_manifest(root), entry)
+            manifest.write_manifest(updated, root)  # (2)
+            for path in list(_unnamed_files(root, updated)):  # (3)
                 os.remove(path)
     finally:
         shutil.rmtree(os.path.dirname(staged), ignore_errors=True)

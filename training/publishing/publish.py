@@ -1,9 +1,9 @@
-"""Publish a finished run's weights into the zoo: `python -m constrained_zoo.training.publish RUN_DIR`.
+"""Publish a finished run's weights into the zoo: `python -m constrained_zoo.training.publishing RUN_DIR`.
 
-    python -m constrained_zoo.training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0
-    python -m constrained_zoo.training.publish RUN_DIR --commit 029ac3e... --weights-dir /tmp/weights   # a dry run elsewhere
+    python -m constrained_zoo.training.publishing results/fashion_mnist/runs/cnn_bn_50k/seed0
+    python -m constrained_zoo.training.publishing RUN_DIR --commit 029ac3e... --weights-dir /tmp/weights   # a dry run elsewhere
 
-Takes a directory written by `python -m constrained_zoo.training.train` (`model.keras`,
+`czoo-publish` is the same command. It takes a directory written by `python -m constrained_zoo.training.train` (`model.keras`,
 `config.json`, `results.json`, `history.csv`), loads its weights into
 `models.create_model(model, input_shape, num_classes, **model_args)` (so the
 file is known to load into the zoo's own definition), re-computes the test
@@ -13,7 +13,8 @@ size and test split) and refuses to publish if it is not the run's
 `results.json` figure. Then it writes `<root>/<dataset>/<model>-<sha256[:12]>.weights.h5`
 and replaces the entry of (model, weights name) in `<root>/manifest.json`
 under the root's lock, the file named by its content so that weights and
-manifest change together (`training/publishing/manifest.py`).
+manifest change together (`install.install`; the entry's fields and the
+file's name are `models.manifest`'s).
 
 The manifest records the run's seed, the command that trained it
 (reconstructed from `config.json`'s `args`; with the sweep's `recipe.json`
@@ -26,11 +27,6 @@ The root is `--weights-dir`, else `$ZOO_WEIGHTS_DIR`, else the package's
 `models/weights/`.
 """
 
-if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_zoo/commands.py)
-    from constrained_zoo.commands import quiet_tensorflow
-
-    quiet_tensorflow()
-
 import argparse
 import csv
 import datetime
@@ -38,11 +34,11 @@ import os
 import re
 import sys
 
-from . import settings
-from constrained_zoo.models import weights
+from constrained_zoo.models import manifest
 
-from .publishing import manifest
-from .run import rundir
+from .. import settings
+from ..run import rundir
+from . import install
 
 REPO = rundir.REPO
 
@@ -105,8 +101,8 @@ def zoo_model(run_dir, config):
 
 def recheck(model, run_dir, args, results, data_dir=None):
     """Re-computes the test accuracy as `training.evaluate` will; `(correct, total, evaluation)`."""
-    from .data.split import SplitSettings  # pylint: disable=import-outside-toplevel
-    from .evaluate import count_correct  # pylint: disable=import-outside-toplevel
+    from ..data.split import SplitSettings  # pylint: disable=import-outside-toplevel
+    from ..evaluate import count_correct  # pylint: disable=import-outside-toplevel
 
     split = SplitSettings.from_config(args)  # an older config's missing settings: what they meant then
     evaluation = {
@@ -135,15 +131,13 @@ def provenance(config, commit=None):
 
 
 def entry_of(run_dir, config, results, model, counts, commit, tag):
-    """The manifest entry of a run (without its file, sha256 and bytes: `manifest.install` adds them)."""
-    from constrained_zoo.models.manifest import manifest_entry  # pylint: disable=import-outside-toplevel
-
+    """The manifest entry of a run (without its file, sha256 and bytes: `install.install` adds them)."""
     args = config["args"]
     correct, total, evaluation = counts
     commit, source, dirty = provenance(config, commit)
     path = os.path.abspath(run_dir)
     entry = {
-        **manifest_entry(model, args["model"], args["dataset"], tag=tag, overrides=args.get("model_args")),
+        **manifest.manifest_entry(model, args["model"], args["dataset"], tag=tag, overrides=args.get("model_args")),
         "seed": args["seed"], "command": settings.train_command(args),
         "commit": commit, "commit_source": source, "commit_dirty": dirty,
         "test_accuracy": correct / total, "test_correct": correct, "num_test": total,
@@ -191,16 +185,16 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None,
     model = zoo_model(run_dir, config)
     counts = recheck(model, run_dir, config["args"], results, data_dir)
     entry = entry_of(run_dir, config, results, model, counts, commit, tag)
-    return manifest.install(models.weights_dir(weights_dir), entry, model.save_weights)
+    return install.install(models.weights_dir(weights_dir), entry, model.save_weights)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
-        prog="python -m constrained_zoo.training.publish",
+        prog="python -m constrained_zoo.training.publishing",
         description="Publish a finished run's weights into the zoo (models/weights/<dataset>/<model>-<sha>.weights.h5 "
                     "and an entry of models/weights/manifest.json), after re-checking its test accuracy.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-        epilog="Example: python -m constrained_zoo.training.publish results/fashion_mnist/runs/cnn_bn_50k/seed0",
+        epilog="Example: python -m constrained_zoo.training.publishing results/fashion_mnist/runs/cnn_bn_50k/seed0",
     )
     parser.add_argument("run_dir", help="a finished run directory of python -m constrained_zoo.training.train")
     parser.add_argument("--dataset", default=None, help="a guard: refuse unless the run trained on this dataset")
@@ -221,7 +215,7 @@ def main(argv=None):
     except ValueError as error:  # PublishError, an unknown model or override
         print(f"error: {error}", file=sys.stderr)
         return 2
-    name = weights.weights_name(entry)
+    name = manifest.weights_name(entry)
     print(f"published {entry['model']} as weights {name!r}: test accuracy {entry['test_accuracy']:.4f} "
           f"({entry['test_correct']:,}/{entry['num_test']:,}), {entry['bytes']:,} bytes, sha256 {entry['sha256'][:12]}…, "
           f"commit {entry['commit']} ({entry['commit_source']}); check it with: python -m constrained_zoo.training.evaluate "
@@ -232,8 +226,3 @@ def main(argv=None):
               f"as not traceable to their code; retrain from a clean commit to publish traceable weights.",
               file=sys.stderr)
     return 0
-
-
-
-if __name__ == "__main__":
-    sys.exit(main())
