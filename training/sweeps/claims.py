@@ -18,7 +18,7 @@ the seeds paired, and who is ahead, or "not resolved".
 import json
 import os
 
-from .paired import paired_points
+from .paired import ahead, paired_points
 from .results import collect, model_label
 
 
@@ -59,13 +59,6 @@ def parse_pairs(text):
     return pairs
 
 
-def verdict(mean, low, high, a, b):
-    """Who is ahead by the interval of a − b, or 'not resolved'."""
-    if low is None:
-        return "one seed: no interval"
-    return f"{a} ahead" if low > 0 else f"{b} ahead" if high < 0 else "not resolved"
-
-
 def differences(folders, pairs, level=0.95):
     """The Markdown table of `pairs` (`[(a, b)]`) of the runs of one folder or several, paired by seed."""
     tests = tests_by_seed(folders)
@@ -78,7 +71,7 @@ def differences(folders, pairs, level=0.95):
         seeds = sorted(set(tests[a]) & set(tests[b]))
         mean, low, high = paired_points({s: tests[a][s] for s in seeds}, {s: tests[b][s] for s in seeds}, level)
         bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
-        said = verdict(mean, low, high, a, b)
+        said = ahead(mean, low, high, a, b)
         lines.append(f"| {a} − {b} | {len(seeds)} | {mean:+.1f} | {bounds} | {said} |")
         resolved += [f"{said} ({a} − {b} {mean:+.1f} points)"] if said.endswith(" ahead") else []
     lines += ["", f"Test accuracy of the first minus the second, in points, seed by seed (the seeds both have); "

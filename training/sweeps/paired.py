@@ -52,7 +52,7 @@ def order_in_words(table, size, groups, holds):
     return f"{verdict} ({'; '.join(steps)}; 95% intervals paired by seed)"
 
 
-def _ahead(mean, low, high, more, less):
+def ahead(mean, low, high, more, less):
     """Who is ahead by a paired interval of `more − less`, or 'not resolved' (None bounds: one seed)."""
     if low is None:
         return "one seed: no interval"
@@ -77,9 +77,9 @@ def placement_in_words(table, size, groups, model):
     conv = _cell(table, groups["convolution"][1], size)["by_seed"]
     above, below = paired_points(mine, local), paired_points(conv, mine)
     steps = [f"partly shared − locally connected {_interval_text(*above)} points "
-             f"({_ahead(*above, 'partly shared', 'locally connected')})",
+             f"({ahead(*above, 'partly shared', 'locally connected')})",
              f"convolution − partly shared {_interval_text(*below)} points "
-             f"({_ahead(*below, 'convolution', 'partly shared')})"]
+             f"({ahead(*below, 'convolution', 'partly shared')})"]
     sides = (_side(*above), _side(*below))  # +1: the first named ahead, -1: the second, 0: not resolved
     verdict = {(1, 1): "between the two, resolved on both sides", (-1, 1): "below both, resolved",
                (1, -1): "above both, resolved"}.get(sides, "its place is not resolved")

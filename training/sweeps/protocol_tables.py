@@ -10,7 +10,7 @@ import csv
 import os
 import statistics
 
-from .paired import t_interval
+from .paired import ahead, t_interval
 from .protocol import ProtocolError
 
 #: The groups of the chapter, each one family; the order of the tables.
@@ -45,13 +45,9 @@ def accuracy(cell):
 
 def said(mean, low, high, more, less, grows=False):
     """The verdict of one interval in words: who is ahead, or 'not resolved'."""
-    if low is None:
-        return "one seed: no interval"
-    if low > 0:
-        return "grows as data shrink" if grows else f"{more} ahead"
-    if high < 0:
-        return "shrinks as data shrink" if grows else f"{less} ahead"
-    return "not resolved"
+    if not grows or low is None:
+        return ahead(mean, low, high, more, less)
+    return "grows as data shrink" if low > 0 else "shrinks as data shrink" if high < 0 else "not resolved"
 
 
 def row(label, mean, low, high, n, verdict, size=None):
