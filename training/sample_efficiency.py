@@ -116,6 +116,7 @@ def _protocol_sweep(protocol, condition, name, width, size, rate, jobs, steps_pe
     argv += [w for key, value in sorted(overrides.items())
              for w in ("--model-arg", f"{key}={value if isinstance(value, str) else json.dumps(value)}")]
     argv += ["--pixel-shuffle"] if condition.pixel_shuffle else []
+    argv += ["--validation-points", protocol.validation_points] if protocol.validation_points else []
     return sweep.main([str(a) for a in argv])
 
 

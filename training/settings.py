@@ -146,6 +146,10 @@ SETTINGS = [
     Setting("steps_per_execution", "execution", 1,
              "train steps per call into the backend (more: less per-step overhead on GPUs)",
              type=arguments.positive_int),
+    Setting("validation_points", "execution", None,
+             "validate on this many epochs, spread evenly, the last always (default: every epoch); the "
+             "training is the same, history.csv leaves the other epochs' validation empty",
+             type=arguments.positive_int),
     Setting("deterministic", "execution", True,
              "--no-deterministic allows non-deterministic ops, faster on some GPUs", switch=True,
              flag="--no-deterministic"),

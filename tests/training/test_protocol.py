@@ -44,6 +44,8 @@ def test_committed_protocols_load(path):
     ({"budget": -1}, "received budget=-1"),
     ({"sizes": []}, "`sizes` must be a non-empty list of positive integers"),
     ({"extra": 1}, "unknown field(s) ['extra']"),
+    ({"validation_points": 1}, "`validation_points` must be an integer >= 2 or null; received validation_points=1"),
+    ({"validation_points": True}, "received validation_points=True"),
     ({"conditions": {"a": {"pixel_shuffle": False, "out": "x"}, "b": {"pixel_shuffle": True, "out": "x"}}},
      "every condition needs its own `out`"),
 ])
@@ -249,3 +251,37 @@ def test_the_report_of_variants_makes_exactly_the_listed_comparisons(tmp_path, c
     assert "(exploratory): n = 100 minus n = 400 |" in report
     assert "| true order | lrlc1d_r4_10k+softmax | partly shared |" in report
     assert "locally connected − fully connected" not in report
+
+
+def test_the_driver_passes_validation_points_only_when_the_protocol_sets_them(tmp_path, monkeypatch):
+    from constrained_zoo.training import sample_efficiency as driver
+
+    conditions = {"t": {"pixel_shuffle": False, "out": str(tmp_path)}}
+    for points, expected in ((None, None), (50, "50")):
+        data = {**VALID, "conditions": conditions, **({"validation_points": points} if points else {})}
+        protocol = protocols.from_dict(data)
+        assert protocol.validation_points == points
+        calls = []
+        monkeypatch.setattr(driver.sweep, "main", lambda argv: calls.append(argv) or 0)
+        assert driver.train_protocol(protocol, protocol.conditions, jobs=1) == 0
+        assert len(calls) == len(protocol.rates)
+        for argv in calls:
+            given = argv[argv.index("--validation-points") + 1] if "--validation-points" in argv else None
+            assert given == expected
+
+
+def test_convergence_reads_a_history_validated_on_some_epochs(tmp_path):
+    """Epochs 5, 10, ..., 100 validated: the best is the epoch of the highest, the gain is from epoch 90 to 100."""
+    from constrained_zoo.training.sweeps import protocol_tables
+
+    run = tmp_path / "run"
+    run.mkdir()
+    values = {e: 0.5 + 0.004 * e for e in range(5, 101, 5)}
+    values[95] = 0.99  # the best epoch is not the last
+    rows = "".join(f"{e},{values.get(e, '')},{0.1}\n" for e in range(1, 101))
+    (run / "history.csv").write_text("epoch,val_accuracy,loss\n" + rows)
+    protocol = protocols.from_dict({**VALID, "validation_points": 20})
+    cells = {("true order", "mlp_1d_small", 200): {"runs": {0: {"run_dir": str(run)}}}}
+    [row] = protocol_tables.convergence(protocol, cells)[2:]
+    gain = 100 * (values[100] - values[90])
+    assert row == f"| true order | mlp_1d_small | 100 | 95.0 | {gain:+.2f} | still improving |"

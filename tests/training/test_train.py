@@ -8,6 +8,7 @@ user can make are tested in-process through `train.main` (same code path,
 same exit code, no TensorFlow start-up each), one of them from the shell.
 """
 
+import csv
 import json
 import math
 import os
@@ -554,3 +555,25 @@ def test_resume_of_a_config_from_before_flip_means_none(existing_run, capsys):
     assert code == 2 and "seed: 1 -> 2" in err and "flip" not in err and "smoothing" not in err
     code, err = run_main([*argv, "--flip", "--weight-decay", "0.01", "--out", existing_run, "--resume"], capsys)
     assert code == 2 and "flip: False -> True" in err and "weight_decay: 0.0 -> 0.01" in err
+
+
+# ------------------------------------------------------------ sparse validation
+def test_sparse_validation_trains_the_same_model(uninterrupted_run, tmp_path):
+    """--validation-points 3 validates epochs 4, 8 and 12 of 12 and changes nothing else, to the last bit."""
+    run_dir = tmp_path / "run"
+    cli.check(cli.train(run_dir, *RESUME, "--validation-points", 3))
+    with open(run_dir / "history.csv", encoding="utf-8") as f:
+        sparse = list(csv.DictReader(f))
+    every = cli.read_history(uninterrupted_run)
+    assert [int(row["epoch"]) for row in sparse] == [row["epoch"] for row in every]
+    for row, full in zip(sparse, every):
+        assert float(row["loss"]) == full["loss"] and float(row["accuracy"]) == full["accuracy"]  # the training
+        validated = int(row["epoch"]) in (4, 8, 12)
+        assert bool(row["val_accuracy"]) == validated, row
+        if validated:
+            assert float(row["val_accuracy"]) == full["val_accuracy"]
+    a, b = cli.read_json(run_dir / "results.json"), cli.read_json(uninterrupted_run / "results.json")
+    assert a["test_accuracy"] == b["test_accuracy"] and a["test_loss"] == b["test_loss"]
+    assert a["final_val_accuracy"] == b["final_val_accuracy"]  # the last epoch is always validated
+    assert a["best_val_accuracy"] == max(float(r["val_accuracy"]) for r in sparse if r["val_accuracy"])
+    assert cli.read_json(run_dir / "config.json")["args"]["validation_points"] == 3

@@ -238,6 +238,24 @@ def stop_callback():
     return StopCallback()
 
 
+def validation_epochs(epochs, points):
+    """`model.fit`'s `validation_freq`: the (1-based) epochs that are validated.
+
+    Every epoch (1) when `points` is None or at least `epochs`; otherwise
+    `points` epochs spread evenly, `ceil(k * epochs / points)` for k = 1..points,
+    so the last epoch (whose figure selects) is always one of them. Validation
+    does not touch the training: the weights are the same either way.
+
+    >>> validation_epochs(10, None), validation_epochs(10, 10)
+    (1, 1)
+    >>> validation_epochs(10, 4)
+    [3, 5, 8, 10]
+    """
+    if points is None or points >= epochs:
+        return 1
+    return sorted({math.ceil(k * epochs / points) for k in range(1, points + 1)})
+
+
 def fit_model(run, model, splits, spec, work_dir, is_chief):
     """`model.fit` from the run's first epoch to --epochs, a checkpoint after each; returns the checkpoint's state."""
     import keras  # pylint: disable=import-outside-toplevel
@@ -260,6 +278,7 @@ def fit_model(run, model, splits, spec, work_dir, is_chief):
             model.fit(splits.train, epochs=v["epochs"], initial_epoch=run.first_epoch,
                       steps_per_epoch=math.ceil(spec.num_train / v["batch_size"]),
                       validation_data=splits.validation, callbacks=callbacks, verbose=run.verbose,
+                      validation_freq=validation_epochs(v["epochs"], v.get("validation_points")),
                       shuffle=False)  # the pipeline shuffles, by (seed, epoch)
     return checkpoint.state
 

@@ -181,7 +181,7 @@ def curves_table(root, folder):
         with open(os.path.join(run_dir, "history.csv"), newline="", encoding="utf-8") as f:
             epochs = list(csv.DictReader(f))
         last = epochs[-1]
-        best = max(epochs, key=lambda e: float(e["val_accuracy"]))
+        best = max((e for e in epochs if e["val_accuracy"]), key=lambda e: float(e["val_accuracy"]))  # validated epochs
         rows.append([f"{model_label(run['model'], run.get('model_args'))} seed {run['seed']}", len(epochs),
                      *(f"{float(last[key]):.4f}" for key in ("accuracy", "val_accuracy", "loss", "val_loss")),
                      f"{float(best['val_accuracy']):.4f} ({best['epoch']})", f"{run['test_accuracy']:.4f}"])

@@ -179,13 +179,18 @@ def control_tables(protocol, cells, by_condition):
 
 
 def _history(run_dir):
-    """The validation accuracies of a run's history.csv, by epoch."""
+    """`{epoch: validation accuracy}` of a run's history.csv, the epochs that were validated (--validation-points)."""
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as f:
-        return [float(r["val_accuracy"]) for r in csv.DictReader(f)]
+        return {int(r["epoch"]): float(r["val_accuracy"]) for r in csv.DictReader(f) if r.get("val_accuracy")}
 
 
 def convergence(protocol, cells):
-    """At the largest size, per condition and model: best epoch, epochs, the last 10%'s validation gain."""
+    """At the largest size, per condition and model: best epoch, epochs, the last 10%'s validation gain.
+
+    The gain is the last epoch's validation accuracy minus that of the
+    latest validated epoch at least a tenth of the epochs before it (the
+    epoch exactly a tenth before when every epoch is validated).
+    """
     size = max(protocol.sizes)
     lines = ["| condition | model | epochs | best validation epoch (mean over seeds) | "
              "validation gained over the last 10% of epochs (points) | |", "|---|---|---:|---:|---:|---|"]
@@ -195,9 +200,11 @@ def convergence(protocol, cells):
         best, gains, epochs = [], [], 0
         for run in cell["runs"].values():
             history = _history(run["run_dir"])
-            epochs, tail = len(history), max(1, len(history) // 10)
-            best.append(1 + max(range(len(history)), key=lambda e: (history[e], -e)))
-            gains.append(100 * (history[-1] - history[-1 - tail]))
+            epochs = max(history)
+            tail = max(1, epochs // 10)
+            best.append(max(history, key=lambda e: (history[e], -e)))
+            before = max((e for e in history if e <= epochs - tail), default=min(history))
+            gains.append(100 * (history[epochs] - history[before]))
         gain = statistics.fmean(gains)
         flag = "still improving" if gain > 100 * STILL_IMPROVING else "converged"
         lines.append(f"| {condition} | {name} | {epochs} | {statistics.fmean(best):.1f} | {gain:+.2f} | {flag} |")
