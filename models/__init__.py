@@ -39,7 +39,7 @@ if __name__ != "constrained_zoo.models":  # e.g. `import models` from the reposi
         "`pip install -e .` in a checkout")
 
 from . import fully_connected, locally_connected, low_rank, mlp, multi_channel_conv, shared_conv  # noqa: F401 (registers)
-from ._registry import ModelEntry, count_params, create_model, list_models, model_entry, register_model
+from ._registry import ModelEntry, count_params, count_trainable_params, create_model, list_models, model_entry, register_model
 from . import weights  # noqa: F401 (the public weights module: publishing, evaluating)
 from .architecture import trainable_params
 from .weights import (
@@ -60,6 +60,7 @@ __all__ = [
     "architecture_fingerprint",
     "class_names",
     "count_params",
+    "count_trainable_params",
     "create_model",
     "dataset_info",
     "decode_predictions",

@@ -6,8 +6,9 @@ calls it (overrides that are None are dropped, so the defaults apply; an
 override the model does not take is an error naming the accepted ones),
 `create_model(name, weights="fashion_mnist")` loads published weights
 (`models/weights.py`, which this module uses and which knows nothing of
-the registry), `count_params(name, **overrides)` predicts a
-configuration's size, and `list_models(pattern)` returns the sorted names
+the registry), `count_params(name, **overrides)` counts a
+configuration's weights (every one, as Keras's `count_params`;
+`count_trainable_params` the trainable part), and `list_models(pattern)` returns the sorted names
 matching a wildcard.
 """
 
@@ -220,26 +221,47 @@ def create_model(name, input_shape=None, num_classes=None, weights=None, weights
 
 
 def count_params(name, input_shape=None, num_classes=None, **overrides):
-    """Trainable parameters of `create_model(name, input_shape, num_classes, **overrides)`.
+    """Every weight of `create_model(name, input_shape, num_classes, **overrides)`: Keras's `count_params`.
 
-    What a configuration costs in trainable parameters before it is trained
-    (`trainable_params`; the tables show every weight, Keras's
-    `count_params` of the built model, with this beside it). The model is
-    built to count it (a fraction of a second for every zoo configuration;
-    a fully connected layer too large to build is refused by the layer,
-    quoting its count), and its constrained layers' counts equal
-    `constrained_layers.count_params` (the zoo's tests check both).
+    The count the zoo's tables, budgets and goals use: trainable weights
+    plus BatchNorm's moving statistics, as `model.count_params()` of the
+    built model (`count_trainable_params` gives the trainable part). The
+    model is built to count it (a fraction of a second for every zoo
+    configuration; a fully connected layer too large to build is refused
+    by the layer, quoting its count), and its constrained layers' counts
+    equal `constrained_layers.count_params` (the zoo's tests check both).
 
     Args:
         name, input_shape, num_classes, **overrides: as `create_model`'s.
 
     Returns:
-        The number of trainable parameters, an int.
+        The number of weights, an int.
 
     Example:
 
     >>> count_params("cnn_small"), count_params("cnn_small", width=2)
     (9098, 20490)
+    >>> count_params("cnn_bn_10k") - count_trainable_params("cnn_bn_10k")  # BatchNorm's moving mean and variance
+    128
     """
-    model = create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides)
-    return trainable_params(model)
+    return int(create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides).count_params())
+
+
+def count_trainable_params(name, input_shape=None, num_classes=None, **overrides):
+    """The trainable weights of `create_model(name, input_shape, num_classes, **overrides)`.
+
+    What the optimizer updates: `count_params` less BatchNorm's moving
+    statistics. The tables show it in parentheses beside every weight.
+
+    Args:
+        name, input_shape, num_classes, **overrides: as `create_model`'s.
+
+    Returns:
+        The number of trainable weights, an int.
+
+    Example:
+
+    >>> count_trainable_params("cnn_bn_10k")
+    9106
+    """
+    return trainable_params(create_model(name, input_shape=input_shape, num_classes=num_classes, **overrides))

@@ -51,7 +51,8 @@ def build_parser():
                         help="with --protocol: batches per compiled call (speed only; the same numbers)")
     parser.add_argument("--models", default=None, help="comma-separated model names, one per family")
     parser.add_argument("--budget", type=arguments.positive_int, default=None,
-                        help="scale each model's width to this many parameters (default: the models as they are)")
+                        help="scale each model's width to this many weights, every one counted (Keras's count_params; "
+                             "default: the models as they are)")
     parser.add_argument("--sizes", type=arguments.budgets, default=None, help="training-set sizes, e.g. 500,1000")
     parser.add_argument("--steps", type=arguments.positive_int, default=None, help="optimizer steps at every size")
     parser.add_argument("--batch-size", type=arguments.positive_int, default=128)

@@ -58,7 +58,8 @@ def test_overrides_reach_the_layers_and_count_params_predicts_them(name):
     model = models.create_model(name, input_shape=shape, **overrides)
     default = models.create_model(name, input_shape=shape)
     assert model.name == name and model.output_shape == (None, 10)
-    assert models.count_params(name, input_shape=shape, **overrides) == _trainable(model)
+    assert models.count_params(name, input_shape=shape, **overrides) == model.count_params()
+    assert models.count_trainable_params(name, input_shape=shape, **overrides) == _trainable(model)
     if name != "mlp_linear":  # the one model without a hidden width or a window
         assert _trainable(model) > _trainable(default)
     assert any(isinstance(l, keras.layers.Dropout) and l.rate == 0.25 for l in model.layers)
@@ -142,7 +143,7 @@ def test_low_rank_models_take_the_papers_parameterization():
         assert (layer.mixing_normalization, layer.mixing_factorization) == ("softmax", "row_column")
     saved = sum((h * w - (h + w)) * 4 for h, w in ((14, 14), (7, 7)))
     assert _trainable(default) - _trainable(paper) == saved
-    assert models.count_params("lrlc_r4_10k", mixing_factorization="row_column") == _trainable(paper)
+    assert models.count_params("lrlc_r4_10k", mixing_factorization="row_column") == paper.count_params()
     softmax_1d = models.create_model("lrlc1d_r4_10k", mixing_normalization="softmax")
     assert softmax_1d.get_layer("low_rank_0").mixing_normalization == "softmax"
     assert _trainable(softmax_1d) == _trainable(models.create_model("lrlc1d_r4_10k"))

@@ -90,8 +90,7 @@ def weights_of(model, model_args, input_shape=None, num_classes=None, trainable=
         if trainable is not None and (model not in models.list_models() or not input_shape):
             return trainable
         shape = tuple(input_shape) if input_shape else None
-        _WEIGHTS[key] = int(models.create_model(model, input_shape=shape, num_classes=num_classes,
-                                                **(model_args or {})).count_params())
+        _WEIGHTS[key] = models.count_params(model, input_shape=shape, num_classes=num_classes, **(model_args or {}))
     return _WEIGHTS[key]
 
 
