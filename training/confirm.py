@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from constrained_zoo import arguments
 
 from constrained_zoo.atomic import write_text
+from constrained_zoo.markdown import markdown_table
 
 from . import settings
 from .run import rundir
@@ -123,30 +124,36 @@ def train(path, protocol, jobs, steps_per_execution, only=None):
     return 0
 
 
-def read_test(path, protocol):
-    """The results table, test read for the named runs only; `ConfirmationError` until every one has finished."""
+def goal_row(path, goal, level):
+    """The cells of one goal's row of the results table: its seeds' test accuracy, interval, met or not."""
     from .sweeps.paired import t_interval  # pylint: disable=import-outside-toplevel
 
+    runs = [finished(path, goal, s) for s in goal["seeds"]]
+    tests = [r["test_accuracy"] for r in runs]
+    mean, low, high = t_interval(tests, level)
+    weights = weights_of(goal["model"], goal["model_args"])
+    met = comparable(mean) >= goal["target"] and weights <= goal["budget"] and len(tests) >= goal["min_seeds"]
+    overrides = ", ".join(f"{k}={v}" for k, v in goal["model_args"].items())
+    return [f"≥ {goal['target']:g} with ≤ {goal['budget']:,} weights",
+            goal["model"] + (f" ({overrides})" if overrides else ""),
+            f"{weights:,} ({runs[0]['trainable_params']:,})", ", ".join(map(str, goal["seeds"])),
+            f"{mean:.4f} ± {statistics.stdev(tests):.4f}", f"[{low:.4f}, {high:.4f}]", "yes" if met else "no",
+            goal["found_by"]]
+
+
+def read_test(path, protocol):
+    """The results table, test read for the named runs only; `ConfirmationError` until every one has finished."""
     missing = [f"{g['name']} seed {s}" for g in protocol["goals"] for s in g["seeds"] if not finished(path, g, s)]
     if missing:
         raise ConfirmationError(f"{len(missing)} named run(s) have not finished, so test is not read yet: "
                                 f"{', '.join(missing)}.")
     level = protocol["interval"]
-    lines = ["| goal | model | weights (trainable) | seeds | test accuracy | "
-             f"{level:.0%} interval | met | found before by |", "|---|---|---:|---|---:|---:|---|---|"]
-    for goal in protocol["goals"]:
-        runs = [finished(path, goal, s) for s in goal["seeds"]]
-        tests = [r["test_accuracy"] for r in runs]
-        mean, low, high = t_interval(tests, level)
-        weights = weights_of(goal["model"], goal["model_args"])
-        met = comparable(mean) >= goal["target"] and weights <= goal["budget"] and len(tests) >= goal["min_seeds"]
-        overrides = ", ".join(f"{k}={v}" for k, v in goal["model_args"].items())
-        lines.append(f"| ≥ {goal['target']:g} with ≤ {goal['budget']:,} weights | {goal['model']}"
-                     f"{f' ({overrides})' if overrides else ''} | {weights:,} ({runs[0]['trainable_params']:,}) | "
-                     f"{', '.join(map(str, goal['seeds']))} | {mean:.4f} ± {statistics.stdev(tests):.4f} | "
-                     f"[{low:.4f}, {high:.4f}] | {'yes' if met else 'no'} | {goal['found_by']} |")
-    lines += ["", f"Test accuracy of each goal's last-epoch models, mean ± std over its seeds; the interval is "
-              f"Student's t. Written by `python -m constrained_zoo.training.confirm --protocol {path} --read-test`."]
+    header = ["goal", "model", "weights (trainable)", "seeds", "test accuracy", f"{level:.0%} interval", "met",
+              "found before by"]
+    rows = [goal_row(path, goal, level) for goal in protocol["goals"]]
+    lines = [markdown_table(header, rows, right=(2, 4, 5)), "",
+             f"Test accuracy of each goal's last-epoch models, mean ± std over its seeds; the interval is Student's "
+             f"t. Written by `python -m constrained_zoo.training.confirm --protocol {path} --read-test`."]
     return "\n".join(lines) + "\n"
 
 

@@ -11,6 +11,8 @@ said only where it excludes zero, "not resolved" where it does not.
 import math
 import statistics
 
+from constrained_zoo.markdown import markdown_table
+
 from .chapter import CHAPTER_ORDER
 
 
@@ -25,10 +27,22 @@ def t_interval(values, level):
     return mean, mean - half, mean + half
 
 
+def by_seed_points(a, b):
+    """The differences a[seed] − b[seed] in points, seed by seed, over the seeds both have.
+
+    Args:
+        a: `{seed: accuracy}` of the first model.
+        b: `{seed: accuracy}` of the second.
+
+    Returns:
+        `{seed: 100 * (a[seed] - b[seed])}`, in the order of the seeds.
+    """
+    return {s: 100 * (a[s] - b[s]) for s in sorted(set(a) & set(b))}
+
+
 def paired_points(a, b, level=0.95):
     """`(mean, low, high)` in points of a[seed] − b[seed] over common seeds (`{seed: accuracy}`); t-interval."""
-    seeds = sorted(set(a) & set(b))
-    return t_interval([100 * (a[s] - b[s]) for s in seeds], level)
+    return t_interval(list(by_seed_points(a, b).values()), level)
 
 
 def _cell(table, model, size):
@@ -95,9 +109,8 @@ def gap_growth(table, judged):
     by_size = {size: groups for size, groups, _, _ in judged}
 
     def gap(size):
-        conv = _cell(table, by_size[size]["convolution"][1], size)["by_seed"]
-        full = _cell(table, by_size[size]["fully connected"][1], size)["by_seed"]
-        return {s: 100 * (conv[s] - full[s]) for s in set(conv) & set(full)}
+        return by_seed_points(_cell(table, by_size[size]["convolution"][1], size)["by_seed"],
+                              _cell(table, by_size[size]["fully connected"][1], size)["by_seed"])
 
     small, large = gap(sizes[0]), gap(sizes[-1])
     seeds = sorted(set(small) & set(large))
@@ -109,8 +122,7 @@ def _by_model(table):
 
 
 def _gap_by_seed(cells, conv, full, size):
-    a, b = cells[conv, size]["by_seed"], cells[full, size]["by_seed"]
-    return {s: 100 * (a[s] - b[s]) for s in set(a) & set(b)}
+    return by_seed_points(cells[conv, size]["by_seed"], cells[full, size]["by_seed"])
 
 
 def _interval_text(mean, low, high):
@@ -121,6 +133,52 @@ def _growth_words(low, high):
     if low is None:
         return "cannot be judged"
     return "grows as data shrink" if low > 0 else "shrinks as data shrink" if high < 0 else "not resolved"
+
+
+def _sizes_header(sizes):
+    return [f"n = {s:,}" for s in sizes]
+
+
+def _true_minus_shuffled(true, control, models, sizes):
+    """The table of each model's true order minus its shuffled control, per size, paired by seed."""
+    rows = [[model, true[model, sizes[0]]["family"],
+             *(_interval_text(*paired_points(true[model, s]["by_seed"], control[model, s]["by_seed"])) for s in sizes)]
+            for model in models]
+    return markdown_table(["model", "family", *_sizes_header(sizes)], rows, right=range(2, len(sizes) + 2))
+
+
+def _gap_parts(true, control, conv, full, sizes):
+    """`[(label, {size: {seed: points}})]`: the gap `conv − full` in true order, shuffled, and their difference."""
+    raw = {s: _gap_by_seed(true, conv, full, s) for s in sizes}
+    shuffled = {s: _gap_by_seed(control, conv, full, s) for s in sizes}
+    spatial = {s: {k: raw[s][k] - shuffled[s][k] for k in set(raw[s]) & set(shuffled[s])} for s in sizes}
+    return [(f"{conv} − {full}, true order", raw), (f"{conv} − {full}, shuffled", shuffled),
+            (f"{conv} − {full}, spatial part (true minus shuffled)", spatial)]
+
+
+def _change(values, small, large):
+    """`(mean, low, high)`: the value at size `small` minus at `large`, paired by seed; 95% t-interval."""
+    return t_interval([values[small][k] - values[large][k] for k in set(values[small]) & set(values[large])], 0.95)
+
+
+def _spatial_sentence(conv, full, raw_change, spatial_change, small, large):
+    return (f"- {conv} − {full}: the raw gap changes by {_interval_text(*raw_change)} points from n = {large:,} "
+            f"to n = {small:,} ({_growth_words(*raw_change[1:])}); its spatial part changes by "
+            f"{_interval_text(*spatial_change)} ({_growth_words(*spatial_change[1:])}).")
+
+
+def _gap_changes(true, control, full, convs, sizes):
+    """`(table, sentences)`: each convolution's gap over `full`, its spatial part, and how each changes with size."""
+    small, large = sizes[0], sizes[-1]
+    rows, sentences = [], []
+    for conv in convs:
+        parts = _gap_parts(true, control, conv, full, sizes)
+        changes = [_change(values, small, large) for _, values in parts]
+        rows += [[label, *(_interval_text(*t_interval(list(values[s].values()), 0.95)) for s in sizes),
+                  _interval_text(*change)] for (label, values), change in zip(parts, changes)]
+        sentences.append(_spatial_sentence(conv, full, changes[0], changes[2], small, large))
+    header = ["difference", *_sizes_header(sizes), f"n = {small:,} minus n = {large:,}"]
+    return markdown_table(header, rows, right=range(1, len(sizes) + 2)), sentences
 
 
 def control_comparison(true_table, control_table):
@@ -136,37 +194,14 @@ def control_comparison(true_table, control_table):
     true, control = _by_model(true_table), _by_model(control_table)
     sizes = sorted({size for _, size in true} & {size for _, size in control})
     models = [m for m in dict.fromkeys(r["model"] for r in true_table) if all((m, s) in control for s in sizes)]
-    lines = ["| model | family | " + " | ".join(f"n = {s:,}" for s in sizes) + " |", "|---|---|" + "---:|" * len(sizes)]
-    for model in models:
-        cells = [_interval_text(*paired_points(true[model, s]["by_seed"], control[model, s]["by_seed"])) for s in sizes]
-        lines.append(f"| {model} | {true[model, sizes[0]]['family']} | " + " | ".join(cells) + " |")
-    lines += ["", "Each cell: true order minus shuffled, in points of test accuracy, paired by seed, with its 95% "
-              "t-interval.", ""]
+    lines = [_true_minus_shuffled(true, control, models, sizes), "",
+             "Each cell: true order minus shuffled, in points of test accuracy, paired by seed, with its 95% "
+             "t-interval.", ""]
     full = next((m for m in models if true[m, sizes[0]]["family"] in ("mlp", "fully_connected")), None)
     convs = [m for m in models if true[m, sizes[0]]["family"] in ("shared_conv", "multi_channel_conv")]
     if full is None or not convs or len(sizes) < 2:
         return "\n".join(lines) + "\n"
-    small, large = sizes[0], sizes[-1]
-    lines += [f"| difference | " + " | ".join(f"n = {s:,}" for s in sizes) + f" | n = {small:,} minus n = {large:,} |",
-              "|---|" + "---:|" * (len(sizes) + 1)]
-    sentences = []
-    for conv in convs:
-        raw = {s: _gap_by_seed(true, conv, full, s) for s in sizes}
-        shuffled = {s: _gap_by_seed(control, conv, full, s) for s in sizes}
-        spatial = {s: {k: raw[s][k] - shuffled[s][k] for k in set(raw[s]) & set(shuffled[s])} for s in sizes}
-        for name, values in ((f"{conv} − {full}, true order", raw), (f"{conv} − {full}, shuffled", shuffled),
-                             (f"{conv} − {full}, spatial part (true minus shuffled)", spatial)):
-            growth = t_interval([values[small][k] - values[large][k] for k in set(values[small]) & set(values[large])],
-                                0.95)
-            cells = [_interval_text(*t_interval(list(values[s].values()), 0.95)) for s in sizes]
-            lines.append(f"| {name} | " + " | ".join(cells) + f" | {_interval_text(*growth)} |")
-            if name.endswith("true order"):
-                raw_growth = growth
-            if name.endswith("(true minus shuffled)"):
-                sentences.append(
-                    f"- {conv} − {full}: the raw gap changes by {_interval_text(*raw_growth)} points from n = {large:,} "
-                    f"to n = {small:,} ({_growth_words(*raw_growth[1:])}); its spatial part changes by "
-                    f"{_interval_text(*growth)} ({_growth_words(*growth[1:])}).")
-    lines += ["", "Each cell: mean over seeds in points with its 95% t-interval, paired by seed; the last column, the "
-              "difference at the smallest size minus at the largest.", ""] + sentences
+    table, sentences = _gap_changes(true, control, full, convs, sizes)
+    lines += [table, "", "Each cell: mean over seeds in points with its 95% t-interval, paired by seed; the last "
+              "column, the difference at the smallest size minus at the largest.", ""] + sentences
     return "\n".join(lines) + "\n"

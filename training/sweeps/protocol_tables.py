@@ -10,7 +10,9 @@ import csv
 import os
 import statistics
 
-from .paired import ahead, t_interval
+from constrained_zoo.markdown import markdown_table
+
+from .paired import ahead, by_seed_points, t_interval
 from .protocol import ProtocolError
 
 #: The groups of the chapter, each one family; the order of the tables.
@@ -50,33 +52,47 @@ def said(mean, low, high, more, less, grows=False):
     return "grows as data shrink" if low > 0 else "shrinks as data shrink" if high < 0 else "not resolved"
 
 
-def row(label, mean, low, high, n, verdict, size=None):
-    """One table row; `size` (an int) adds the n column, `"—"` leaves it empty."""
+def paired_difference(a, b, level):
+    """`(mean, low, high, n, by_seed)`: cell `a` minus cell `b` in points, paired by seed, with its t-interval."""
+    by_seed = by_seed_points(accuracy(a), accuracy(b))
+    return (*t_interval(list(by_seed.values()), level), len(by_seed), by_seed)
+
+
+def difference_row(label, mean, low, high, n, verdict, size):
+    """The cells of one row of a differences table; `size`: an int, or `"—"` for a change between sizes."""
     bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
-    at = "" if size is None else (f"{size:,} | " if isinstance(size, int) else f"{size} | ")
-    return f"| {label} | {at}{mean:+.1f} | {bounds} | {n} | {verdict} |"
+    return [label, f"{size:,}" if isinstance(size, int) else size, f"{mean:+.1f}", bounds, n, verdict]
+
+
+def differences_table(first, level, rows):
+    """A table of `difference_row`s as Markdown lines, its first column titled `first`."""
+    return markdown_table([first, "n", "mean (points)", f"{level:.0%} interval", "seeds", "verdict"], rows,
+                          right=(1, 2, 3, 4)).split("\n")
+
+
+def _cell_text(cell, level):
+    """One cell of the table of cells: mean ± std, its t-interval, the chosen rate (', edge' at the ladder's end)."""
+    values = list(accuracy(cell).values())
+    mean, low, high = t_interval(values, level)
+    edge = ", edge" if cell["edge"] else ""
+    return f"{mean:.4f} ± {statistics.stdev(values):.4f} [{low:.4f}, {high:.4f}] (lr {cell['rate']:g}{edge})"
 
 
 def table_of_cells(protocol, cells):
     """Test accuracy per (condition, model, size): mean ± std, its interval, the chosen rate; both counts."""
     level, sizes = protocol.interval, sorted(protocol.sizes)
-    lines = ["| condition | model | group | weights (trainable) | " + " | ".join(f"n = {s:,}" for s in sizes) + " |",
-             "|---|---|---|---:|" + "---:|" * len(sizes)]
+    rows = []
     for condition in protocol.conditions:
         for name in ordered(protocol, cells):
             mine = [cells.get((condition.name, name, s)) for s in sizes]
             if not any(mine):
                 continue
             first = next(c for c in mine if c)
-            texts = []
-            for cell in mine:
-                values = list(accuracy(cell).values())
-                mean, low, high = t_interval(values, level)
-                edge = ", edge" if cell["edge"] else ""
-                texts.append(f"{mean:.4f} ± {statistics.stdev(values):.4f} [{low:.4f}, {high:.4f}] "
-                             f"(lr {cell['rate']:g}{edge})")
-            lines.append(f"| {condition.name} | {name} | {first['group']} | {first['params']:,} "
-                         f"({first['trainable_params']:,}) | " + " | ".join(texts) + " |")
+            rows.append([condition.name, name, first["group"],
+                         f"{first['params']:,} ({first['trainable_params']:,})",
+                         *(_cell_text(cell, level) for cell in mine)])
+    header = ["condition", "model", "group", "weights (trainable)", *(f"n = {s:,}" for s in sizes)]
+    lines = markdown_table(header, rows, right=range(3, len(header))).split("\n")
     lines += ["", f"Each cell: test accuracy, mean ± std over {protocol.seeds} seeds, its {level:.0%} t-interval, "
               "and the learning rate chosen on validation (mean over the seeds of the last epoch's validation "
               "accuracy; 'edge': the ladder ended there). Weights: every weight the model holds (Keras "
@@ -107,10 +123,7 @@ def differences(protocol, cells, condition):
         for size in sizes:
             a, b = cells.get((condition, a_name, size)), cells.get((condition, b_name, size))
             if a and b:
-                x, y = accuracy(a), accuracy(b)
-                by_seed = {s: 100 * (x[s] - y[s]) for s in sorted(set(x) & set(y))}
-                found.setdefault(label, {})[size] = (*t_interval(list(by_seed.values()), protocol.interval),
-                                                     len(by_seed), by_seed)
+                found.setdefault(label, {})[size] = paired_difference(a, b, protocol.interval)
     return found
 
 
@@ -121,67 +134,94 @@ def _growth(by_size, level):
     return (*t_interval([small[s] - large[s] for s in seeds], level), len(seeds))
 
 
+def _condition_rows(protocol, cells, differences_by_size):
+    """The `difference_row`s of one condition: each difference per size, then its change between sizes."""
+    rows = []
+    for label, _, _, _, more, less in pairs(protocol, cells):
+        by_size = differences_by_size.get(label, {})
+        for size in sorted(by_size):
+            mean, low, high, n, _ = by_size[size]
+            rows.append(difference_row(label, mean, low, high, n, said(mean, low, high, more, less), size))
+        if len(by_size) > 1:
+            mean, low, high, n = _growth(by_size, protocol.interval)
+            rows.append(difference_row(f"{label}: n = {min(by_size):,} minus n = {max(by_size):,}", mean, low, high,
+                                       n, said(mean, low, high, more, less, grows=True), "—"))
+    return rows
+
+
 def comparison_tables(protocol, cells):
     """Per condition: each difference per size and its growth; then the control's part of each."""
-    level = protocol.interval
     lines, by_condition = [], {c.name: differences(protocol, cells, c.name) for c in protocol.conditions}
-    header = ["| difference | n | mean (points) | " + f"{level:.0%} interval | seeds | verdict |",
-              "|---|---:|---:|---:|---:|---|"]
     for condition in protocol.conditions:
-        lines += ["", f"#### {condition.name}: one model minus another, paired by seed", ""] + header
-        for label, _, _, _, more, less in pairs(protocol, cells):
-            by_size = by_condition[condition.name].get(label, {})
-            for size in sorted(by_size):
-                mean, low, high, n, _ = by_size[size]
-                lines.append(row(label, mean, low, high, n, said(mean, low, high, more, less), size))
-            if len(by_size) > 1:
-                mean, low, high, n = _growth(by_size, level)
-                lines.append(row(f"{label}: n = {min(by_size):,} minus n = {max(by_size):,}", mean, low, high, n,
-                                 said(mean, low, high, more, less, grows=True), "—"))
+        rows = _condition_rows(protocol, cells, by_condition[condition.name])
+        lines += ["", f"#### {condition.name}: one model minus another, paired by seed", ""]
+        lines += differences_table("difference", protocol.interval, rows)
     if len(protocol.conditions) == 2:
         lines += control_tables(protocol, cells, by_condition)
     return lines
 
 
-def control_tables(protocol, cells, by_condition):
-    """The spatial prior's part: true order minus the control, per model and per difference, paired by seed."""
-    level, sizes = protocol.interval, sorted(protocol.sizes)
-    true, control = (c.name for c in protocol.conditions)
-    lines = ["", f"#### The spatial prior's part: {true} minus {control}, paired by seed", "",
-             f"| model or difference | n | mean (points) | {level:.0%} interval | seeds | verdict |",
-             "|---|---:|---:|---:|---:|---|"]
+def _model_control_rows(protocol, cells, true, control):
+    """The `difference_row`s of each model's true order minus its control, per size."""
+    rows = []
     for name in ordered(protocol, cells):
-        for size in sizes:
+        for size in sorted(protocol.sizes):
             a, b = cells.get((true, name, size)), cells.get((control, name, size))
             if a and b:
-                x, y = accuracy(a), accuracy(b)
-                seeds = sorted(set(x) & set(y))
-                mean, low, high = t_interval([100 * (x[s] - y[s]) for s in seeds], level)
-                lines.append(row(name, mean, low, high, len(seeds), said(mean, low, high, true, control), size))
+                mean, low, high, n, _ = paired_difference(a, b, protocol.interval)
+                rows.append(difference_row(name, mean, low, high, n, said(mean, low, high, true, control), size))
+    return rows
+
+
+def _difference_control_rows(label, by_size, other, level, true, control):
+    """The `difference_row`s of one difference's true order minus its control, per size, then between sizes."""
+    rows, parts = [], {}
+    for size in sorted(set(by_size) & set(other)):
+        x, y = by_size[size][4], other[size][4]
+        parts[size] = {s: x[s] - y[s] for s in sorted(set(x) & set(y))}
+        mean, low, high = t_interval(list(parts[size].values()), level)
+        rows.append(difference_row(f"({label}) {true} minus {control}", mean, low, high, len(parts[size]),
+                                   said(mean, low, high, true, control), size))
+    if len(parts) > 1:
+        small, large = min(parts), max(parts)
+        seeds = sorted(set(parts[small]) & set(parts[large]))
+        mean, low, high = t_interval([parts[small][s] - parts[large][s] for s in seeds], level)
+        rows.append(difference_row(f"({label}) {true} minus {control}: n = {small:,} minus n = {large:,}", mean, low,
+                                   high, len(seeds), said(mean, low, high, "", "", grows=True), "—"))
+    return rows
+
+
+def control_tables(protocol, cells, by_condition):
+    """The spatial prior's part: true order minus the control, per model and per difference, paired by seed."""
+    true, control = (c.name for c in protocol.conditions)
+    rows = _model_control_rows(protocol, cells, true, control)
     for label, by_size in by_condition[true].items():
         other = by_condition[control].get(label)
-        if not other:
-            continue
-        parts = {}
-        for size in sorted(set(by_size) & set(other)):
-            x, y = by_size[size][4], other[size][4]
-            parts[size] = {s: x[s] - y[s] for s in sorted(set(x) & set(y))}
-            mean, low, high = t_interval(list(parts[size].values()), level)
-            lines.append(row(f"({label}) {true} minus {control}", mean, low, high, len(parts[size]),
-                             said(mean, low, high, true, control), size))
-        if len(parts) > 1:
-            small, large = min(parts), max(parts)
-            seeds = sorted(set(parts[small]) & set(parts[large]))
-            mean, low, high = t_interval([parts[small][s] - parts[large][s] for s in seeds], level)
-            lines.append(row(f"({label}) {true} minus {control}: n = {small:,} minus n = {large:,}", mean, low,
-                             high, len(seeds), said(mean, low, high, "", "", grows=True), "—"))
-    return lines
+        if other:
+            rows += _difference_control_rows(label, by_size, other, protocol.interval, true, control)
+    return (["", f"#### The spatial prior's part: {true} minus {control}, paired by seed", ""]
+            + differences_table("model or difference", protocol.interval, rows))
 
 
 def _history(run_dir):
     """`{epoch: validation accuracy}` of a run's history.csv, the epochs that were validated (--validation-points)."""
     with open(os.path.join(run_dir, "history.csv"), encoding="utf-8") as f:
         return {int(r["epoch"]): float(r["val_accuracy"]) for r in csv.DictReader(f) if r.get("val_accuracy")}
+
+
+def _convergence_of(cell):
+    """`[epochs, best epoch, gain, verdict]` of one cell as text: the last run's epochs, the means over its runs."""
+    best, gains, epochs = [], [], 0
+    for run in cell["runs"].values():
+        history = _history(run["run_dir"])
+        epochs = max(history)
+        tail = max(1, epochs // 10)
+        best.append(max(history, key=lambda e: (history[e], -e)))
+        before = max((e for e in history if e <= epochs - tail), default=min(history))
+        gains.append(100 * (history[epochs] - history[before]))
+    gain = statistics.fmean(gains)
+    flag = "still improving" if gain > 100 * STILL_IMPROVING else "converged"
+    return [epochs, f"{statistics.fmean(best):.1f}", f"{gain:+.2f}", flag]
 
 
 def convergence(protocol, cells):
@@ -192,29 +232,18 @@ def convergence(protocol, cells):
     epoch exactly a tenth before when every epoch is validated).
     """
     size = max(protocol.sizes)
-    lines = ["| condition | model | epochs | best validation epoch (mean over seeds) | "
-             "validation gained over the last 10% of epochs (points) | |", "|---|---|---:|---:|---:|---|"]
-    for (condition, name, cell_size), cell in cells.items():
-        if cell_size != size:
-            continue
-        best, gains, epochs = [], [], 0
-        for run in cell["runs"].values():
-            history = _history(run["run_dir"])
-            epochs = max(history)
-            tail = max(1, epochs // 10)
-            best.append(max(history, key=lambda e: (history[e], -e)))
-            before = max((e for e in history if e <= epochs - tail), default=min(history))
-            gains.append(100 * (history[epochs] - history[before]))
-        gain = statistics.fmean(gains)
-        flag = "still improving" if gain > 100 * STILL_IMPROVING else "converged"
-        lines.append(f"| {condition} | {name} | {epochs} | {statistics.fmean(best):.1f} | {gain:+.2f} | {flag} |")
+    rows = [[condition, name, *_convergence_of(cell)] for (condition, name, cell_size), cell in cells.items()
+            if cell_size == size]
+    header = ["condition", "model", "epochs", "best validation epoch (mean over seeds)",
+              "validation gained over the last 10% of epochs (points)", ""]
+    lines = markdown_table(header, rows, right=(2, 3, 4)).split("\n")
+    lines[0] = lines[0].removesuffix("|  |") + "| |"  # the verdict column has no title; the reports write "| |"
     return lines
 
 
 def examples_needed(protocol, cells):
     """Per condition and model: the smallest size whose mean test accuracy reaches each target."""
-    lines = ["| condition | model | " + " | ".join(f"≥ {t:g}" for t in protocol.targets) + " |",
-             "|---|---|" + "---:|" * len(protocol.targets)]
+    rows = []
     for condition in protocol.conditions:
         for name in ordered(protocol, cells):
             mine = {s: cells[condition.name, name, s] for s in protocol.sizes if (condition.name, name, s) in cells}
@@ -222,6 +251,6 @@ def examples_needed(protocol, cells):
                 continue
             means = {s: statistics.fmean(accuracy(c).values()) for s, c in mine.items()}
             reached = [min((s for s, m in means.items() if round(m, 6) >= t), default=None) for t in protocol.targets]
-            lines.append(f"| {condition.name} | {name} | "
-                         + " | ".join(f"{n:,}" if n else f"> {max(protocol.sizes):,}" for n in reached) + " |")
-    return lines
+            rows.append([condition.name, name, *(f"{n:,}" if n else f"> {max(protocol.sizes):,}" for n in reached)])
+    header = ["condition", "model", *(f"≥ {t:g}" for t in protocol.targets)]
+    return markdown_table(header, rows, right=range(2, len(header))).split("\n")
