@@ -235,10 +235,8 @@ def convergence(protocol, cells):
     rows = [[condition, name, *_convergence_of(cell)] for (condition, name, cell_size), cell in cells.items()
             if cell_size == size]
     header = ["condition", "model", "epochs", "best validation epoch (mean over seeds)",
-              "validation gained over the last 10% of epochs (points)", ""]
-    lines = markdown_table(header, rows, right=(2, 3, 4)).split("\n")
-    lines[0] = lines[0].removesuffix("|  |") + "| |"  # the verdict column has no title; the reports write "| |"
-    return lines
+              "validation gained over the last 10% of epochs (points)", "verdict"]
+    return markdown_table(header, rows, right=(2, 3, 4)).split("\n")
 
 
 def examples_needed(protocol, cells):
