@@ -72,3 +72,42 @@ def test_runs_of_several_folders_pair_when_their_recipes_agree(tmp_path):
     _run(tmp_path / "two", "a", 5, 0.5, epochs=50)  # the same label trained to another recipe
     with pytest.raises(ValueError, match="'a' has runs of 2 recipes"):
         claims.differences([str(tmp_path / "one"), str(tmp_path / "two")], [("a", "b")])
+
+
+def _full_run(root, model, family, seed, test, val, params, epochs=5):
+    run = root / "runs" / model / f"seed{seed}"
+    run.mkdir(parents=True)
+    (run / "results.json").write_text(json.dumps({
+        "model": model, "family": family, "seed": seed, "test_accuracy": test, "best_val_accuracy": val,
+        "params": params, "trainable_params": params - 2, "epochs": epochs, "num_train": 100,
+        "wall_time_seconds": 1.0}))
+    (run / "config.json").write_text(json.dumps({"args": {"model": model, "seed": seed, "epochs": epochs},
+                                                 "git": {"commit": "a" * 40, "dirty": False}}))
+
+
+def test_a_target_takes_the_model_of_best_validation_within_the_budget_never_of_best_test(tmp_path):
+    table, other = tmp_path / "table", tmp_path / "augment"
+    for seed, (test, val) in enumerate([(0.95, 0.80), (0.96, 0.81)]):  # best test, worse validation
+        _full_run(table, "big_test", "mlp", seed, test, val, 9_000)
+    for seed, (test, val) in enumerate([(0.91, 0.90), (0.89, 0.92)]):
+        _full_run(other, "best_val", "cnn", seed, test, val, 9_500)
+    for seed in range(2):
+        _full_run(table, "too_big", "cnn", seed, 0.99, 0.99, 10_001)
+    text = claims.targets([str(table), str(other)], claims.parse_targets("0.9@10000,0.95@10000:mlp"),
+                          names=["table", "augment"])
+    low, high = stats.t.interval(0.95, 1, loc=0.90, scale=stats.sem([0.91, 0.89]))
+    assert (f"| ≥ 0.9 with ≤ 10,000 weights | best_val | augment | 9,500 (9,498) | 0.9100 | 0.9000 ± 0.0141 | "
+            f"[{low:.4f}, {high:.4f}] | 2 | yes |") in text
+    assert "| ≥ 0.95 with ≤ 10,000 weights, mlp | big_test | table | 9,000 (8,998) | 0.8050 | 0.9550 ± 0.0071 |" in text
+    assert "| yes |" in text.splitlines()[3] and "†" not in text
+
+
+def test_a_target_missed_says_no_and_bad_targets_are_named(tmp_path):
+    for seed in range(2):
+        _full_run(tmp_path, "m", "mlp", seed, 0.8, 0.8, 100)
+    assert "| **no** |" in claims.targets(str(tmp_path), [(0.9, 1000, None)])
+    with pytest.raises(ValueError, match="no model within 10 weights"):
+        claims.targets(str(tmp_path), [(0.9, 10, None)])
+    for bad in ("0.9", "2@100", "0.9@x", "0.9@100:"):
+        with pytest.raises(ValueError, match=f"a target is 'ACCURACY@WEIGHTS\\[:FAMILY\\]'.*received '{bad}'"):
+            claims.parse_targets(bad)

@@ -13,13 +13,24 @@ differences are not resolved). In the docs:
 each pair `A-B` (labels as `model_label` writes them, without spaces,
 e.g. `lc_small(width=1.5)`) becomes a row: A − B in points, its interval,
 the seeds paired, and who is ahead, or "not resolved".
+
+A goal such as "≥ 0.90 with ≤ 10k weights" is a claim too:
+
+    <!-- generated: targets results/fashion_mnist,results/fashion_mnist_augment 0.9@10000,0.8833@300000:fully_connected -->
+
+each `TARGET@BUDGET[:FAMILY]` becomes a row: the model (of that family)
+within the budget, every weight counted, whose mean validation accuracy
+is best over the folders' recipes, its test accuracy with its interval,
+and whether its mean reaches the target.
 """
 
 import json
 import os
 
-from .paired import ahead, paired_points
-from .results import collect, model_label
+from constrained_zoo.markdown import markdown_table
+
+from .paired import ahead, paired_points, t_interval
+from .results import UNCLEAN, UNCLEAN_NOTE, collect, comparable, count_text, mean_std, model_label, summarize
 
 
 def label_of(run):
@@ -85,5 +96,67 @@ def differences_block(root, folders, pairs):
     return differences([os.path.join(root, folder) for folder in folders.split(",")], parse_pairs(pairs))
 
 
+def parse_targets(text):
+    """`"0.9@10000,0.88@300000:mlp"` as `[(0.9, 10000, None), (0.88, 300000, "mlp")]`; `ValueError` naming the item."""
+    found = []
+    for item in text.split(","):
+        goal, colon, family = item.partition(":")
+        target, _, budget = goal.partition("@")
+        try:
+            target, budget = float(target), int(budget)
+        except ValueError:
+            target = budget = None
+        if target is None or not 0 < target <= 1 or budget <= 0 or (colon and not family):
+            raise ValueError(f"a target is 'ACCURACY@WEIGHTS[:FAMILY]' (e.g. 0.9@10000); received {item!r} in {text!r}.")
+        found.append((target, budget, family or None))
+    return found
+
+
+def targets(folders, goals, level=0.95, names=None):
+    """The Markdown table of `goals` (`[(target, budget, family or None)]`) over the runs of `folders`.
+
+    Per goal, the candidates are every (folder, model, recipe) row of the
+    family (any, for None) holding at most `budget` weights, every weight
+    counted; the one of best mean validation accuracy (fewer weights on a
+    tie) is chosen, never by test. Met: its mean test accuracy, to 6
+    decimals, reaches the target. `names`: the folders as the table shows
+    them (default: as given).
+    """
+    folders = [folders] if isinstance(folders, str) else list(folders)
+    names = dict(zip(folders, names or folders))
+    rows = [{**row, "folder": names[folder]} for folder in folders
+            for row in summarize(collect(os.path.join(folder, "runs")))]
+    table, unclean = [], False
+    for target, budget, family in goals:
+        within = [r for r in rows if r["params"] <= budget and family in (None, r["family"])]
+        goal = f"≥ {target:g} with ≤ {budget:,} weights" + (f", {family}" if family else "")
+        if not within:
+            raise ValueError(f"no model within {budget:,} weights{f' of family {family!r}' if family else ''} in "
+                             f"{', '.join(folders)}")
+        best = max(within, key=lambda r: (r["best_val_accuracy_mean"], -r["params"]))
+        tests = best["test_accuracies"]
+        unclean |= not best.get("clean", True)
+        mark = "" if best.get("clean", True) else f" {UNCLEAN}"
+        _, low, high = t_interval(tests, level)
+        interval = f"[{low:.4f}, {high:.4f}]" if low is not None else "—"
+        met = comparable(best["test_accuracy_mean"]) >= target
+        table.append([goal, f"{best['label']}{mark}", best["folder"], count_text(best),
+                      f"{best['best_val_accuracy_mean']:.4f}", mean_std(tests), interval, best["seeds"], "yes" if met else "**no**"])
+    header = ["goal", "model", "folder", "weights (trainable)", "validation", "test accuracy",
+              f"{level:.0%} interval", "seeds", "met"]
+    lines = [markdown_table(header, table, right=(3, 4, 5, 6, 7)), "",
+             "Per goal: among the folders' models within the budget (of the family named), every weight counted "
+             "(Keras's `count_params`; trainable in parentheses), the one of best mean validation accuracy; its test "
+             f"accuracy, mean ± std over seeds, and Student's t interval at {level:.0%}. Met: the mean reaches the "
+             "target (to 6 decimals)."]
+    return "\n".join(lines + ([UNCLEAN_NOTE] if unclean else [])) + "\n"
+
+
+def targets_block(root, folders, goals):
+    """The docs' `targets FOLDER[,FOLDER...] TARGET@BUDGET[:FAMILY][,...]` block (folders relative to `root`)."""
+    names = folders.split(",")
+    return targets([os.path.join(root, folder) for folder in names], parse_targets(goals), names=names)
+
+
 #: The generated-block kinds this module writes (`training.readme`): name -> (function, number of arguments).
-BLOCKS = {"differences": (differences_block, 2)}
+BLOCKS = {"differences": (differences_block, 2), "targets": (targets_block, 2)}

@@ -156,6 +156,7 @@ def summarize(results):
                 "trainable_params": runs[0]["trainable_params"],
                 "test_accuracy_mean": statistics.fmean(accuracies),
                 "test_accuracy_std": spread(accuracies),
+                "test_accuracies": accuracies,  # by run, for intervals (not a CSV column)
                 "seeds": len(runs),
                 "epochs": runs[0]["epochs"],
                 "num_train": runs[0]["num_train"],
