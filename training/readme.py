@@ -54,7 +54,7 @@ from constrained_zoo.atomic import write_text
 from constrained_zoo.markdown import markdown_table
 
 from . import front_page
-from .sweeps import claims, frontier
+from .sweeps import claims, frontier, protocol_findings, protocol_report
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 README = os.path.join(REPO, "README.md")
@@ -180,20 +180,6 @@ def _control(root, folder, control):
                                     study.report(os.path.join(root, control), [])[0])
 
 
-def _protocol(root, path):
-    from .sweeps import protocol as protocols
-    from .sweeps import protocol_report
-
-    cwd = os.getcwd()
-    try:
-        os.chdir(root)  # a protocol's folders are relative to the repository's root
-        return protocol_report.block(protocols.load(path))
-    except protocols.ProtocolError as error:
-        raise ReadmeError(str(error)) from None
-    finally:
-        os.chdir(cwd)
-
-
 def _confirmation(root, path):
     from . import confirm
 
@@ -235,8 +221,9 @@ def _command(root, *argv):
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
          "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
-         "protocol": (_protocol, 1), "confirmation": (_confirmation, 1),
-         **frontier.BLOCKS, **claims.BLOCKS, "command": (_command, None),
+         "confirmation": (_confirmation, 1),
+         **frontier.BLOCKS, **claims.BLOCKS, **protocol_report.BLOCKS, **protocol_findings.BLOCKS,
+         "command": (_command, None),
          "status": (front_page.status, 0), "reproduce": (front_page.reproduce, 3),
          "published": (front_page.published, 0)}
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -285,3 +286,71 @@ def test_convergence_reads_a_history_validated_on_some_epochs(tmp_path):
     [row] = protocol_tables.convergence(protocol, cells)[2:]
     gain = 100 * (values[100] - values[90])
     assert row == f"| true order | mlp_1d_small | 100 | 95.0 | {gain:+.2f} | still improving |"
+
+
+def test_findings_are_sentences_of_the_reports_intervals(tmp_path):
+    """The lead of cnn over mlp grows as data shrink in both conditions alike, so its spatial part does not grow."""
+    from constrained_zoo.training.sweeps import protocol_findings
+
+    data = {**VALID, "models": ["mlp_1d_small", "cnn1d_base"], "sizes": [400, 100], "seeds": 3,
+            "conditions": {"true order": {"pixel_shuffle": False, "out": str(tmp_path / "t")},
+                           "shuffled": {"pixel_shuffle": True, "out": str(tmp_path / "s")}}}
+    (tmp_path / "protocol.json").write_text(json.dumps(data))
+    protocol = protocols.load(str(tmp_path / "protocol.json"))
+    lead = {400: (0.10, 0.11, 0.12), 100: (0.20, 0.22, 0.21)}  # cnn minus mlp, by seed: larger with fewer examples
+    tests = {}
+    for condition in protocol.conditions:
+        for size in protocol.sizes:
+            for rate in protocol.rates:
+                for seed in range(3):
+                    val = 0.5 + (rate == 0.003) * 0.1
+                    mlp = 0.5 + 0.01 * seed + (size == 400) * 0.1
+                    cnn = (mlp + lead[size][seed] + (not condition.pixel_shuffle) * (0.05 + 0.002 * (seed - 1) * (size == 100))
+                           + 0.001 * seed * (size == 100))
+                    tests[condition.name, size, seed] = 100 * (cnn - mlp)
+                    for model, family, test in (("mlp_1d_small", "mlp", mlp), ("cnn1d_base", "multi_channel_conv", cnn)):
+                        _fake_run(tmp_path / condition.out / f"n{size}" / f"lr{rate:g}", model, family, seed, val, test)
+    assert "In progress" not in protocol_findings.block(protocol)
+    [line] = [l for l in protocol_findings.block(protocol).splitlines() if l.startswith("- MultiChannelConv")]
+
+    def interval(values):
+        mean, low, high = protocol_report.t_interval(values, 0.95)
+        return f"{mean:+.1f} [{low:+.1f}, {high:+.1f}]"
+
+    true_change = [tests["true order", 100, s] - tests["true order", 400, s] for s in range(3)]
+    control_change = [tests["shuffled", 100, s] - tests["shuffled", 400, s] for s in range(3)]
+    part_change = [t - c for t, c in zip(true_change, control_change)]
+    assert line.startswith(f"- MultiChannelConv − fully connected: {interval([tests['true order', 400, s] for s in range(3)])} "
+                           "points at n = 400 (MultiChannelConv ahead); ")
+    assert f"From n = 400 to n = 100 it changes by {interval(true_change)} points (grows as data shrink)" in line
+    assert f"shuffled, by {interval(control_change)} points (grows as data shrink)" in line
+    assert (f"the part the spatial order buys (true order minus shuffled), by {interval(part_change)} points "
+            "(not resolved)." in line)
+    for path in (tmp_path / "s" / "n100" / "lr0.01" / "runs" / "cnn1d_base").glob("seed*"):
+        shutil.rmtree(path)  # incomplete again: progress, and no accuracy
+    text = protocol_findings.block(protocol)
+    assert text.startswith("In progress: ") and "0." not in text.split("cells")[1]
+
+
+@pytest.mark.parametrize("second, verdict", [
+    ((+2.0, +0.5, +3.5), "holds: every interval lies above 0"),
+    ((+1.0, -0.5, +2.5), "is not resolved: an interval covers 0"),
+    ((-2.0, -3.5, -0.5), "does not hold: lc is ahead"),
+])
+def test_a_claim_to_beat_several_models_needs_every_interval_above_zero(second, verdict):
+    from constrained_zoo.training.sweeps import protocol_findings
+
+    models = ["cnn1d_base", "lrlc1d_r4_10k", "lrlc1d_r4_10k+softmax"]
+    comparisons = [{"a": "lrlc1d_r4_10k+softmax", "b": "cnn1d_base", "role": "primary", "sizes": [400]},
+                   {"a": "lrlc1d_r4_10k+softmax", "b": "lrlc1d_r4_10k", "role": "primary", "sizes": [400]},
+                   {"a": "lrlc1d_r4_10k", "b": "cnn1d_base", "role": "exploratory", "sizes": [400]}]
+    protocol = protocols.from_dict({**VALID, "models": models, "variants": VARIANTS, "sizes": [400],
+                                    "comparisons": comparisons})
+    first = (+3.0, +1.0, +5.0)
+    by_condition = {"true order": {
+        "lrlc1d_r4_10k+softmax − cnn1d_base (primary)": {400: (*first, 3, {})},
+        "lrlc1d_r4_10k+softmax − lrlc1d_r4_10k (primary)": {400: (*second, 3, {})},
+        "lrlc1d_r4_10k − cnn1d_base (exploratory)": {400: (-9.0, -10.0, -8.0, 3, {})}}}
+    verdict = verdict.replace("lc is", "lrlc1d_r4_10k is")
+    assert protocol_findings.joint_claims(protocol, by_condition) == [
+        f"- The claim that lrlc1d_r4_10k+softmax beats each of cnn1d_base, lrlc1d_r4_10k at n = 400 {verdict}."]

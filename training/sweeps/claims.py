@@ -107,7 +107,8 @@ def parse_targets(text):
         except ValueError:
             target = budget = None
         if target is None or not 0 < target <= 1 or budget <= 0 or (colon and not family):
-            raise ValueError(f"a target is 'ACCURACY@WEIGHTS[:FAMILY]' (e.g. 0.9@10000); received {item!r} in {text!r}.")
+            raise ValueError(f"a target is 'ACCURACY@WEIGHTS[:FAMILY]' (e.g. 0.9@10000); "
+                             f"received {item!r} in {text!r}.")
         found.append((target, budget, family or None))
     return found
 
@@ -141,7 +142,8 @@ def targets(folders, goals, level=0.95, names=None):
         interval = f"[{low:.4f}, {high:.4f}]" if low is not None else "—"
         met = comparable(best["test_accuracy_mean"]) >= target
         table.append([goal, f"{best['label']}{mark}", best["folder"], count_text(best),
-                      f"{best['best_val_accuracy_mean']:.4f}", mean_std(tests), interval, best["seeds"], "yes" if met else "**no**"])
+                      f"{best['best_val_accuracy_mean']:.4f}", mean_std(tests), interval, best["seeds"],
+                      "yes" if met else "**no**"])
     header = ["goal", "model", "folder", "weights (trainable)", "validation", "test accuracy",
               f"{level:.0%} interval", "seeds", "met"]
     lines = [markdown_table(header, table, right=(3, 4, 5, 6, 7)), "",

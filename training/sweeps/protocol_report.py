@@ -119,6 +119,22 @@ def finished_runs(protocol):
                for root, _, files in os.walk(condition.out) if "results.json" in files)
 
 
+def at_root(root, path, render):
+    """`render(protocol)` of the protocol file `path`, read with the repository's `root` as the working directory
+    (a protocol's folders are relative to it)."""
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)
+        return render(protocols.load(path))
+    finally:
+        os.chdir(cwd)
+
+
+def protocol_block(root, path):
+    """The docs' `protocol PATH` block: `block` of the protocol file `path` under `root`."""
+    return at_root(root, path, block)
+
+
 def block(protocol):
     """The docs' block for a protocol: its report once complete; until then what is done, and no accuracy."""
     cells, missing = gather(protocol)
@@ -128,3 +144,7 @@ def block(protocol):
     return (f"In progress: {total - len(missing)} of {total} cells (condition × model × size) have their rate "
             f"chosen with every seed; {finished_runs(protocol)} runs have finished. No accuracy is shown until "
             f"every cell is complete. Protocol: `{protocol.path}`.\n")
+
+
+#: The generated-block kinds this module writes (`training.readme`): name -> (function, number of arguments).
+BLOCKS = {"protocol": (protocol_block, 1)}

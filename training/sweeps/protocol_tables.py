@@ -129,9 +129,7 @@ def differences(protocol, cells, condition):
 
 def _growth(by_size, level):
     """The difference at the smallest size minus at the largest, paired by seed: `(mean, low, high, n)`."""
-    small, large = by_size[min(by_size)][4], by_size[max(by_size)][4]
-    seeds = sorted(set(small) & set(large))
-    return (*t_interval([small[s] - large[s] for s in seeds], level), len(seeds))
+    return growth(by_size[min(by_size)][4], by_size[max(by_size)][4], level)
 
 
 def _condition_rows(protocol, cells, differences_by_size):
@@ -173,21 +171,34 @@ def _model_control_rows(protocol, cells, true, control):
     return rows
 
 
+def spatial_parts(by_size, other):
+    """`{size: {seed: points}}`: one difference in true order minus the same in the control, seed by seed.
+
+    `by_size` and `other`: `differences(...)[label]` of the two conditions.
+    """
+    return {size: {s: by_size[size][4][s] - other[size][4][s]
+                   for s in sorted(set(by_size[size][4]) & set(other[size][4]))}
+            for size in sorted(set(by_size) & set(other))}
+
+
+def growth(by_seed_small, by_seed_large, level):
+    """`(mean, low, high, n)`: a difference at the smallest size minus at the largest, paired by seed."""
+    seeds = sorted(set(by_seed_small) & set(by_seed_large))
+    return (*t_interval([by_seed_small[s] - by_seed_large[s] for s in seeds], level), len(seeds))
+
+
 def _difference_control_rows(label, by_size, other, level, true, control):
     """The `difference_row`s of one difference's true order minus its control, per size, then between sizes."""
-    rows, parts = [], {}
-    for size in sorted(set(by_size) & set(other)):
-        x, y = by_size[size][4], other[size][4]
-        parts[size] = {s: x[s] - y[s] for s in sorted(set(x) & set(y))}
+    rows, parts = [], spatial_parts(by_size, other)
+    for size in parts:
         mean, low, high = t_interval(list(parts[size].values()), level)
         rows.append(difference_row(f"({label}) {true} minus {control}", mean, low, high, len(parts[size]),
                                    said(mean, low, high, true, control), size))
     if len(parts) > 1:
         small, large = min(parts), max(parts)
-        seeds = sorted(set(parts[small]) & set(parts[large]))
-        mean, low, high = t_interval([parts[small][s] - parts[large][s] for s in seeds], level)
+        mean, low, high, n = growth(parts[small], parts[large], level)
         rows.append(difference_row(f"({label}) {true} minus {control}: n = {small:,} minus n = {large:,}", mean, low,
-                                   high, len(seeds), said(mean, low, high, "", "", grows=True), "—"))
+                                   high, n, said(mean, low, high, "", "", grows=True), "—"))
     return rows
 
 
