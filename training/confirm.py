@@ -77,8 +77,12 @@ def run_dir(path, goal, seed):
                         f"seed{seed}")
 
 
-def command(path, goal, seed, steps_per_execution):
-    """The training command of one named run (`--resume` when it has a checkpoint)."""
+def command(path, goal, seed, execution=None):
+    """The training command of one named run (`--resume` when it has a checkpoint).
+
+    `execution`: execution settings (speed only, the same numbers), e.g.
+    `{"steps_per_execution": 40, "checkpoint_seconds": 60}`.
+    """
     by_name = {s.name: s for s in settings.SETTINGS}
     recipe = {"dataset": goal["dataset"], **goal["recipe"]}
     if recipe.get("teacher"):
@@ -88,7 +92,9 @@ def command(path, goal, seed, steps_per_execution):
     for name, value in recipe.items():
         words += by_name[name].words(value)
     out = run_dir(path, goal, seed)
-    words += ["--steps-per-execution", str(steps_per_execution), "--out", out]
+    for name, value in (execution or {}).items():
+        words += by_name[name].words(value)
+    words += ["--out", out]
     return words + (["--resume"] if os.path.isdir(os.path.join(out, "checkpoints")) else [])
 
 
@@ -97,7 +103,7 @@ def finished(path, goal, seed):
     return rundir.read_json(os.path.join(run_dir(path, goal, seed), rundir.RESULTS))
 
 
-def train(path, protocol, jobs, steps_per_execution, only=None):
+def train(path, protocol, jobs, execution=None, only=None):
     """Trains every named run not yet finished, goal after goal (a goal's teachers come before it). Exit status.
 
     `only` (goal names) trains those goals alone; a goal distilled from another needs that one finished first.
@@ -105,7 +111,7 @@ def train(path, protocol, jobs, steps_per_execution, only=None):
     def one(goal, seed):
         if finished(path, goal, seed):
             return 0
-        words = command(path, goal, seed, steps_per_execution)
+        words = command(path, goal, seed, execution)
         print(" ".join(words[1:]), flush=True)
         os.makedirs(run_dir(path, goal, seed), exist_ok=True)
         with open(os.path.join(run_dir(path, goal, seed), "confirm.log"), "a", encoding="utf-8") as log:
@@ -164,6 +170,9 @@ def main(argv=None):
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="a goal's seeds trained at once")
     parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
                         help="batches per compiled call (speed only; the same numbers)")
+    parser.add_argument("--checkpoint-seconds", type=arguments.non_negative_float, default=0.0,
+                        help="save a run's checkpoint at most this often, and after its last epoch (0: every epoch; "
+                             "speed only, the same numbers)")
     parser.add_argument("--goal", action="append", metavar="NAME",
                         help="train only this goal (repeatable); default: every goal, in the protocol's order")
     parser.add_argument("--read-test", action="store_true", help="train nothing; read test once every run finished")
@@ -171,7 +180,8 @@ def main(argv=None):
     try:
         protocol = load(args.protocol)
         if not args.read_test:
-            return train(args.protocol, protocol, args.jobs, args.steps_per_execution, args.goal)
+            execution = {"steps_per_execution": args.steps_per_execution, "checkpoint_seconds": args.checkpoint_seconds}
+            return train(args.protocol, protocol, args.jobs, execution, args.goal)
         text = read_test(args.protocol, protocol)
     except ConfirmationError as error:
         print(f"error: {error}", file=sys.stderr)

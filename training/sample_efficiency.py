@@ -29,7 +29,7 @@ import sys
 
 from constrained_zoo import arguments
 
-from . import sweep
+from . import settings, sweep
 from constrained_zoo.atomic import atomic_path, write_text
 from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
@@ -49,6 +49,9 @@ def build_parser():
                         help="with --protocol: run or report only this condition (default: all, interleaved)")
     parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
                         help="with --protocol: batches per compiled call (speed only; the same numbers)")
+    parser.add_argument("--checkpoint-seconds", type=arguments.non_negative_float, default=0.0,
+                        help="with --protocol: save a run's checkpoint at most this often, and after its last "
+                             "epoch (0: every epoch; speed only, the same numbers)")
     parser.add_argument("--models", default=None, help="comma-separated model names, one per family")
     parser.add_argument("--budget", type=arguments.positive_int, default=None,
                         help="scale each model's width to this many weights, every one counted (Keras's count_params; "
@@ -106,13 +109,13 @@ def train(args, rates):
     return 0
 
 
-def _protocol_sweep(protocol, condition, name, width, size, rate, jobs, steps_per_execution):
+def _protocol_sweep(protocol, condition, name, width, size, rate, jobs, execution):
     model, overrides = protocol.zoo_model(name)
     argv = ["--dataset", protocol.dataset, "--models", model, "--seeds", protocol.seeds,
             "--epochs", protocol.epochs_for(size), "--batch-size", protocol.batch_size,
             "--lr-schedule", protocol.lr_schedule, "--max-train-examples", size, "--learning-rate", rate,
-            "--jobs", jobs, "--steps-per-execution", steps_per_execution,
-            "--out", study.folder(condition.out, size, rate)]
+            "--jobs", jobs, "--out", study.folder(condition.out, size, rate)]
+    argv += [w for key, value in (execution or {}).items() for w in settings.by_name(key).words(value)]
     argv += ["--model-arg", f"width={width}"] if width not in (None, 1.0) else []
     argv += [w for key, value in sorted(overrides.items())
              for w in ("--model-arg", f"{key}={value if isinstance(value, str) else json.dumps(value)}")]
@@ -142,8 +145,11 @@ def _counter(overrides):
     return count
 
 
-def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
+def train_protocol(protocol, conditions, jobs, execution=None):
     """Every run the protocol asks for, size by size in its order, the conditions side by side. Exit status.
+
+    `execution`: execution settings for every run (speed only, the same
+    numbers), e.g. `{"steps_per_execution": 40, "checkpoint_seconds": 60}`.
 
     Per (condition, model, size): every seed at every rate of `rates`; then,
     while an edge of the rates tried has the best mean validation, the next
@@ -155,7 +161,7 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
         for condition in conditions:
             for rate in protocol.rates:
                 for model, width in scaled.items():
-                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution)
+                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, execution)
                     if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
                         return code
             for model, width in scaled.items():
@@ -167,7 +173,7 @@ def train_protocol(protocol, conditions, jobs, steps_per_execution=1):
                     rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
                     if rate is None or rate in by_rate:
                         break
-                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, steps_per_execution)
+                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, execution)
                     if code not in (0, 1):
                         return code
                     if rate not in study.validation_by_rate(condition.out, zoo, size, protocol.seeds,
@@ -237,7 +243,8 @@ def main_protocol(args, parser):
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.report_only:
-        code = train_protocol(protocol, conditions, args.jobs, args.steps_per_execution)
+        execution = {"steps_per_execution": args.steps_per_execution, "checkpoint_seconds": args.checkpoint_seconds}
+        code = train_protocol(protocol, conditions, args.jobs, execution)
         if code not in (0, 1):
             return code
     from .sweeps import protocol_report  # pylint: disable=import-outside-toplevel

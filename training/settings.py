@@ -150,6 +150,10 @@ SETTINGS = [
              "validate on this many epochs, spread evenly, the last always (default: every epoch); the "
              "training is the same, history.csv leaves the other epochs' validation empty",
              type=arguments.positive_int),
+    Setting("checkpoint_seconds", "execution", 0.0,
+             "save the checkpoint after an epoch only once this many seconds have passed since the last save "
+             "(always after the last epoch and on SIGINT/SIGTERM); 0: after every epoch. A kill loses at most this "
+             "much training; the run is the same", type=arguments.non_negative_float),
     Setting("deterministic", "execution", True,
              "--no-deterministic allows non-deterministic ops, faster on some GPUs", switch=True,
              flag="--no-deterministic"),

@@ -64,8 +64,8 @@ def test_goal_trains_the_named_goal_alone_and_refuses_an_unknown_name(tmp_path, 
     trained = []
     monkeypatch.setattr(confirm.subprocess, "run",
                         lambda words, **_: trained.append(words) or subprocess.CompletedProcess(words, 0))
-    assert confirm.train(path, protocol, jobs=1, steps_per_execution=1, only=["digits_other"]) == 0
+    assert confirm.train(path, protocol, jobs=1, execution={"steps_per_execution": 1}, only=["digits_other"]) == 0
     assert [w[w.index("--seed") + 1] for w in trained] == ["5", "6"]
     with pytest.raises(confirm.ConfirmationError, match=r"--goal: 'nope' is not a goal of this protocol; "
                                                         r"its goals are digits_small, digits_other"):
-        confirm.train(path, protocol, jobs=1, steps_per_execution=1, only=["nope"])
+        confirm.train(path, protocol, jobs=1, execution={"steps_per_execution": 1}, only=["nope"])

@@ -262,6 +262,8 @@ def test_a_stop_after_the_last_check_ends_the_block_with_stop_requested():
             with signals.stop_on_signals():
                 assert signals.requested() == signal.SIGTERM
             assert signals.requested() == signal.SIGTERM
+    assert signals.requested() is None  # the stop belonged to its block: nothing after it is stopped
+    signals.raise_if_stopped()
 
 
 def _lost_stop_sweeps(monkeypatch, tmp_path):

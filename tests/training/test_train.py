@@ -577,3 +577,36 @@ def test_sparse_validation_trains_the_same_model(uninterrupted_run, tmp_path):
     assert a["final_val_accuracy"] == b["final_val_accuracy"]  # the last epoch is always validated
     assert a["best_val_accuracy"] == max(float(r["val_accuracy"]) for r in sparse if r["val_accuracy"])
     assert cli.read_json(run_dir / "config.json")["args"]["validation_points"] == 3
+
+
+# ------------------------------------------------------------ checkpoints every few seconds
+def test_checkpoints_every_few_seconds_train_the_same_model(uninterrupted_run, tmp_path):
+    """--checkpoint-seconds 3600: no checkpoint but the last epoch's, and the same run to the last bit."""
+    run_dir = tmp_path / "run"
+    done = cli.check(cli.train(run_dir, *RESUME, "--checkpoint-seconds", 3600))
+    assert cli.read_history(run_dir) == cli.read_history(uninterrupted_run)
+    assert cli.read_json(run_dir / "results.json")["test_accuracy"] == \
+        cli.read_json(uninterrupted_run / "results.json")["test_accuracy"]
+    assert sorted(os.listdir(run_dir / "checkpoints")) == ["checkpoint.json", f"epoch-{RESUME_EPOCHS:04d}.keras"]
+    assert cli.read_json(run_dir / "config.json")["args"]["checkpoint_seconds"] == 3600
+    assert "Epoch 1/12" in done.stdout
+
+
+def test_a_sigterm_saves_the_checkpoint_that_checkpoint_seconds_had_put_off(uninterrupted_run, tmp_path):
+    """A stop request after epoch E saves epoch E's checkpoint; the resumed run ends as the uninterrupted one."""
+    run_dir = tmp_path / "run"
+    proc = cli.start_train(run_dir, *RESUME, "--checkpoint-seconds", 3600, log=tmp_path / "stopped.log")
+    try:
+        cli.wait_for(lambda: (run_dir / "history.csv").exists() and len(cli.read_history(run_dir)) >= 3
+                     or proc.poll() is not None, 120, what="three epochs")
+        assert cli.checkpoint_state(run_dir) is None  # nothing saved yet: an hour has not passed
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=120) == 143
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+    stopped = cli.checkpoint_state(run_dir)["epoch"]
+    assert 3 <= stopped < RESUME_EPOCHS
+    cli.check(cli.train(run_dir, *RESUME, "--resume", "--checkpoint-seconds", 3600))
+    assert_same_run(run_dir, uninterrupted_run)

@@ -6,7 +6,12 @@ is `checkpoints/checkpoint.json` (the epoch reached, the history so far, the
 training time) replaced, atomically, to point at it; only then is the
 previous checkpoint deleted. A kill at any point leaves `checkpoint.json`
 naming a complete file; what else it leaves (a half-written checkpoint, the
-one before the last) is deleted when the run resumes. (Keras's
+one before the last) is deleted when the run resumes. With
+`--checkpoint-seconds S` an epoch's checkpoint is saved only once S
+seconds have passed since the last one (and always after the last epoch
+and on a stop request): a kill then loses at most S seconds, and a stop
+request while an epoch is put off lets the epoch in progress finish, so
+that it is saved before the run stops (`signals.stop_callback`). (Keras's
 `BackupAndRestore` overwrites its backup in place: a kill during the write
 leaves an unreadable file and no resume.)
 """
@@ -20,6 +25,8 @@ import time
 import keras
 
 from constrained_zoo.atomic import atomic_path, remove_leftovers, write_json
+
+from . import signals
 
 STATE_FILE = "checkpoint.json"
 
@@ -42,19 +49,28 @@ def load_state(directory):
 
 
 class AtomicCheckpoint(keras.callbacks.Callback):
-    """Saves the whole model after every epoch, atomically; see module doc.
+    """Saves the whole model after every epoch (or every `min_seconds`), atomically; see module doc.
 
     Args:
         directory: where the checkpoints and `checkpoint.json` live.
         state: the state to continue (from `load_state`), or None.
         write: False on the non-chief workers of a multi-worker run, which
             take part in the save but write to a scratch directory.
+        min_seconds: save after an epoch only once this many seconds have
+            passed since the last save, and always after `last_epoch` and
+            when a stop was requested (SIGINT, SIGTERM). 0: after every
+            epoch. A run of hundreds of short epochs spends a large part of
+            its time saving otherwise; a kill then loses at most this much.
+        last_epoch: the run's last epoch (1-based), always saved.
     """
 
-    def __init__(self, directory, state=None, write=True):
+    def __init__(self, directory, state=None, write=True, min_seconds=0.0, last_epoch=None):
         super().__init__()
         self.directory = directory
         self.write = write
+        self.min_seconds, self.last_epoch = min_seconds, last_epoch
+        self._saved_at = time.monotonic()
+        self.unsaved = 0  # epochs completed since the last save
         self.state = dict(state or {"epoch": 0, "history": [], "train_seconds": 0.0})
         self.state.pop("path", None)
         os.makedirs(directory, exist_ok=True)
@@ -71,6 +87,10 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         self.state["train_seconds"] += time.perf_counter() - self._epoch_start
         self.state["epoch"] = epoch + 1
         self.state["history"].append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+        if not self._due(epoch + 1):
+            self.unsaved += 1
+            return
+        self._saved_at, self.unsaved = time.monotonic(), 0
         name = f"epoch-{epoch + 1:04d}.keras"
         with atomic_path(os.path.join(self.directory, name), suffix=".keras") as tmp:
             self.model.save(tmp)
@@ -83,6 +103,12 @@ class AtomicCheckpoint(keras.callbacks.Callback):
                 os.remove(os.path.join(self.directory, previous))
             except FileNotFoundError:
                 pass
+
+
+    def _due(self, epoch):
+        """Whether the checkpoint of `epoch` (1-based) is saved: see `min_seconds`."""
+        return (self.min_seconds <= 0 or epoch == self.last_epoch or signals.requested()
+                or time.monotonic() - self._saved_at >= self.min_seconds)
 
 
 def history_csv(history):

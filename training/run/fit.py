@@ -6,7 +6,7 @@ checked before anything is written (a mistake leaves no directory behind).
 The order of an epoch's data and augmentation are functions of (seed,
 epoch), so a run resumed from its last checkpoint ends where an
 uninterrupted run ends. A stop request (SIGINT, SIGTERM) is acted on after
-a batch or an epoch (`stop_callback`) and between the steps below.
+a batch or an epoch (`signals.stop_callback`) and between the steps below.
 """
 
 import contextlib
@@ -212,30 +212,13 @@ def run_steps(run):
         write_config(run, spec, entry, model, strategy)
     state = fit_model(run, model, splits, spec, work_dir, is_chief)
     with determinism_explained(run.values):
-        test_loss, test_accuracy = model.evaluate(splits.test, verbose=0, callbacks=[stop_callback()])
+        test_loss, test_accuracy = model.evaluate(splits.test, verbose=0, callbacks=[signals.stop_callback()])
     results = results_of(run, entry, spec, model, state, test_loss, test_accuracy)
     if is_chief:
         finish(run, model, state, results)
     else:  # the scratch checkpoints served their purpose
         shutil.rmtree(work_dir, ignore_errors=True)
     return results
-
-
-def stop_callback():
-    """A Keras callback that checks for a stop request after every batch and epoch; put it last."""
-    import keras  # pylint: disable=import-outside-toplevel
-
-    class StopCallback(keras.callbacks.Callback):
-        def on_train_batch_end(self, batch, logs=None):
-            signals.raise_if_stopped()
-
-        def on_test_batch_end(self, batch, logs=None):
-            signals.raise_if_stopped()
-
-        def on_epoch_end(self, epoch, logs=None):
-            signals.raise_if_stopped()
-
-    return StopCallback()
 
 
 def validation_epochs(epochs, points):
@@ -257,13 +240,18 @@ def validation_epochs(epochs, points):
 
 
 def fit_model(run, model, splits, spec, work_dir, is_chief):
-    """`model.fit` from the run's first epoch to --epochs, a checkpoint after each; returns the checkpoint's state."""
+    """`model.fit` from the run's first epoch to --epochs, a checkpoint after each (or every
+    --checkpoint-seconds); returns the checkpoint's state."""
     import keras  # pylint: disable=import-outside-toplevel
 
     from . import checkpoints  # pylint: disable=import-outside-toplevel
     from constrained_zoo.atomic import write_text  # pylint: disable=import-outside-toplevel
 
-    checkpoint = checkpoints.AtomicCheckpoint(os.path.join(work_dir, "checkpoints"), run.state, write=is_chief)
+    v = run.values
+    # Every worker of a multi-worker run takes part in each save, so they save at the same epochs: every one.
+    seconds = 0 if v["strategy"] == "multiworker" else v.get("checkpoint_seconds") or 0
+    checkpoint = checkpoints.AtomicCheckpoint(os.path.join(work_dir, "checkpoints"), run.state, write=is_chief,
+                                              min_seconds=seconds, last_epoch=v["epochs"])
     callbacks = [checkpoint]
     if is_chief:
         callbacks += [
@@ -271,8 +259,7 @@ def fit_model(run, model, splits, spec, work_dir, is_chief):
                 os.path.join(run.out, "history.csv"), checkpoints.history_csv(checkpoint.state["history"]))),
             keras.callbacks.TensorBoard(log_dir=os.path.join(run.out, "tensorboard")),
         ]
-    callbacks.append(stop_callback())  # last: after the epoch's checkpoint
-    v = run.values
+    callbacks.append(signals.stop_callback(checkpoint))  # last: after the epoch's checkpoint
     with determinism_explained(v):
         if run.first_epoch < v["epochs"]:
             model.fit(splits.train, epochs=v["epochs"], initial_epoch=run.first_epoch,

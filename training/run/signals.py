@@ -10,7 +10,7 @@ Here handlers only record the signal; the code acts on it where it is safe:
   schedulers send), SIGHUP (a closed terminal or ssh connection) and SIGQUIT
   are recorded; `raise_if_stopped()` raises `StopRequested` if one came, `requested()`
   says which. The training loop checks after every batch and epoch
-  (`fit.StopCallback`), a sweep in its scheduling loop. No stop is lost: a
+  (`stop_callback`), a sweep in its scheduling loop. No stop is lost: a
   block that ends normally with a stop recorded that no `raise_if_stopped()` acted on
   raises `StopRequested` as it ends. Blocks nest: an inner block (a sweep
   inside a driver's loop of sweeps) keeps what the outer one recorded.
@@ -100,8 +100,10 @@ def stop_on_signals():
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
-    if _requested and not _acted:
-        raise_if_stopped()
+        unacted = _requested[0] if _requested and not _acted else None
+        del _requested[:], _acted[:]  # a stop belongs to its block: nothing after it sees a stale one
+    if unacted is not None:
+        raise StopRequested(unacted)
 
 
 def stop_with_parent(environ=None):
@@ -122,3 +124,30 @@ def stop_with_parent(environ=None):
         return
     if os.getppid() != int(parent):  # the parent died before the request
         os.kill(os.getpid(), signal.SIGTERM)
+
+
+def stop_callback(checkpoint=None):
+    """A Keras callback that checks for a stop request after every batch and epoch; put it last.
+
+    With a `checkpoint` (`checkpoints.AtomicCheckpoint`) that has put off
+    saving completed epochs (--checkpoint-seconds), a request is acted on at
+    the end of the epoch in progress, after the checkpoint has saved it, so
+    that the stop loses nothing; otherwise after the next batch.
+    """
+    import keras  # pylint: disable=import-outside-toplevel
+
+    def mid_epoch():
+        if checkpoint is None or not checkpoint.unsaved:
+            raise_if_stopped()
+
+    class StopCallback(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            mid_epoch()
+
+        def on_test_batch_end(self, batch, logs=None):
+            mid_epoch()
+
+        def on_epoch_end(self, epoch, logs=None):
+            raise_if_stopped()
+
+    return StopCallback()
