@@ -183,20 +183,17 @@ def _control(root, folder, control):
 def _confirmation(root, path):
     from . import confirm
 
-    cwd = os.getcwd()
     try:
-        os.chdir(root)
-        protocol = confirm.load(path)
-        named = [(g, seed) for g in protocol["goals"] for seed in g["seeds"]]
-        done = sum(1 for g, seed in named if confirm.finished(path, g, seed))
-        if done < len(named):
-            return (f"In progress: {done} of {len(named)} named runs have finished. Test is not read until all "
-                    f"have. Protocol: `{path}`.\n")
-        return confirm.read_test(path, protocol)
+        with contextlib.chdir(root):
+            protocol = confirm.load(path)
+            named = [(g, seed) for g in protocol["goals"] for seed in g["seeds"]]
+            done = sum(1 for g, seed in named if confirm.finished(path, g, seed))
+            if done < len(named):
+                return (f"In progress: {done} of {len(named)} named runs have finished. Test is not read until "
+                        f"all have. Protocol: `{path}`.\n")
+            return confirm.read_test(path, protocol)
     except confirm.ConfirmationError as error:
         raise ReadmeError(str(error)) from None
-    finally:
-        os.chdir(cwd)
 
 
 def _command(root, *argv):

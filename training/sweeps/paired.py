@@ -27,6 +27,11 @@ def t_interval(values, level):
     return mean, mean - half, mean + half
 
 
+def seed_differences(a, b, scale=1):
+    """`{seed: scale * (a[seed] - b[seed])}` over the seeds both `{seed: value}` dicts have, in seed order."""
+    return {s: scale * (a[s] - b[s]) for s in sorted(set(a) & set(b))}
+
+
 def by_seed_points(a, b):
     """The differences a[seed] − b[seed] in points, seed by seed, over the seeds both have.
 
@@ -37,7 +42,13 @@ def by_seed_points(a, b):
     Returns:
         `{seed: 100 * (a[seed] - b[seed])}`, in the order of the seeds.
     """
-    return {s: 100 * (a[s] - b[s]) for s in sorted(set(a) & set(b))}
+    return seed_differences(a, b, 100)
+
+
+def growth(by_seed_small, by_seed_large, level):
+    """`(mean, low, high, n)`: a difference at the smallest size minus at the largest, paired by seed."""
+    change = seed_differences(by_seed_small, by_seed_large)
+    return (*t_interval(list(change.values()), level), len(change))
 
 
 def paired_points(a, b, level=0.95):
@@ -112,9 +123,7 @@ def gap_growth(table, judged):
         return by_seed_points(_cell(table, by_size[size]["convolution"][1], size)["by_seed"],
                               _cell(table, by_size[size]["fully connected"][1], size)["by_seed"])
 
-    small, large = gap(sizes[0]), gap(sizes[-1])
-    seeds = sorted(set(small) & set(large))
-    return (sizes[0], sizes[-1]), t_interval([small[s] - large[s] for s in seeds], 0.95)
+    return (sizes[0], sizes[-1]), growth(gap(sizes[0]), gap(sizes[-1]), 0.95)[:3]
 
 
 def _by_model(table):
@@ -151,14 +160,14 @@ def _gap_parts(true, control, conv, full, sizes):
     """`[(label, {size: {seed: points}})]`: the gap `conv − full` in true order, shuffled, and their difference."""
     raw = {s: _gap_by_seed(true, conv, full, s) for s in sizes}
     shuffled = {s: _gap_by_seed(control, conv, full, s) for s in sizes}
-    spatial = {s: {k: raw[s][k] - shuffled[s][k] for k in set(raw[s]) & set(shuffled[s])} for s in sizes}
+    spatial = {s: seed_differences(raw[s], shuffled[s]) for s in sizes}
     return [(f"{conv} − {full}, true order", raw), (f"{conv} − {full}, shuffled", shuffled),
             (f"{conv} − {full}, spatial part (true minus shuffled)", spatial)]
 
 
 def _change(values, small, large):
     """`(mean, low, high)`: the value at size `small` minus at `large`, paired by seed; 95% t-interval."""
-    return t_interval([values[small][k] - values[large][k] for k in set(values[small]) & set(values[large])], 0.95)
+    return growth(values[small], values[large], 0.95)[:3]
 
 
 def _spatial_sentence(conv, full, raw_change, spatial_change, small, large):

@@ -22,7 +22,8 @@ accuracy.
 """
 
 from .protocol_report import at_root, block as progress_or_report, gather
-from .protocol_tables import differences, growth, pairs, said, spatial_parts
+from .paired import growth
+from .protocol_tables import differences, pairs, said, spatial_parts
 
 
 def _interval(mean, low, high):

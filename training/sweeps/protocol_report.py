@@ -13,6 +13,7 @@ positions). The interval is Student's t over the seeds' differences. The
 tables themselves are `protocol_tables`.
 """
 
+import contextlib
 import csv
 import io
 import os
@@ -122,12 +123,8 @@ def finished_runs(protocol):
 def at_root(root, path, render):
     """`render(protocol)` of the protocol file `path`, read with the repository's `root` as the working directory
     (a protocol's folders are relative to it)."""
-    cwd = os.getcwd()
-    try:
-        os.chdir(root)
+    with contextlib.chdir(root):
         return render(protocols.load(path))
-    finally:
-        os.chdir(cwd)
 
 
 def protocol_block(root, path):

@@ -12,7 +12,7 @@ import statistics
 
 from constrained_zoo.markdown import markdown_table
 
-from .paired import ahead, by_seed_points, t_interval
+from .paired import ahead, by_seed_points, growth, seed_differences, t_interval
 from .protocol import ProtocolError
 
 #: The groups of the chapter, each one family; the order of the tables.
@@ -176,15 +176,7 @@ def spatial_parts(by_size, other):
 
     `by_size` and `other`: `differences(...)[label]` of the two conditions.
     """
-    return {size: {s: by_size[size][4][s] - other[size][4][s]
-                   for s in sorted(set(by_size[size][4]) & set(other[size][4]))}
-            for size in sorted(set(by_size) & set(other))}
-
-
-def growth(by_seed_small, by_seed_large, level):
-    """`(mean, low, high, n)`: a difference at the smallest size minus at the largest, paired by seed."""
-    seeds = sorted(set(by_seed_small) & set(by_seed_large))
-    return (*t_interval([by_seed_small[s] - by_seed_large[s] for s in seeds], level), len(seeds))
+    return {size: seed_differences(by_size[size][4], other[size][4]) for size in sorted(set(by_size) & set(other))}
 
 
 def _difference_control_rows(label, by_size, other, level, true, control):
