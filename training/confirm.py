@@ -168,11 +168,7 @@ def main(argv=None):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--protocol", required=True, help="the committed confirmation protocol (JSON)")
     parser.add_argument("--jobs", type=arguments.positive_int, default=1, help="a goal's seeds trained at once")
-    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
-                        help="batches per compiled call (speed only; the same numbers)")
-    parser.add_argument("--checkpoint-seconds", type=arguments.non_negative_float, default=0.0,
-                        help="save a run's checkpoint at most this often, and after its last epoch (0: every epoch; "
-                             "speed only, the same numbers)")
+    settings.add_passed_on_arguments(parser)
     parser.add_argument("--goal", action="append", metavar="NAME",
                         help="train only this goal (repeatable); default: every goal, in the protocol's order")
     parser.add_argument("--read-test", action="store_true", help="train nothing; read test once every run finished")
@@ -180,8 +176,7 @@ def main(argv=None):
     try:
         protocol = load(args.protocol)
         if not args.read_test:
-            execution = {"steps_per_execution": args.steps_per_execution, "checkpoint_seconds": args.checkpoint_seconds}
-            return train(args.protocol, protocol, args.jobs, execution, args.goal)
+            return train(args.protocol, protocol, args.jobs, settings.passed_on(args), args.goal)
         text = read_test(args.protocol, protocol)
     except ConfirmationError as error:
         print(f"error: {error}", file=sys.stderr)

@@ -47,11 +47,7 @@ def build_parser():
                              "comes from it, and its flags below are refused")
     parser.add_argument("--condition", default=None,
                         help="with --protocol: run or report only this condition (default: all, interleaved)")
-    parser.add_argument("--steps-per-execution", type=arguments.positive_int, default=1,
-                        help="with --protocol: batches per compiled call (speed only; the same numbers)")
-    parser.add_argument("--checkpoint-seconds", type=arguments.non_negative_float, default=0.0,
-                        help="with --protocol: save a run's checkpoint at most this often, and after its last "
-                             "epoch (0: every epoch; speed only, the same numbers)")
+    settings.add_passed_on_arguments(parser)  # with --protocol
     parser.add_argument("--models", default=None, help="comma-separated model names, one per family")
     parser.add_argument("--budget", type=arguments.positive_int, default=None,
                         help="scale each model's width to this many weights, every one counted (Keras's count_params; "
@@ -243,8 +239,7 @@ def main_protocol(args, parser):
         print(f"error: {error}", file=sys.stderr)
         return 2
     if not args.report_only:
-        execution = {"steps_per_execution": args.steps_per_execution, "checkpoint_seconds": args.checkpoint_seconds}
-        code = train_protocol(protocol, conditions, args.jobs, execution)
+        code = train_protocol(protocol, conditions, args.jobs, settings.passed_on(args))
         if code not in (0, 1):
             return code
     from .sweeps import protocol_report  # pylint: disable=import-outside-toplevel

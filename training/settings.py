@@ -183,6 +183,22 @@ def by_name(name):
     raise KeyError(name)
 
 
+#: The execution settings a driver (a protocol study, a confirmation) passes on to every run it trains.
+PASSED_ON = ("steps_per_execution", "checkpoint_seconds")
+
+
+def add_passed_on_arguments(parser):
+    """Adds `PASSED_ON`'s flags to a driver's argparse `parser`, with their settings' types, defaults and help."""
+    for s in map(by_name, PASSED_ON):
+        parser.add_argument(s.option, dest=s.name, type=s.type, default=s.default,
+                            help=f"passed on to every run: {s.help}")
+
+
+def passed_on(args):
+    """`{name: value}` of `PASSED_ON` in a driver's parsed `args`, for the runs' commands."""
+    return {name: getattr(args, name) for name in PASSED_ON}
+
+
 def add_arguments(parser, command):
     """Adds every setting `command` ("train" or "sweep") takes to an argparse `parser`."""
     for s in settings(command=command):
