@@ -73,19 +73,19 @@ def parse_pairs(text):
 def differences(folders, pairs, level=0.95):
     """The Markdown table of `pairs` (`[(a, b)]`) of the runs of one folder or several, paired by seed."""
     tests = tests_by_seed(folders)
-    lines = [f"| difference | seeds | mean (points) | {level:.0%} interval | verdict |", "|---|---:|---:|---:|---|"]
-    resolved = []
+    rows, resolved = [], []
     for a, b in pairs:
         for label in (a, b):
             if label not in tests:
                 raise ValueError(f"no finished runs labelled {label!r}; it has {sorted(tests)}.")
-        seeds = sorted(set(tests[a]) & set(tests[b]))
-        mean, low, high = paired_points({s: tests[a][s] for s in seeds}, {s: tests[b][s] for s in seeds}, level)
+        seeds = len(set(tests[a]) & set(tests[b]))
+        mean, low, high = paired_points(tests[a], tests[b], level)
         bounds = f"[{low:+.1f}, {high:+.1f}]" if low is not None else "—"
         said = ahead(mean, low, high, a, b)
-        lines.append(f"| {a} − {b} | {len(seeds)} | {mean:+.1f} | {bounds} | {said} |")
+        rows.append([f"{a} − {b}", seeds, f"{mean:+.1f}", bounds, said])
         resolved += [f"{said} ({a} − {b} {mean:+.1f} points)"] if said.endswith(" ahead") else []
-    lines += ["", f"Test accuracy of the first minus the second, in points, seed by seed (the seeds both have); "
+    header = ["difference", "seeds", "mean (points)", f"{level:.0%} interval", "verdict"]
+    lines = [markdown_table(header, rows, right=(1, 2, 3)), "", f"Test accuracy of the first minus the second, in points, seed by seed (the seeds both have); "
               f"the interval is Student's t at {level:.0%} with one degree of freedom fewer than the seeds. "
               f"Resolved: {len(resolved)} of {len(pairs)}" + (f": {'; '.join(resolved)}." if resolved else ".")]
     return "\n".join(lines) + "\n"
