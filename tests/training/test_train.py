@@ -592,6 +592,38 @@ def test_checkpoints_every_few_seconds_train_the_same_model(uninterrupted_run, t
     assert "Epoch 1/12" in done.stdout
 
 
+@pytest.mark.parametrize("stopped", [True, False], ids=["sigterm", "no-signal"])
+def test_a_stop_between_the_checkpoint_and_the_stop_callback_still_saves_the_epoch(tmp_path, stopped):
+    """Unit test of the window CI once hit: the SIGTERM lands after `AtomicCheckpoint.on_epoch_end`
+    put the epoch off (--checkpoint-seconds) and before the stop callback's; without a signal nothing is saved."""
+    import keras
+    from constrained_zoo.training.run import signals
+    from constrained_zoo.training.run.checkpoints import AtomicCheckpoint, load_state
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    checkpoint = AtomicCheckpoint(str(tmp_path), min_seconds=3600, last_epoch=5)
+    stop = signals.stop_callback(checkpoint)
+    for callback in (checkpoint, stop):
+        callback.set_model(model)
+    with signals.stop_on_signals():
+        checkpoint.on_epoch_begin(0)
+        checkpoint.on_epoch_end(0, {"loss": 1.0})
+        assert checkpoint.unsaved == 1 and load_state(str(tmp_path)) is None  # put off: an hour has not passed
+        if stopped:
+            signal.raise_signal(signal.SIGTERM)
+            with pytest.raises(signals.StopRequested):
+                stop.on_epoch_end(0)
+        else:
+            stop.on_epoch_end(0)
+    state = load_state(str(tmp_path))
+    if stopped:
+        assert state["epoch"] == 1 and state["history"] == [{"epoch": 1, "loss": 1.0}]
+        assert checkpoint.unsaved == 0 and os.path.exists(state["path"])
+    else:
+        assert state is None and checkpoint.unsaved == 1
+
+
 def test_a_sigterm_saves_the_checkpoint_that_checkpoint_seconds_had_put_off(uninterrupted_run, tmp_path):
     """A stop request after epoch E saves epoch E's checkpoint; the resumed run ends as the uninterrupted one."""
     run_dir = tmp_path / "run"

@@ -90,8 +90,24 @@ class AtomicCheckpoint(keras.callbacks.Callback):
         if not self._due(epoch + 1):
             self.unsaved += 1
             return
+        self._save()
+
+    def save_put_off(self):
+        """Saves the last completed epoch if its checkpoint was put off; returns whether it saved.
+
+        `signals.stop_callback` calls it at the end of an epoch when a stop
+        request came after `on_epoch_end` had put the epoch off (a signal
+        during the callbacks between the two).
+        """
+        if not self.unsaved:
+            return False
+        self._save()
+        return True
+
+    def _save(self):
+        """Saves the model as the checkpoint of the last completed epoch (`state["epoch"]`)."""
         self._saved_at, self.unsaved = time.monotonic(), 0
-        name = f"epoch-{epoch + 1:04d}.keras"
+        name = f"epoch-{self.state['epoch']:04d}.keras"
         with atomic_path(os.path.join(self.directory, name), suffix=".keras") as tmp:
             self.model.save(tmp)
         previous = self.state.get("file")

@@ -148,6 +148,8 @@ def stop_callback(checkpoint=None):
             mid_epoch()
 
         def on_epoch_end(self, epoch, logs=None):
+            if checkpoint is not None and requested():
+                checkpoint.save_put_off()  # the request may have come after the checkpoint put this epoch off
             raise_if_stopped()
 
     return StopCallback()
