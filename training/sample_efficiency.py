@@ -22,6 +22,7 @@ if __name__ == "__main__":  # a command: TensorFlow starts quietly (constrained_
 
 import argparse
 import csv
+import functools
 import io
 import json
 import os
@@ -33,6 +34,7 @@ from . import settings, sweep
 from constrained_zoo.atomic import atomic_path, write_text
 from .sweeps import protocol as protocols
 from .sweeps import sample_efficiency as study
+from .sweeps import side_by_side
 from .sweeps.results import weights_of
 
 
@@ -105,19 +107,48 @@ def train(args, rates):
     return 0
 
 
-def _protocol_sweep(protocol, condition, name, width, size, rate, jobs, execution):
+def _protocol_sweep_argv(protocol, condition, name, width, size, rate, execution):
+    """The sweep arguments (all but `--jobs`) of one rate of one chain."""
     model, overrides = protocol.zoo_model(name)
     argv = ["--dataset", protocol.dataset, "--models", model, "--seeds", protocol.seeds,
             "--epochs", protocol.epochs_for(size), "--batch-size", protocol.batch_size,
             "--lr-schedule", protocol.lr_schedule, "--max-train-examples", size, "--learning-rate", rate,
-            "--jobs", jobs, "--out", study.folder(condition.out, size, rate)]
+            "--out", study.folder(condition.out, size, rate)]
     argv += [w for key, value in (execution or {}).items() for w in settings.by_name(key).words(value)]
     argv += ["--model-arg", f"width={width}"] if width not in (None, 1.0) else []
     argv += [w for key, value in sorted(overrides.items())
              for w in ("--model-arg", f"{key}={value if isinstance(value, str) else json.dumps(value)}")]
     argv += ["--pixel-shuffle"] if condition.pixel_shuffle else []
     argv += ["--validation-points", protocol.validation_points] if protocol.validation_points else []
-    return sweep.main([str(a) for a in argv])
+    return [str(a) for a in argv]
+
+
+def _train_chain(protocol, size, condition, name, width, execution, run_sweep):
+    """One chain of the study: every seed at every rate of `rates`, then, while an edge of the rates tried
+    has the best mean validation, the next rung of `ladder` beyond it (`protocols.next_rate`). Exit status.
+
+    `run_sweep(argv)` runs one sweep and returns its exit status.
+    """
+    def one(rate):
+        return run_sweep(_protocol_sweep_argv(protocol, condition, name, width, size, rate, execution))
+
+    for rate in protocol.rates:
+        code = one(rate)
+        if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
+            return code
+    zoo, overrides = protocol.zoo_model(name)
+    while True:
+        by_rate = study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection, overrides)
+        tried = [r for r in by_rate if r in protocol.ladder]
+        rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
+        if rate is None or rate in by_rate:
+            return 0
+        code = one(rate)
+        if code not in (0, 1):
+            return code
+        if rate not in study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection,
+                                                overrides):
+            return 0  # its runs failed: reported by the sweep; the choice stays among the rates that ran
 
 
 def protocol_widths(protocol):
@@ -147,34 +178,23 @@ def train_protocol(protocol, conditions, jobs, execution=None):
     `execution`: execution settings for every run (speed only, the same
     numbers), e.g. `{"steps_per_execution": 40, "checkpoint_seconds": 60}`.
 
-    Per (condition, model, size): every seed at every rate of `rates`; then,
-    while an edge of the rates tried has the best mean validation, the next
-    rung of `ladder` beyond it (`protocols.next_rate`). A finished run is
+    The study is one chain per (size, condition, model) (`_train_chain`):
+    every seed at every rate of `rates`, then the rungs of `ladder` that an
+    edge that wins adds. With `jobs` > 1 and several chains, up to `jobs`
+    chains run side by side, each sweep in its own process
+    (`sweeps.side_by_side`), so that no core waits for a sweep's last seeds;
+    otherwise one sweep at a time with `jobs` jobs. A finished run is
     skipped, so the same command resumes an interrupted study.
     """
     scaled = protocol_widths(protocol)
-    for size in protocol.sizes:
-        for condition in conditions:
-            for rate in protocol.rates:
-                for model, width in scaled.items():
-                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, execution)
-                    if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
-                        return code
-            for model, width in scaled.items():
-                zoo, overrides = protocol.zoo_model(model)
-                while True:
-                    by_rate = study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection,
-                                                       overrides)
-                    tried = [r for r in by_rate if r in protocol.ladder]
-                    rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
-                    if rate is None or rate in by_rate:
-                        break
-                    code = _protocol_sweep(protocol, condition, model, width, size, rate, jobs, execution)
-                    if code not in (0, 1):
-                        return code
-                    if rate not in study.validation_by_rate(condition.out, zoo, size, protocol.seeds,
-                                                            protocol.selection, overrides):
-                        break  # its runs failed: reported by the sweep; the choice stays among the rates that ran
+    chains = [functools.partial(_train_chain, protocol, size, condition, name, width, execution)
+              for size in protocol.sizes for condition in conditions for name, width in scaled.items()]
+    if jobs > 1 and len(chains) > 1:
+        return side_by_side.run_chains(chains, jobs, sweep.visible_gpus())
+    for chain in chains:
+        code = chain(lambda argv: sweep.main([*argv, "--jobs", str(jobs)]))
+        if code not in (0, 1):
+            return code
     return 0
 
 

@@ -286,6 +286,7 @@ def sweep(args, values, runs, argv):
     job = executor(args, values, runs, finished)
     try:
         with signals.stop_on_signals():  # ends with StopRequested for a stop that came at any moment inside
+            signals.stop_with_parent()  # a sweep that a protocol driver started stops if the driver dies
             job.run()  # stops every training process it started before anything propagates
             rows = write_report(args.out, values["dataset"], args.title, optional_locks=optional)
             signals.raise_if_stopped()

@@ -14,6 +14,8 @@ are taken as given, without importing Keras), by the environment:
 - `FAKE_REPORT`: `ok` (default: results.md lists the finished runs) or
   `enospc` (the report raises `OSError(ENOSPC)`).
 - `FAKE_FLOCK_ERRNO`: a name (`ENOSYS`, `ENOLCK`, `EBADF`): every `flock` fails so.
+- `FAKE_SWEEP_LOG`: a file to which the sweep appends "start PID" as it
+  begins and "end PID" as it returns (`fake_protocol.py`'s tests).
 - `FAKE_GRACE`, `FAKE_REPORT_WAIT`, `FAKE_LOCK_WAIT`: seconds replacing
   `scheduler.STOP_GRACE_SECONDS`, `sweep.REPORT_WAIT_SECONDS` and
   `locks.SHORT_LOCK_SECONDS`.
@@ -23,8 +25,9 @@ import errno
 import json
 import os
 import sys
+import types
 
-from constrained_zoo.training import report, sweep
+from constrained_zoo.training import sweep
 from constrained_zoo.training.sweeps import locks, scheduler
 
 
@@ -34,7 +37,8 @@ def _trainer(run_dir, epochs, behaviour):
     return [sys.executable, "-m", "tests.training.fake_train", run_dir, str(epochs), behaviour]
 
 
-def main(argv):
+def install():
+    """Puts the stand-ins in place in this process (the sweep's children, report, model names, faults)."""
     behaviours = json.loads(os.environ.get("FAKE_TRAINERS", "{}"))
     scheduler.Sweep.command = lambda self, run: _trainer(
         run.run_dir, self.values["epochs"], behaviours.get(f"{run.model} {run.seed}", "finish"))
@@ -47,7 +51,9 @@ def main(argv):
             f.write("".join(f"{row}\n" for row in rows))
         return rows
 
-    report.write_report = fake_report
+    # The sweep imports its report module when it writes the tables; this one stands in for it, so that a
+    # sweep never imports Keras (seconds a process) for tables that list the finished runs.
+    sys.modules["constrained_zoo.training.report"] = types.SimpleNamespace(write_report=fake_report)
     # The models' registry and the data checks import Keras (seconds): the runs are the patterns' names.
     sweep.select_models = lambda patterns, dataset: [p.strip() for p in patterns.split(",")]
     sweep.check = lambda values: None
@@ -63,7 +69,19 @@ def main(argv):
                                     ("FAKE_LOCK_WAIT", locks, "SHORT_LOCK_SECONDS")):
         if name in os.environ:
             setattr(module, attribute, float(os.environ[name]))
-    return sweep.main(argv)
+
+
+def main(argv):
+    install()
+    log = os.environ.get("FAKE_SWEEP_LOG")
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"start {os.getpid()}\n")
+    code = sweep.main(argv)
+    if log:
+        with open(log, "a", encoding="utf-8") as f:
+            f.write(f"end {os.getpid()}\n")
+    return code
 
 
 if __name__ == "__main__":

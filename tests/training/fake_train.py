@@ -30,7 +30,9 @@ def main(run_dir, epochs, behaviour):
                         f.write("a batch\n")
                 time.sleep(0.1)
             with open(os.path.join(run_dir, "results.json"), "w", encoding="utf-8") as f:
-                json.dump({"epochs": int(epochs)}, f)
+                # what a protocol's bookkeeping reads (`sweeps.results.collect`): the run is RUNS/MODEL/seedS
+                json.dump({"epochs": int(epochs), "model": os.path.basename(os.path.dirname(run_dir)),
+                           "seed": int(os.path.basename(run_dir).removeprefix("seed")), "params": 1}, f)
             print("test accuracy: fake", flush=True)
     except signals.StopRequested as stop:
         print(f"fake trainer {os.getpid()}: stopped by {stop.signum}", flush=True)

@@ -16,8 +16,9 @@ from tests.training import cli
 WAIT = 120  # seconds: a stand-in sweep takes one or two
 
 
-def children_of(out):
-    """PIDs of live processes (not zombies) whose command line names `out`: training processes, stand-in or real."""
+def children_of(out, commands=(b"fake_train", b"training.train")):
+    """PIDs of live processes (not zombies) whose command line names `out`: training processes, stand-in or real
+    (`commands`: the module names that count; `(b"fake_sweep",)`: stand-in sweeps)."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -27,7 +28,7 @@ def children_of(out):
                 zombie = f.read().rsplit(")", 1)[1].split()[0] == "Z"
         except OSError:
             continue
-        trainer = any(w.endswith((b"fake_train", b"training.train")) for w in words)
+        trainer = any(w.endswith(commands) for w in words)
         if trainer and any(os.fspath(out).encode() in w for w in words) and not zombie:
             found.append(int(pid))
     return found
