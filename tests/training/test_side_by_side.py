@@ -12,6 +12,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -146,3 +147,29 @@ def test_a_driver_killed_outright_takes_its_sweeps_with_it(tmp_path):
             driver.kill()
     no_sweeps_left(tmp_path)
     no_children_left(tmp_path)
+
+
+def test_an_error_in_a_chain_stops_the_other_sweeps_and_is_raised(tmp_path):
+    """A chain that raises (the driver's own code) while another's sweep runs: that sweep gets SIGTERM, no
+    chain starts after it, and the error reaches the caller; without the error, every chain runs."""
+    started = tmp_path / "started"
+    sleeper = (sys.executable, "-c", "import pathlib, sys, time; pathlib.Path(sys.argv[1]).touch(); time.sleep(60)",
+               os.fspath(started))
+
+    def sleeping(run_sweep):
+        return run_sweep([])
+
+    def failing(run_sweep):  # pylint: disable=unused-argument
+        cli.wait_for(started.exists, 30, what="the other chain's sweep")
+        raise ValueError("a bad protocol cell")
+
+    later = []
+    begin = time.monotonic()
+    with pytest.raises(ValueError, match="a bad protocol cell"):
+        side_by_side.run_chains([sleeping, failing, lambda run_sweep: later.append(1) or 0], 2, command=sleeper)
+    assert time.monotonic() - begin < 30  # the sleeping sweep was stopped, not waited for
+    assert later == []
+
+    ran = []
+    assert side_by_side.run_chains([lambda run_sweep, k=k: ran.append(k) or 0 for k in range(5)], 2) == 0
+    assert sorted(ran) == list(range(5))

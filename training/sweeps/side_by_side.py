@@ -14,7 +14,9 @@ sweep in progress as SIGTERM, no new sweep starts, and the driver returns
 128 + the signal once every sweep has stopped its runs (which resume when
 the same command runs again). A sweep that ends with anything but 0 (done)
 or 1 (a run failed, reported by the sweep) stops the others the same way
-and its status is returned. A driver killed outright takes its sweeps
+and its status is returned. An exception in a chain (the driver's own code)
+stops the others the same way and is raised once they have stopped. A
+driver killed outright takes its sweeps
 with it: each asks the kernel for SIGTERM when its parent dies
 (`signals.stop_with_parent`).
 """
@@ -62,6 +64,7 @@ class _Slots:
         self.running = {}  # slot -> Popen
         self.stopping = False
         self.status = 0
+        self.error = None  # an exception a chain raised (in a slot's thread)
 
     def take(self):
         with self.lock:
@@ -95,11 +98,16 @@ class _Slots:
                     pass
 
     def work(self, slot, env):
-        while (chain := self.take()) is not None:
-            code = chain(lambda argv: self.run_sweep(slot, env, argv))
-            if code not in (0, 1):  # 1: a failed run, which its sweep reported
-                self.stop(code)
-                return
+        try:
+            while (chain := self.take()) is not None:
+                code = chain(lambda argv: self.run_sweep(slot, env, argv))
+                if code not in (0, 1):  # 1: a failed run, which its sweep reported
+                    self.stop(code)
+                    return
+        except BaseException as error:  # pylint: disable=broad-exception-caught
+            with self.lock:  # the first error is the one the driver raises, once every sweep has stopped
+                self.error = self.error or error
+            self.stop(1)
 
 
 def run_chains(chains, jobs, gpus=(), command=None):
@@ -112,6 +120,10 @@ def run_chains(chains, jobs, gpus=(), command=None):
         jobs: training processes at once, over all sweeps.
         gpus: GPU ids to share among the sweeps (`sweep.visible_gpus()`).
         command: the sweep command before its arguments (default: `SWEEP_COMMAND`).
+
+    Raises:
+        The first exception a chain raised, once every sweep in progress has
+        stopped (the chains not yet started do not start).
     """
     at_once, per_sweep, gpu_shares = shares(jobs, len(chains), gpus)
     slots = _Slots(chains, per_sweep, command or SWEEP_COMMAND)
@@ -136,4 +148,6 @@ def run_chains(chains, jobs, gpus=(), command=None):
         print(f"stopped by signal {stop.signum}: every sweep in progress stopped its runs; the same command "
               f"resumes the study", file=sys.stderr, flush=True)
         return stop.exit_status
+    if slots.error is not None:
+        raise slots.error
     return slots.status
