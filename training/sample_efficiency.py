@@ -129,6 +129,11 @@ def _train_chain(protocol, size, condition, name, width, execution, run_sweep):
 
     `run_sweep(argv)` runs one sweep and returns its exit status.
     """
+    zoo, overrides = protocol.zoo_model(name)
+
+    def validated():  # {rate: mean validation over the seeds} of the rates whose every seed has finished
+        return study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection, overrides)
+
     def one(rate):
         return run_sweep(_protocol_sweep_argv(protocol, condition, name, width, size, rate, execution))
 
@@ -136,9 +141,8 @@ def _train_chain(protocol, size, condition, name, width, execution, run_sweep):
         code = one(rate)
         if code not in (0, 1):  # 1: a failed run, reported; anything else: stopped or refused
             return code
-    zoo, overrides = protocol.zoo_model(name)
     while True:
-        by_rate = study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection, overrides)
+        by_rate = validated()
         tried = [r for r in by_rate if r in protocol.ladder]
         rate = protocols.next_rate(protocol.ladder, tried, study.choose_rate(by_rate)) if tried else None
         if rate is None or rate in by_rate:
@@ -146,8 +150,7 @@ def _train_chain(protocol, size, condition, name, width, execution, run_sweep):
         code = one(rate)
         if code not in (0, 1):
             return code
-        if rate not in study.validation_by_rate(condition.out, zoo, size, protocol.seeds, protocol.selection,
-                                                overrides):
+        if rate not in validated():
             return 0  # its runs failed: reported by the sweep; the choice stays among the rates that ran
 
 

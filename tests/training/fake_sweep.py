@@ -71,16 +71,17 @@ def install():
             setattr(module, attribute, float(os.environ[name]))
 
 
+def _log(event):
+    if os.environ.get("FAKE_SWEEP_LOG"):
+        with open(os.environ["FAKE_SWEEP_LOG"], "a", encoding="utf-8") as f:
+            f.write(f"{event} {os.getpid()}\n")
+
+
 def main(argv):
     install()
-    log = os.environ.get("FAKE_SWEEP_LOG")
-    if log:
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"start {os.getpid()}\n")
+    _log("start")
     code = sweep.main(argv)
-    if log:
-        with open(log, "a", encoding="utf-8") as f:
-            f.write(f"end {os.getpid()}\n")
+    _log("end")
     return code
 
 
