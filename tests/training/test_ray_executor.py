@@ -43,6 +43,8 @@ def _a_run_past_its_first_checkpoint(out):
                 words = [w.decode() for w in f.read().split(b"\0")]
         except OSError:
             continue
+        if "--out" not in words:  # it exited since children_of read it: an exited process's cmdline is empty
+            continue
         run_dir = words[words.index("--out") + 1]
         if 1 <= (cli.checkpoint_state(os.path.join(cli.REPO, run_dir)) or {}).get("epoch", 0) < 3:
             return os.path.join(cli.REPO, run_dir), pid
