@@ -47,6 +47,7 @@ def test_mnist1d_most_of_what_grows_as_data_shrink_is_not_the_spatial_prior():
 
 def test_fashion_mnist_the_convolutions_lead_does_not_grow_as_data_shrink():
     assert "at about 10k weights the change is not resolved;\n  at about 50k it narrows" in README
+    assert "That study had no shuffled control" in README  # an earlier protocol: it says so
     for folder, said in (("fashion_mnist_10k", "neither widens nor narrows resolvably"),
                          ("fashion_mnist_50k", "the gap convolution − fully connected narrows:")):
         block = readme.generate_block(f"sample_efficiency results/sample_efficiency/{folder} 0.7,0.8,0.85,0.88")
