@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from constrained_zoo.training.sweeps import protocol as protocols
-from constrained_zoo.training.sweeps import protocol_report
+from constrained_zoo.training.sweeps import protocol_plot, protocol_report
 from constrained_zoo.training.sweeps import sample_efficiency as study
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -141,6 +141,7 @@ def test_the_report_hides_test_until_complete_then_pairs_by_seed(tmp_path, capsy
     err = capsys.readouterr().err
     assert "not complete" in err and "shuffled, mlp_1d_small, n = 400: rates [0.003, 0.01]" in err
     assert "0.7" not in err and not (tmp_path / "report.md").exists()
+    assert not (tmp_path / "accuracy_vs_examples.png").exists()  # a figure of test accuracy waits as well
     for rate in protocol.rates[1:]:  # complete it
         for model, family in (("mlp_1d_small", "mlp"), ("cnn1d_base", "multi_channel_conv")):
             for seed in range(3):
@@ -158,6 +159,16 @@ def test_the_report_hides_test_until_complete_then_pairs_by_seed(tmp_path, capsy
     assert "#### The spatial prior's part: true order minus shuffled" in report
     # history.csv climbs by a tenth of the final validation each epoch: the last 10% (one epoch) gains 6 points
     assert "| true order | cnn1d_base | 10 | 10.0 | +6.0" in report and "still improving |" in report
+    assert (tmp_path / "accuracy_vs_examples.png").stat().st_size > 0
+    cells, _ = protocol_report.gather(protocol)
+    fig = protocol_plot.figure(protocol, cells)
+    assert [ax.get_title() for ax in fig.axes] == ["true order", "shuffled"]
+    for ax, condition in zip(fig.axes, ("true order", "shuffled")):  # a line per model: its seeds' mean test
+        for line, model in zip(ax.get_lines(), ("mlp_1d_small", "cnn1d_base")):
+            assert list(line.get_xdata()) == [100, 400]
+            expected = [np.mean([tests[condition, model, n, 0.003, s] for s in range(3)]) for n in (100, 400)]
+            np.testing.assert_allclose(line.get_ydata(), expected)
+            assert line.get_label().startswith(f"{model} (")
 
 
 VARIANTS = {"lrlc1d_r4_10k+softmax": {"model": "lrlc1d_r4_10k", "overrides": {"mixing_normalization": "softmax"}}}
@@ -252,6 +263,31 @@ def test_the_report_of_variants_makes_exactly_the_listed_comparisons(tmp_path, c
     assert "(exploratory): n = 100 minus n = 400 |" in report
     assert "| true order | lrlc1d_r4_10k+softmax | partly shared |" in report
     assert "locally connected − fully connected" not in report
+
+
+def test_the_figure_of_a_study_of_one_size_draws_each_model_as_a_point_with_its_interval(tmp_path):
+    data = {**VALID, "models": ["mlp_1d_small", "cnn1d_base"], "sizes": [400],
+            "conditions": {"true order": {"pixel_shuffle": False, "out": str(tmp_path / "t")}}}
+    (tmp_path / "protocol.json").write_text(json.dumps(data))
+    protocol = protocols.load(str(tmp_path / "protocol.json"))
+    tests = {}
+    for rate in VALID["rates"]:
+        for model, family in (("mlp_1d_small", "mlp"), ("cnn1d_base", "multi_channel_conv")):
+            for seed in range(3):
+                tests[model, seed] = test = 0.5 + (family != "mlp") * 0.3 + 0.01 * seed
+                _fake_run(tmp_path / "t" / "n400" / f"lr{rate:g}", model, family, seed, 0.5 + (rate == 0.003) * 0.1,
+                          test)
+    cells, missing = protocol_report.gather(protocol)
+    assert not missing
+    (ax,) = protocol_plot.figure(protocol, cells).axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["mlp_1d_small", "cnn1d_base"]
+    for index, (line, model) in enumerate(zip(ax.get_lines()[::3], ("mlp_1d_small", "cnn1d_base"))):
+        mean, low, high = protocol_report.t_interval([tests[model, s] for s in range(3)], 0.95)
+        assert list(line.get_xdata()) == [index] and line.get_ydata()[0] == pytest.approx(mean)
+    bars = [c for c in ax.collections]  # one vertical segment a model: its interval
+    assert [tuple(np.round(b.get_segments()[0][:, 1], 6)) for b in bars] == [
+        tuple(np.round(protocol_report.t_interval([tests[m, s] for s in range(3)], 0.95)[1:], 6))
+        for m in ("mlp_1d_small", "cnn1d_base")]
 
 
 def test_the_driver_passes_validation_points_only_when_the_protocol_sets_them(tmp_path, monkeypatch):

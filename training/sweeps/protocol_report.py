@@ -1,7 +1,8 @@
 """The report of a protocol study: every comparison with its interval, the control beside it.
 
 `python -m constrained_zoo.training.sample_efficiency --protocol FILE --report-only`
-writes `report.md` and `cells.csv` beside the protocol file. It reads the
+writes `report.md`, `cells.csv` and `accuracy_vs_examples.png` (`protocol_plot`)
+beside the protocol file. It reads the
 test split only once the protocol is complete: until every (condition,
 model, size) has its rate chosen on validation, with every seed, and no
 edge left to extend, it prints what is missing and no accuracy at all.
@@ -20,7 +21,7 @@ import os
 import sys
 
 from constrained_zoo.atomic import write_text
-from . import protocol as protocols
+from . import protocol as protocols, protocol_plot
 from .paired import t_interval  # noqa: F401  (the report's interval, importable from here)
 from .protocol_tables import (comparison_tables, convergence, examples_needed, group_of, said,  # noqa: F401
                               table_of_cells)
@@ -96,7 +97,7 @@ def markdown(protocol, cells):
 
 
 def main(protocol):
-    """Writes report.md and cells.csv beside the protocol once it is complete; otherwise says what is missing."""
+    """Writes report.md, cells.csv and the figure beside the protocol once it is complete; otherwise says what is missing."""
     cells, missing = gather(protocol)
     if missing:
         print(f"{protocol.study}: the protocol is not complete, so no accuracy is shown; missing "
@@ -110,6 +111,7 @@ def main(protocol):
         return 2
     write_text(os.path.join(here, "report.md"), text)
     write_text(os.path.join(here, "cells.csv"), cells_csv(cells))
+    protocol_plot.plot(protocol, cells, os.path.join(here, "accuracy_vs_examples.png"))
     print(text, end="")
     return 0
 
