@@ -54,6 +54,29 @@ def test_fashion_mnist_the_convolutions_lead_does_not_grow_as_data_shrink():
         assert said in _sentence(block, "- As data shrink from n = 54,000 to n = 1,000")
 
 
+def test_notebook_01_reads_the_mnist1d_study_as_its_findings_do():
+    import nbformat  # pylint: disable=import-outside-toplevel
+
+    notebook = nbformat.read(os.path.join(readme.REPO, "notebooks", "01_from_fully_connected_to_convolutions.ipynb"), 4)
+    said = " ".join(" ".join(c.source for c in notebook.cells if c.cell_type == "markdown").split())
+    assert "SharedConv's lead over the fully connected model grows by about 19 points" in said
+    assert "it grows about as much with the positions shuffled" in said
+    assert "(true order minus shuffled) does not change resolvably" in said
+    assert "MultiChannelConv's lead over fully connected does not change resolvably" in said
+    assert ("what sharing adds on top of locality (SharedConv minus locally connected) gains more from the "
+            "spatial order as data shrink, while what locality alone gains from it shrinks") in said
+    assert "Without the control it cannot say which part is the spatial prior's" in said  # Fashion: the earlier study
+    block = readme.generate_block("findings results/studies/mnist1d_10k/protocol.json")
+    grows, shrinks, open_ = "grows as data shrink", "shrinks as data shrink", "not resolved"
+    shared = _sentence(block, "- SharedConv − fully connected:").split("From n =")[1]
+    true, shuffled = (float(x) for x in re.findall(r"by ([+-]\d+\.\d) \[", shared)[:2])
+    assert round(true) == 19 and abs(true - shuffled) < 2  # "about 19", "about as much"
+    assert _changes(block, "SharedConv − fully connected") == (grows, grows, open_)
+    assert _changes(block, "MultiChannelConv − fully connected")[0] == open_
+    assert _changes(block, "SharedConv − locally connected")[2] == grows
+    assert _changes(block, "locally connected − fully connected")[2] == shrinks
+
+
 def test_results_md_the_earlier_mnist1d_study_is_superseded_where_the_protocol_agrees_and_differs():
     with open(os.path.join(readme.REPO, "docs", "results.md"), encoding="utf-8") as f:
         said = " ".join(f.read().split())
