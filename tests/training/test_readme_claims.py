@@ -29,6 +29,17 @@ def _changes(block, label):
                             line.split("From n =")[1]))
 
 
+def _assert_the_mnist1d_10k_verdicts():
+    """Checks the verdicts the README and notebook 01 state against the study's findings; returns the block."""
+    block = readme.generate_block("findings results/studies/mnist1d_10k/protocol.json")
+    grows, shrinks, open_ = "grows as data shrink", "shrinks as data shrink", "not resolved"
+    assert _changes(block, "SharedConv − fully connected") == (grows, grows, open_)
+    assert _changes(block, "MultiChannelConv − fully connected")[0] == open_
+    assert _changes(block, "SharedConv − locally connected")[2] == grows
+    assert _changes(block, "locally connected − fully connected")[2] == shrinks
+    return block
+
+
 def test_mnist1d_most_of_what_grows_as_data_shrink_is_not_the_spatial_prior():
     said = " ".join(README.split())
     assert "SharedConv's lead over a fully connected model grows from 3,600 training sequences to 500" in said
@@ -37,12 +48,7 @@ def test_mnist1d_most_of_what_grows_as_data_shrink_is_not_the_spatial_prior():
     assert "MultiChannelConv's lead over fully connected does not change resolvably" in said
     assert ("what sharing adds on top of locality (SharedConv over locally connected) gains more from the "
             "spatial order as data shrink, while what locality alone gains from it shrinks") in said
-    block = readme.generate_block("findings results/studies/mnist1d_10k/protocol.json")
-    grows, shrinks, open_ = "grows as data shrink", "shrinks as data shrink", "not resolved"
-    assert _changes(block, "SharedConv − fully connected") == (grows, grows, open_)
-    assert _changes(block, "MultiChannelConv − fully connected")[0] == open_
-    assert _changes(block, "SharedConv − locally connected")[2] == grows
-    assert _changes(block, "locally connected − fully connected")[2] == shrinks
+    _assert_the_mnist1d_10k_verdicts()
 
 
 def test_fashion_mnist_the_convolutions_lead_does_not_grow_as_data_shrink():
@@ -66,15 +72,10 @@ def test_notebook_01_reads_the_mnist1d_study_as_its_findings_do():
     assert ("what sharing adds on top of locality (SharedConv minus locally connected) gains more from the "
             "spatial order as data shrink, while what locality alone gains from it shrinks") in said
     assert "Without the control it cannot say which part is the spatial prior's" in said  # Fashion: the earlier study
-    block = readme.generate_block("findings results/studies/mnist1d_10k/protocol.json")
-    grows, shrinks, open_ = "grows as data shrink", "shrinks as data shrink", "not resolved"
+    block = _assert_the_mnist1d_10k_verdicts()
     shared = _sentence(block, "- SharedConv − fully connected:").split("From n =")[1]
     true, shuffled = (float(x) for x in re.findall(r"by ([+-]\d+\.\d) \[", shared)[:2])
     assert round(true) == 19 and abs(true - shuffled) < 2  # "about 19", "about as much"
-    assert _changes(block, "SharedConv − fully connected") == (grows, grows, open_)
-    assert _changes(block, "MultiChannelConv − fully connected")[0] == open_
-    assert _changes(block, "SharedConv − locally connected")[2] == grows
-    assert _changes(block, "locally connected − fully connected")[2] == shrinks
 
 
 def test_results_md_the_earlier_mnist1d_study_is_superseded_where_the_protocol_agrees_and_differs():

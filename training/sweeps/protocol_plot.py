@@ -18,6 +18,7 @@ from constrained_zoo.atomic import atomic_path
 
 from .paired import t_interval
 from .plots import FAMILY_COLORS
+from .protocol_tables import accuracy
 
 MARKERS = ("o", "s", "^", "D", "v", "P")
 
@@ -26,8 +27,7 @@ def series(protocol, cells, condition, name):
     """`[(size, mean, low, high)]` of test accuracy for `name` under `condition`, sizes in increasing order."""
     points = []
     for size in sorted(protocol.sizes):
-        runs = cells[condition, name, size]["runs"]
-        mean, low, high = t_interval([r["test_accuracy"] for _, r in sorted(runs.items())], protocol.interval)
+        mean, low, high = t_interval(list(accuracy(cells[condition, name, size]).values()), protocol.interval)
         points.append((size, mean, low, high))
     return points
 
@@ -93,4 +93,3 @@ def plot(protocol, cells, path):
     fig = figure(protocol, cells)
     with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=120)
-
