@@ -16,6 +16,7 @@ A generated block is the text between a marker line and the next
     <!-- generated: compare results/mnist1d results/mnist1d_shuffled -->   training.report --compare
     <!-- generated: budgets results/fashion_mnist 5000,10000 -->           training.report --budgets
     <!-- generated: shift results/fashion_mnist 0,1,2,3,4,6 -->            training.shift, from each run's shift.json
+    <!-- generated: shift_families results/fashion_mnist 1,2,6 A-B,... -->   family against family, Welch intervals
     <!-- generated: lr_grid results/a,results/b cnn_base,lc_small(width=1.5) -->   training.lr_grid (labels without spaces)
     <!-- generated: recipes results/a,results/b cnn_bn_50k -->             training.lr_grid.recipe_choice
     <!-- generated: sample_efficiency results/sample_efficiency/mnist1d_10k 0.6,0.7 -->   training.sample_efficiency's tables
@@ -134,19 +135,21 @@ def _budgets(root, folder, budgets):
 
 def _shift(root, folder, shifts):
     from . import shift
-    from .sweeps import results
 
     shifts = [int(s) for s in shifts.split(",")]
-    records = []
-    for run_dir in shift.run_dirs(os.path.join(root, folder)):
-        stored = shift.stored_shifts(run_dir)
-        if not all(s in stored for s in shifts):
-            continue  # as python -m constrained_zoo.training.shift, which names the runs it skips
-        [result] = results.collect(run_dir)  # with every weight counted (`params`)
-        records += [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-                     "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": stored[s]}
-                    for s in shifts]
-    return shift.to_markdown(shift.summarize(records), shifts)
+    return shift.to_markdown(shift.summarize(shift.stored_records(os.path.join(root, folder), shifts)), shifts)
+
+
+def _shift_families(root, folder, shifts, pairs):
+    from . import shift
+    from .sweeps import shift_families
+
+    shifts = [int(s) for s in shifts.split(",")]
+    try:
+        models = shift_families.model_changes(shift.stored_records(os.path.join(root, folder), [0, *shifts]), shifts)
+        return shift_families.to_markdown(models, shifts, shift_families.parse_pairs(pairs))
+    except ValueError as error:
+        raise ReadmeError(str(error)) from None
 
 
 def _lr_grid(root, folders, labels):
@@ -216,7 +219,7 @@ def _command(root, *argv):
 
 
 KINDS = {"zoo": (_zoo, 0), "weights": (_weights, 0), "results": (_results, 1), "compare": (_compare, 2),
-         "budgets": (_budgets, 2), "shift": (_shift, 2), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
+         "budgets": (_budgets, 2), "shift": (_shift, 2), "shift_families": (_shift_families, 3), "lr_grid": (_lr_grid, 2), "recipes": (_recipes, 2),
          "sample_efficiency": (_sample_efficiency, 2), "control": (_control, 2),
          "confirmation": (_confirmation, 1),
          **frontier.BLOCKS, **claims.BLOCKS, **protocol_report.BLOCKS, **protocol_findings.BLOCKS,

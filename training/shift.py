@@ -47,6 +47,7 @@ from constrained_zoo.markdown import markdown_table
 from constrained_zoo.models.architecture import count_text
 
 from .sweeps.plots import FAMILY_COLORS
+from .sweeps import shift_families
 from .sweeps.results import FAMILY_ORDER, collect
 
 COLUMNS = ("model", "family", "params", "trainable_params", "seed", "shift", "test_accuracy")
@@ -125,6 +126,27 @@ def evaluate_shifts(run_dir, shifts, batch_size=1000):
     return accuracies
 
 
+def records_of(result, accuracies):
+    """One record (`COLUMNS`) per shift of a run: its `results.json` (`collect`) and `{shift: accuracy}`."""
+    return [{"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
+             "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": a}
+            for s, a in accuracies.items()]
+
+
+def stored_records(results_dir, shifts):
+    """The records of each finished run whose `shift.json` holds all of `shifts` (others left out, as `main` skips them).
+
+    What the command tabulates, read back from a results folder without weights.
+    """
+    records = []
+    for run_dir in run_dirs(results_dir):
+        stored = stored_shifts(run_dir)
+        if all(s in stored for s in shifts):
+            [result] = collect(run_dir)  # with every weight counted (`params`)
+            records += records_of(result, {s: stored[s] for s in shifts})
+    return records
+
+
 def to_csv(records):
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=COLUMNS, lineterminator="\n")
@@ -164,30 +186,6 @@ def to_markdown(rows, shifts):
     return markdown_table(header, cells, right=range(2, len(header))) + "\n\n" + note + "\n"
 
 
-def family_curves(rows, shifts):
-    """Each family's curve: the mean over its models of their accuracy at each shift, and the min and max.
-
-    Returns `[(family, models, mean, low, high)]` in `FAMILY_ORDER`, the
-    last three lists aligned with `shifts`; a model counts once whatever
-    its number of seeds (its accuracy is already the mean over them).
-
-    Example:
-
-    >>> rows = [{"model": m, "family": "mlp", "accuracy": {0: a, 2: b}} for m, a, b in (("x", 0.8, 0.4), ("y", 0.9, 0.6))]
-    >>> family_curves(rows, [0, 2])
-    [('mlp', ['x', 'y'], [0.85, 0.5], [0.8, 0.4], [0.9, 0.6])]
-    """
-    curves = []
-    families = [f for f in FAMILY_ORDER if any(r["family"] == f for r in rows)]
-    families += sorted({r["family"] for r in rows} - set(families))
-    for family in families:
-        members = [r for r in rows if r["family"] == family]
-        at = [[r["accuracy"][s] for r in members] for s in shifts]
-        curves.append((family, [r["model"] for r in members], [round(statistics.fmean(a), 10) for a in at],
-                       [min(a) for a in at], [max(a) for a in at]))
-    return curves
-
-
 def figure(rows, shifts, title=None):
     """The plot of `plot`, as a `matplotlib.figure.Figure` (on an Agg canvas), not saved.
 
@@ -206,7 +204,7 @@ def figure(rows, shifts, title=None):
     fig = Figure(figsize=(8, 5.5))
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    curves = family_curves(rows, shifts)
+    curves = shift_families.family_curves(rows, shifts)
     texts, ends, colors, segments = [], [], [], []
     for family, models, mean, low, high in curves:
         color = FAMILY_COLORS.get(family, "black")
@@ -316,11 +314,7 @@ def main(argv=None):
             continue
         print(f"[{i}/{len(runs)}] {result['model']} seed {result['seed']}: "
               + ", ".join(f"{s} px {a:.4f}" for s, a in accuracies.items()), flush=True)
-        records += [
-            {"model": result["model"], "family": result["family"], "trainable_params": result["trainable_params"],
-             "params": result["params"], "seed": result["seed"], "shift": s, "test_accuracy": a}
-            for s, a in accuracies.items()
-        ]
+        records += records_of(result, accuracies)
     if not records:
         print("error: no run could be evaluated (see above); nothing written.", file=sys.stderr)
         return 2

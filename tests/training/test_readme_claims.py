@@ -94,3 +94,94 @@ def test_results_md_the_earlier_mnist1d_study_is_superseded_where_the_protocol_a
     grows, open_ = "grows as data shrink", "not resolved"
     assert _changes(block, "SharedConv − fully connected") == (grows, grows, open_)
     assert _changes(block, "MultiChannelConv − fully connected")[2] == open_
+
+
+SHIFT_FAMILIES = ("shift_families results/fashion_mnist 1,2,6 locally_connected-fully_connected,locally_connected-mlp,"
+                  "low_rank_locally_connected-locally_connected,shared_conv-locally_connected,"
+                  "multi_channel_conv-locally_connected,shared_conv-multi_channel_conv")
+
+
+def _shift_block():
+    """The shift block's two tables: `({family: {column: (mean, low, high)}}, {(pair, measure): (d, low, high, verdict)})`."""
+    block = readme.generate_block(SHIFT_FAMILIES)
+    spread = re.compile(r"(-?\d+\.\d)|\+(\d+\.\d)")
+    families, pairs = {}, {}
+    for line in block.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 6 and cells[1].isdigit():
+            columns = ("1 px", "2 px", "6 px", "accuracy at 6 px")
+            families[cells[0]] = {c: tuple(float(a or b) for a, b in spread.findall(cell))
+                                  for c, cell in zip(columns, cells[2:])}
+        elif len(cells) == 5 and " − " in cells[0] and cells[3].startswith("["):
+            low, high = (float(x) for x in cells[3].strip("[]").split(","))
+            pairs[(cells[0], cells[1])] = (float(cells[2]), low, high, cells[4])
+    return families, pairs
+
+
+def _points_range(families, names, column):
+    """'7.8-8.6': the smallest and largest loss (or accuracy) over the families' models, as the prose writes it."""
+    values = [v for name in names for v in families[name][column][1:]]
+    return f"{min(abs(v) for v in values):.1f}-{max(abs(v) for v in values):.1f}"
+
+
+def _interval(pairs, pair, measure):
+    d, low, high, _ = pairs[(pair, measure)]
+    return f"{d:+.1f} points [{low:+.1f}, {high:+.1f}]" if measure.startswith("accuracy") else \
+        f"[{low:+.1f}, {high:+.1f}]"
+
+
+def test_results_md_the_shift_paragraphs_state_the_family_blocks_figures_and_verdicts():
+    families, pairs = _shift_block()
+    text = " ".join(open(os.path.join(readme.REPO, "docs", "results.md"), encoding="utf-8").read().split())
+    fully = ("mlp", "fully_connected")
+    assert f"every one is at {_points_range(families, families, 'accuracy at 6 px')}%" in text
+    assert (f"lose {_points_range(families, fully, '1 px')} points at 1 pixel and "
+            f"{_points_range(families, fully, '2 px')} at 2") in text
+    lc = "locally_connected − fully_connected"
+    d1, d2 = pairs[(lc, "change at 1 px")][0], pairs[(lc, "change at 2 px")][0]
+    assert (f"loses {_points_range(families, ['locally_connected'], '1 px')} and "
+            f"{_points_range(families, ['locally_connected'], '2 px')}, resolvably less than FullyConnected2D "
+            f"({d1:+.1f} points {_interval(pairs, lc, 'change at 1 px')} at 1 pixel, "
+            f"{d2:+.1f} {_interval(pairs, lc, 'change at 2 px')} at 2) and than the MLPs") in text
+    for s in (1, 2):
+        for pair in (lc, "locally_connected − mlp", "shared_conv − locally_connected",
+                     "multi_channel_conv − locally_connected"):
+            assert pairs[(pair, f"change at {s} px")][3].endswith("loses less"), (pair, s)
+        assert pairs[("shared_conv − multi_channel_conv", f"change at {s} px")][3] == "not resolved"
+    assert (f"(SharedConv {_points_range(families, ['shared_conv'], '1 px')}, MultiChannelConv "
+            f"{_points_range(families, ['multi_channel_conv'], '1 px')}), resolvably less than locality alone at 1 "
+            "and 2 pixels; between the two kinds of convolution the difference is not resolved there") in text
+    assert pairs[("multi_channel_conv − locally_connected", "change at 6 px")][3] == "not resolved"
+    assert "At 6 pixels the MultiChannelConv models have lost as much as the locally connected ones (the difference is not resolved)" in text
+    for pair in ("shared_conv − multi_channel_conv", "shared_conv − locally_connected"):
+        assert pairs[(pair, "accuracy at 6 px")][3] == "shared_conv is more accurate"
+    assert (f"at 6 pixels they are at {_points_range(families, ['shared_conv'], 'accuracy at 6 px')}%, resolvably "
+            f"more accurate than the MultiChannelConv models "
+            f"({_interval(pairs, 'shared_conv − multi_channel_conv', 'accuracy at 6 px')}) and the locally connected ones") in text
+    low_rank = "low_rank_locally_connected − locally_connected"
+    assert all(pairs[(low_rank, m)][3] == "not resolved" for m in ("change at 1 px", "change at 2 px", "change at 6 px"))
+    d = pairs[(low_rank, "change at 1 px")][0]
+    assert (f"lose {_points_range(families, ['low_rank_locally_connected'], '1 px')} points at 1 pixel and "
+            f"{_points_range(families, ['low_rank_locally_connected'], '2 px')} at 2, and their difference from the "
+            f"locally connected models is not resolved at any shift ({d:+.1f} points "
+            f"{_interval(pairs, low_rank, 'change at 1 px')} at 1 pixel)") in text
+
+
+def test_notebook_01_reads_the_shift_families_as_their_intervals_do():
+    import nbformat  # pylint: disable=import-outside-toplevel
+
+    notebook = nbformat.read(os.path.join(readme.REPO, "notebooks", "01_from_fully_connected_to_convolutions.ipynb"), 4)
+    said = " ".join(" ".join(c.source for c in notebook.cells if c.cell_type == "markdown").split())
+    _, pairs = _shift_block()
+    assert ("at 1 and 2 pixels the convolutions lose resolvably less than locality alone, and locality alone "
+            "resolvably less than full connection; partial sharing against locality alone is not resolved at any shift") in said
+    for s in (1, 2):
+        for pair in ("shared_conv − locally_connected", "multi_channel_conv − locally_connected",
+                     "locally_connected − fully_connected", "locally_connected − mlp"):
+            assert pairs[(pair, f"change at {s} px")][3].endswith("loses less")
+    low_rank = "low_rank_locally_connected − locally_connected"
+    assert all(pairs[(low_rank, f"change at {s} px")][3] == "not resolved" for s in (1, 2, 6))
+    assert "only the SharedConv models, the ones with global average pooling, are resolvably more accurate there" in said
+    assert pairs[("shared_conv − multi_channel_conv", "accuracy at 6 px")][3] == "shared_conv is more accurate"
+    assert pairs[("multi_channel_conv − locally_connected", "accuracy at 6 px")][3] == "not resolved"
+    assert pairs[("locally_connected − fully_connected", "accuracy at 6 px")][3] == "not resolved"
