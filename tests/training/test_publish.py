@@ -196,3 +196,63 @@ def test_a_tag_publishes_another_recipe_beside_the_tables(published, tmp_path, m
         models.create_model("cnn_tiny", weights="digits.nope")
     with pytest.raises(publish.PublishError, match=r"--tag must be lowercase .*received 'Front-ier'"):
         publish.publish(run_dir, weights_dir=other, tag="Front-ier")
+
+
+def test_records_name_the_runs_copy_in_the_repository_as_its_run(published, tmp_path, monkeypatch):
+    """`--records`: the manifest's `run` is the copy the repository keeps, once it is checked to be one."""
+    from constrained_zoo.training.publishing import harvest, records
+
+    run_dir, _ = published
+    copy = tmp_path / "repo" / "results" / "digits" / "runs" / "cnn_tiny" / "seed0"
+    harvest.copy_records(run_dir, copy)
+    assert records.differences(run_dir, copy) == []
+    monkeypatch.setattr(publish, "REPO", str(tmp_path / "repo"))  # the copy lies inside the repository
+    entry = publish.publish(run_dir, weights_dir=tmp_path / "w", records=copy)
+    assert entry["run"] == os.path.join("results", "digits", "runs", "cnn_tiny", "seed0")
+    assert records.disagreements(entry, copy) == []
+    # A copy that is not one is refused, naming the argument and the file, before anything is written.
+    history = (copy / "history.csv").read_text()
+    (copy / "history.csv").write_text(history + "\n")
+    with pytest.raises(publish.PublishError, match=r"--records '.*seed0' is not a copy of .*: history\.csv \(different\)"):
+        publish.publish(run_dir, weights_dir=tmp_path / "w2", records=copy)
+    os.remove(copy / "results.json")
+    with pytest.raises(publish.PublishError, match=r"results\.json \(missing in the records\)"):
+        publish.publish(run_dir, weights_dir=tmp_path / "w2", records=copy)
+    assert not (tmp_path / "w2").exists()
+
+
+def test_disagreements_name_what_a_manifest_entry_and_its_records_disagree_on(published, tmp_path):
+    from constrained_zoo.training.publishing import records
+
+    run_dir, root = published
+    [entry] = cli.read_json(root / "manifest.json")["weights"]
+    assert records.disagreements(entry, run_dir) == []
+    off = {**entry, "seed": 7, "commit": "0" * 40, "test_accuracy": entry["test_accuracy"] + 1 / entry["num_test"]}
+    found = records.disagreements(off, run_dir)
+    assert [f.split(":")[0] for f in found] == ["seed", "commit", "test accuracy"]
+    assert records.disagreements(entry, tmp_path) == [f"{str(tmp_path)!r} holds no readable config.json and results.json"]
+
+
+@pytest.mark.parametrize("name, weights", [(w["model"], _weights.weights_name(w))
+                                           for w in _weights.published_weights(root=_weights.PACKAGE_WEIGHTS_DIR)])
+def test_every_shipped_file_names_its_runs_records_in_the_repository(name, weights):
+    """The manifest's `run` of each shipped file is a folder of this repository whose records are that run's."""
+    from constrained_zoo.training.publishing import records
+
+    [entry] = [w for w in _weights.published_weights(weights, root=_weights.PACKAGE_WEIGHTS_DIR) if w["model"] == name]
+    assert not os.path.isabs(entry["run"]), entry["run"]
+    assert records.disagreements(entry, os.path.join(cli.REPO, entry["run"])) == []
+
+
+def test_harvest_publishes_a_seed_naming_its_records(published, tmp_path, monkeypatch):
+    """`harvest --publish-seed 0`: the records copied into the results folder, then the weights published from the sweep."""
+    from constrained_zoo.training.publishing import harvest
+
+    run_dir, _ = published
+    monkeypatch.setattr(publish, "REPO", str(tmp_path))
+    results = tmp_path / "results" / "digits"
+    done = harvest.harvest(str(run_dir.parent.parent.parent), str(results), ["cnn_tiny"], publish_seed=0,
+                           dataset="digits", weights_dir=tmp_path / "w")
+    entry = done["cnn_tiny"]["published"]
+    assert done["cnn_tiny"]["seeds"] == ["seed0"] and entry["run"] == os.path.join("results", "digits", "runs", "cnn_tiny", "seed0")
+    assert cli.read_json(tmp_path / "w" / "manifest.json")["weights"][0]["run"] == entry["run"]

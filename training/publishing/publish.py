@@ -2,6 +2,7 @@
 
     python -m constrained_zoo.training.publishing results/fashion_mnist/runs/cnn_bn_50k/seed0
     python -m constrained_zoo.training.publishing RUN_DIR --commit 029ac3e... --weights-dir /tmp/weights   # a dry run elsewhere
+    python -m constrained_zoo.training.publishing /clean/runs/M/seed0 --records results/fashion_mnist/runs/M/seed0
 
 `czoo-publish` is the same command. It takes a directory written by `python -m constrained_zoo.training.train` (`model.keras`,
 `config.json`, `results.json`, `history.csv`), loads its weights into
@@ -23,6 +24,11 @@ bytes, and the commit of the code that trained it: the one `config.json`
 records (`python -m constrained_zoo.training.train` records it in a git checkout), else
 `--commit`, else `git rev-parse HEAD` now; `commit_source` says which.
 
+The manifest's `run` is the run's folder, relative to the repository when
+inside it; with `--records` (a run trained in a clean checkout elsewhere),
+the copy of its records that the repository keeps, checked to be one
+(`records.differences`; `harvest.py` makes the copy).
+
 The root is `--weights-dir`, else `$ZOO_WEIGHTS_DIR`, else the package's
 `models/weights/`.
 """
@@ -38,7 +44,7 @@ from constrained_zoo.models import manifest
 
 from .. import settings
 from ..run import rundir
-from . import install
+from . import install, records as run_records
 
 REPO = rundir.REPO
 
@@ -130,12 +136,16 @@ def provenance(config, commit=None):
             state.get("dirty"))
 
 
-def entry_of(run_dir, config, results, model, counts, commit, tag):
-    """The manifest entry of a run (without its file, sha256 and bytes: `install.install` adds them)."""
+def entry_of(run_dir, config, results, model, counts, commit, tag, records=None):
+    """The manifest entry of a run (without its file, sha256 and bytes: `install.install` adds them).
+
+    Its `run` is `records` where given (the run's records in the repository), else `run_dir`;
+    relative to the repository when inside it.
+    """
     args = config["args"]
     correct, total, evaluation = counts
     commit, source, dirty = provenance(config, commit)
-    path = os.path.abspath(run_dir)
+    path = os.path.abspath(records or run_dir)
     entry = {
         **manifest.manifest_entry(model, args["model"], args["dataset"], tag=tag, overrides=args.get("model_args")),
         "seed": args["seed"], "command": settings.train_command(args),
@@ -153,7 +163,17 @@ def entry_of(run_dir, config, results, model, counts, commit, tag):
     return entry
 
 
-def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None, tag=None):
+def check_records(run_dir, records):
+    """Refuses `records` unless it is a faithful copy of `run_dir`'s record files (`records.differences`)."""
+    if records is None:
+        return
+    found = run_records.differences(run_dir, records)
+    if found:
+        raise PublishError(f"--records {os.fspath(records)!r} is not a copy of {os.fspath(run_dir)!r}'s records: "
+                           f"{', '.join(found)}. Copy them (python -m constrained_zoo.training.publishing.harvest) first.")
+
+
+def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None, tag=None, records=None):
     """Publishes `run_dir`'s weights and manifest entry; returns the entry.
 
     Args:
@@ -168,11 +188,16 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None,
             weights name is the dataset), or a name of lowercase letters,
             digits and underscores for another recipe (weights name
             `<dataset>.<tag>`, as timm's pretrained tags).
+        records: the run's records as the repository keeps them (a folder
+            with the same `config.json`, `results.json`, `history.csv` and,
+            if the run has one, `shift.json`): the manifest names it as the
+            run, instead of `run_dir`, which may be a checkout elsewhere.
 
     Raises:
         PublishError: not a finished run, another dataset than `dataset`, an
-            invalid `tag`, weights that do not fit the zoo's model, or a
-            re-computed test accuracy other than the run's.
+            invalid `tag`, `records` that are not a copy of the run's,
+            weights that do not fit the zoo's model, or a re-computed test
+            accuracy other than the run's.
 
     Example:
 
@@ -182,9 +207,10 @@ def publish(run_dir, dataset=None, commit=None, weights_dir=None, data_dir=None,
     from constrained_zoo import models  # pylint: disable=import-outside-toplevel
 
     config, results = read_run(run_dir, dataset, tag)
+    check_records(run_dir, records)
     model = zoo_model(run_dir, config)
     counts = recheck(model, run_dir, config["args"], results, data_dir)
-    entry = entry_of(run_dir, config, results, model, counts, commit, tag)
+    entry = entry_of(run_dir, config, results, model, counts, commit, tag, records)
     return install.install(models.weights_dir(weights_dir), entry, model.save_weights)
 
 
@@ -206,12 +232,15 @@ def main(argv=None):
     parser.add_argument("--data-dir", default=None, help="where to look first for the test data")
     parser.add_argument("--tag", default=None,
                         help="publish under weights name DATASET.TAG (a recipe other than the README table's)")
+    parser.add_argument("--records", default=None,
+                        help="the run's records as the repository keeps them (e.g. results/fashion_mnist/runs/M/seed0, "
+                             "a copy of RUN_DIR's config.json, results.json, history.csv): the manifest names it as the run")
     args = parser.parse_args(argv)
     import tensorflow as tf  # pylint: disable=import-outside-toplevel
 
     tf.config.experimental.enable_op_determinism()  # as training.evaluate --weights
     try:
-        entry = publish(args.run_dir, args.dataset, args.commit, args.weights_dir, args.data_dir, args.tag)
+        entry = publish(args.run_dir, args.dataset, args.commit, args.weights_dir, args.data_dir, args.tag, args.records)
     except ValueError as error:  # PublishError, an unknown model or override
         print(f"error: {error}", file=sys.stderr)
         return 2
