@@ -19,8 +19,8 @@ whose runs have all finished) this
    folder's (one folder, one recipe);
 2. replaces `RESULTS/runs/MODEL/` with the records of the sweep's runs:
    the old seeds go with it, so the table's row is the new runs and
-   only them; the new folder is written beside the old and swapped in,
-   so a reader never sees half of it;
+   only them; the new folder is written beside the old and swapped in
+   (`atomic.atomic_path`), so a reader never sees half of it;
 3. with `--publish-seed S`, publishes seed S's weights from the sweep
    (`publish.publish`, which re-checks the test accuracy), naming its copy
    in `RESULTS` as the run (`--records`): the manifest points into the
@@ -41,7 +41,7 @@ import os
 import shutil
 import sys
 
-from constrained_zoo.atomic import atomic_path
+from constrained_zoo.atomic import atomic_path, remove_leftovers
 
 from ..run import rundir
 from . import records
@@ -57,7 +57,7 @@ def models_of(sweep):
     """`{model folder: {"finished": [seed dirs], "training": [seed dirs]}}` under `SWEEP/runs/`."""
     found = {}
     runs = os.path.join(sweep, "runs")
-    for model in sorted(os.listdir(runs)) if os.path.isdir(runs) else []:
+    for model in sorted(n for n in os.listdir(runs) if not n.startswith(".")) if os.path.isdir(runs) else []:
         seeds = sorted(d for d in os.listdir(os.path.join(runs, model)) if d.startswith("seed"))
         state = found.setdefault(model, {"finished": [], "training": []})
         for seed in seeds:
@@ -109,15 +109,12 @@ def copy_records(run_dir, dest):
 def replace_model(sweep, results_dir, model):
     """`RESULTS/runs/MODEL` becomes the records of `SWEEP/runs/MODEL`'s runs (staged beside it, then swapped in)."""
     runs = os.path.join(results_dir, "runs")
-    staged, old, final = (os.path.join(runs, name) for name in (f".{model}.harvest", f".{model}.old", model))
-    for leftover in (staged, old):  # of a harvest killed before
-        shutil.rmtree(leftover, ignore_errors=True)
-    for seed in models_of(sweep)[model]["finished"]:
-        copy_records(os.path.join(sweep, "runs", model, seed), os.path.join(staged, seed))
-    if os.path.exists(final):
-        os.rename(final, old)
-    os.rename(staged, final)
-    shutil.rmtree(old, ignore_errors=True)
+    os.makedirs(runs, exist_ok=True)
+    remove_leftovers(runs)  # of a harvest killed before
+    final = os.path.join(runs, model)
+    with atomic_path(final) as staged:  # a directory: the old one goes aside, the new one in, as one step
+        for seed in models_of(sweep)[model]["finished"]:
+            copy_records(os.path.join(sweep, "runs", model, seed), os.path.join(staged, seed))
     return sorted(os.listdir(final))
 
 
