@@ -56,7 +56,7 @@ def test_render_replaces_only_the_blocks(tmp_path):
     assert "| stale | table |" not in fresh
     assert "| cnn_small ★ † | multi_channel_conv | 1,898 | 0.9000 | 1 | 2 | 1,000 | 3 |" in fresh
     assert "<!-- /generated -->\n\nProse between, kept.\n<!-- generated: compare" in fresh
-    assert "| cnn_small | multi_channel_conv | 1,898 | 0.9000 | 0.9000 | +0.0 |\n<!-- /generated -->\n" in fresh
+    assert "| cnn_small | multi_channel_conv | 1,898 | 0.9000 | 0.9000 | +0.0 | n/a (one seed) |\n<!-- /generated -->\n" in fresh
     assert readme.render(fresh, tmp_path) == fresh
 
 

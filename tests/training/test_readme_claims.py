@@ -185,3 +185,12 @@ def test_notebook_01_reads_the_shift_families_as_their_intervals_do():
     assert pairs[("shared_conv − multi_channel_conv", "accuracy at 6 px")][3] == "shared_conv is more accurate"
     assert pairs[("multi_channel_conv − locally_connected", "accuracy at 6 px")][3] == "not resolved"
     assert pairs[("locally_connected − fully_connected", "accuracy at 6 px")][3] == "not resolved"
+
+
+def test_results_md_the_earlier_studys_two_steps_point_to_the_protocols_intervals():
+    text = " ".join(open(os.path.join(readme.REPO, "docs", "results.md"), encoding="utf-8").read().split())
+    assert ("The protocol study's findings give both changes their intervals, and resolve both in these directions"
+            in text)
+    block = _assert_the_mnist1d_10k_verdicts()
+    assert _changes(block, "locally connected − fully connected")[0] == "shrinks as data shrink"
+    assert _changes(block, "SharedConv − locally connected")[0] == "grows as data shrink"

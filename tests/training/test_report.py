@@ -234,3 +234,25 @@ def test_every_weight_is_counted_batchnorm_statistics_included():
     assert results.count_text({"params": counted, "trainable_params": trainable}) == f"{counted:,} ({trainable:,})"
     assert results.count_text({"params": 5, "trainable_params": 5}) == "5"
     assert results.weights_of("not_a_zoo_model", {}, [28, 28, 1], 10, 123) == 123
+
+
+def test_compare_pairs_the_change_by_seed_with_its_interval(tmp_path):
+    """`report --compare`: each model's change from one folder to the other, seed by seed, Student's t over the seeds."""
+    from scipy import stats
+
+    base, variant = tmp_path / "base", tmp_path / "variant"
+    pairs = {0: (0.90, 0.60), 1: (0.92, 0.61), 2: (0.91, 0.63)}
+    for seed, (a, b) in pairs.items():
+        _write_run(base / "runs", "cnn_small", seed=seed, accuracy=a)
+        _write_run(variant / "runs", "cnn_small", seed=seed, accuracy=b)
+    _write_run(base / "runs", "lc_small", model="lc_small", seed=0, accuracy=0.8)
+    _write_run(variant / "runs", "lc_small", model="lc_small", seed=0, accuracy=0.7)
+    table = results.compare(str(base), str(variant))
+    changes = [100 * (b - a) for a, b in pairs.values()]
+    half = stats.t.ppf(0.975, 2) * np.std(changes, ddof=1) / np.sqrt(3)
+    low, high = np.mean(changes) - half, np.mean(changes) + half
+    assert f"| {np.mean(changes):+.1f} | [{low:+.1f}, {high:+.1f}] (3 seeds) |" in table
+    assert "| -10.0 | n/a (one seed) |" in table  # one seed: no interval
+    _write_run(variant / "runs", "lc_small", model="lc_small", seed=1, accuracy=0.9)
+    _write_run(base / "runs", "lc_small", model="lc_small", seed=1, accuracy=0.8)
+    assert "(2 seeds, not resolved) |" in results.compare(str(base), str(variant))  # -10 then +10 points

@@ -307,18 +307,30 @@ def recipe_title(out_dir):
 
 
 def compare(base_dir, variant_dir):
-    """Markdown table of each model's accuracy in two result folders.
+    """Markdown table of each model's accuracy in two result folders, the change with its paired interval.
 
     E.g. MNIST-1D against pixel-shuffled MNIST-1D: the drop, in points,
     that the variant costs each model (the MNIST-1D paper's spatial-prior
-    experiment).
+    experiment). Seed k of the two folders shares its split and data
+    order, so the change is also taken seed by seed, with its 95% t-interval
+    over the common seeds and "not resolved" where it covers zero.
     """
-    base = {r["label"]: r for r in summarize(collect(os.path.join(base_dir, "runs")))}
-    variant = {r["label"]: r for r in summarize(collect(os.path.join(variant_dir, "runs")))}
+    from .paired import paired_points  # pylint: disable=import-outside-toplevel
+
+    base_runs, variant_runs = collect(os.path.join(base_dir, "runs")), collect(os.path.join(variant_dir, "runs"))
+    base = {r["label"]: r for r in summarize(base_runs)}
+    variant = {r["label"]: r for r in summarize(variant_runs)}
+    by_seed = lambda runs, name: {r["seed"]: r["test_accuracy"] for r in runs if model_label(  # noqa: E731
+        r["model"], r.get("model_args")) == name}
     header = ["model", "family", "weights (trainable)", os.path.basename(base_dir.rstrip("/")),
-              os.path.basename(variant_dir.rstrip("/")), "change (points)"]
-    cells = [[name, base[name]["family"], count_text(base[name]), f"{base[name]['test_accuracy_mean']:.4f}",
-              f"{variant[name]['test_accuracy_mean']:.4f}",
-              f"{100 * (variant[name]['test_accuracy_mean'] - base[name]['test_accuracy_mean']):+.1f}"]
-             for name in variant if name in base]
-    return markdown_table(header, cells, right=range(2, 6)) + "\n"
+              os.path.basename(variant_dir.rstrip("/")), "change (points)", "95% interval, paired by seed"]
+    cells = []
+    for name in (n for n in variant if n in base):
+        mean, low, high = paired_points(by_seed(variant_runs, name), by_seed(base_runs, name))
+        seeds = len(set(by_seed(variant_runs, name)) & set(by_seed(base_runs, name)))
+        interval = "n/a (one seed)" if low is None else (
+            f"[{low:+.1f}, {high:+.1f}] ({seeds} seeds{'' if low > 0 or high < 0 else ', not resolved'})")
+        cells.append([name, base[name]["family"], count_text(base[name]), f"{base[name]['test_accuracy_mean']:.4f}",
+                      f"{variant[name]['test_accuracy_mean']:.4f}",
+                      f"{100 * (variant[name]['test_accuracy_mean'] - base[name]['test_accuracy_mean']):+.1f}", interval])
+    return markdown_table(header, cells, right=range(2, 7)) + "\n"
