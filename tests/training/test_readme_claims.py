@@ -171,9 +171,13 @@ def test_results_md_the_shift_paragraphs_state_the_family_blocks_figures_and_ver
     assert "At 6 pixels the MultiChannelConv models have lost as much as the locally connected ones (the difference is not resolved)" in text
     for pair in ("shared_conv − multi_channel_conv", "shared_conv − locally_connected"):
         assert pairs[(pair, "accuracy at 6 px")][3] == "shared_conv is more accurate"
+    others = [f for f in families if f != "shared_conv"]
     assert (f"at 6 pixels they are at {_points_range(families, ['shared_conv'], 'accuracy at 6 px')}%, resolvably "
             f"more accurate than the MultiChannelConv models "
-            f"({_interval(pairs, 'shared_conv − multi_channel_conv', 'accuracy at 6 px')}) and the locally connected ones") in text
+            f"({_interval(pairs, 'shared_conv − multi_channel_conv', 'accuracy at 6 px')}) and the locally connected "
+            f"ones, and above every model of the other families (at most "
+            f"{max(families[f]['accuracy at 6 px'][2] for f in others):.1f}%, a range of means)") in text
+    assert min(families["shared_conv"]["accuracy at 6 px"][1:]) > max(families[f]["accuracy at 6 px"][2] for f in others)
     low_rank = "low_rank_locally_connected − locally_connected"
     assert all(pairs[(low_rank, m)][3] == "not resolved" for m in ("change at 1 px", "change at 2 px", "change at 6 px"))
     d = pairs[(low_rank, "change at 1 px")][0]
