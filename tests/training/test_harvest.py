@@ -65,11 +65,23 @@ def test_what_cannot_be_harvested_is_refused_before_anything_is_written(tmp_path
     _recipe(sweep, epochs=40)
     results.mkdir()
     _recipe(results)
+    _run(results, "lc", 0, 0.7)  # a model this harvest would leave, of the folder's recipe
     with pytest.raises(harvest.HarvestError, match=r"another recipe .* differ in \['epochs'\]"):
         harvest.harvest(str(sweep), str(results), ["mlp"])
     with pytest.raises(harvest.HarvestError, match="has no runs/ folder"):
         harvest.harvest(str(tmp_path / "empty"), str(results))
-    assert not (results / "runs").exists()
+    assert sorted(os.listdir(results / "runs")) == ["lc"]
+
+
+def test_a_folder_whose_every_model_is_replaced_takes_the_sweeps_recipe(tmp_path):
+    sweep, results = tmp_path / "sweep", tmp_path / "results"
+    _run(sweep, "cnn", 0, 0.9)
+    _run(results, "cnn", 0, 0.5)
+    results.mkdir(exist_ok=True)
+    _recipe(sweep, epochs=40, validation_points=None)  # e.g. a setting added since the folder's runs
+    _recipe(results)
+    harvest.harvest(str(sweep), str(results))
+    assert cli.read_json(results / "recipe.json") == cli.read_json(sweep / "recipe.json")
 
 
 def test_the_command_says_what_it_did_and_refuses_plainly(tmp_path):

@@ -16,7 +16,8 @@ whose runs have all finished) this
 
 1. refuses a model with a run still training (a `config.json` without
    `results.json`), and a sweep whose `recipe.json` is not the results
-   folder's (one folder, one recipe);
+   folder's while other models of the folder stay (one folder, one
+   recipe); where every model of the folder is replaced, so is its recipe;
 2. replaces `RESULTS/runs/MODEL/` with the records of the sweep's runs:
    the old seeds go with it, so the table's row is the new runs and
    only them; the new folder is written beside the old and swapped in
@@ -123,14 +124,16 @@ def harvest(sweep, results_dir, names=None, publish_seed=None, dataset=None, wei
     from . import publish  # pylint: disable=import-outside-toplevel  (Keras only when publishing)
 
     names = chosen(sweep, names)
-    check_recipe(sweep, results_dir)
+    kept = [m for m in models_of(results_dir) if m not in names]  # the folder's models this harvest leaves
+    if kept:
+        check_recipe(sweep, results_dir)
     seed = None if publish_seed is None else f"seed{publish_seed}"
     missing = [m for m in names if seed is not None and seed not in models_of(sweep)[m]["finished"]]
     if missing:
         raise HarvestError(f"--publish-seed {publish_seed}: {missing} have no finished {seed}")
     os.makedirs(os.path.join(results_dir, "runs"), exist_ok=True)
-    if os.path.exists(os.path.join(sweep, RECIPE)) and not os.path.exists(os.path.join(results_dir, RECIPE)):
-        _copy(os.path.join(sweep, RECIPE), os.path.join(results_dir, RECIPE))
+    if os.path.exists(os.path.join(sweep, RECIPE)) and (not kept or not os.path.exists(os.path.join(results_dir, RECIPE))):
+        _copy(os.path.join(sweep, RECIPE), os.path.join(results_dir, RECIPE))  # every model replaced: the recipe too
     done = {}
     for model in names:
         seeds = replace_model(sweep, results_dir, model)
