@@ -53,6 +53,31 @@ def _to_channels_first(x):
     return np.moveaxis(x, -1, 1)
 
 
+def _keras_channels_first(name, x, weights, *args, **kwargs):
+    """Keras's layer of these (channels-first) arguments on `x`, given `weights`, as numpy.
+
+    On TensorFlow the reference is Keras's channels-last layer on the
+    transposed input, moved back. TensorFlow's CPU convolution runs NCHW
+    only through oneDNN, which it turns on by default only on some CPUs
+    (on one without AVX-512, Keras's channels-first Conv2D raises
+    "The Conv2D op currently only supports the NHWC tensor format on the
+    CPU", TF 2.21), and its NCHW depthwise kernel gave wrong numbers (0.9
+    off for valid/stride 2 after a stride-1 call with the same shapes: a
+    cached oneDNN primitive). On JAX and torch it is Keras's channels-first
+    layer itself.
+    """
+    if keras.backend.backend() == "tensorflow":
+        swap = lambda v: "channels_last" if v == "channels_first" else v  # noqa: E731
+        theirs = _theirs(name, *map(swap, args), **{k: swap(v) for k, v in kwargs.items()})
+        theirs.build(np.moveaxis(x, 1, -1).shape)
+        theirs.set_weights(weights)
+        return _to_channels_first(helpers.run(theirs, np.moveaxis(x, 1, -1)))
+    theirs = _theirs(name, *args, **kwargs)
+    theirs.build(x.shape)
+    theirs.set_weights(weights)
+    return helpers.run(theirs, x)
+
+
 def _dilate(kernel, rates):
     """The kernel (*window, ...) with rate - 1 zeros between taps (numpy)."""
     for axis, rate in enumerate(rates):
@@ -94,11 +119,9 @@ def test_positional_arguments_mean_what_they_mean_in_keras(name):
     ours = _ours(name, *args)
     assert (ours.kernel_size, ours.strides, ours.padding, ours.data_format, ours.dilation_rate) == (
         (3,) * rank, (1,) * rank, "valid", "channels_first", (2,) * rank)
-    theirs = _theirs(name, *args) if CONVS[name][3] else _theirs(name, 3, 1, "valid", 1, "channels_first", 2)
+    theirs = args if CONVS[name][3] else (3, 1, "valid", 1, "channels_first", 2)
     weights = helpers.assign_random_weights(ours, x.shape, rng)
-    theirs.build(x.shape)
-    theirs.set_weights(weights)
-    _close(helpers.run(ours, x), helpers.run(theirs, x))
+    _close(helpers.run(ours, x), _keras_channels_first(name, x, weights, *theirs))
 
 
 @pytest.mark.parametrize(
@@ -142,22 +165,7 @@ def test_channels_first_equals_keras_channels_first(name, padding, strides):
     config = dict(kernel_size=3, strides=strides, padding=padding, data_format="channels_first")
     ours = _ours(name, **config)
     weights = helpers.assign_random_weights(ours, x.shape, rng)
-    if name.startswith("SharedConv") and keras.backend.backend() == "tensorflow":
-        # TensorFlow's depthwise convolution in NCHW on the CPU gave wrong
-        # numbers here (0.9 off for valid/stride 2 after a stride-1 call with
-        # the same shapes, right when run alone: a cached oneDNN primitive,
-        # seen with TF 2.21). Keras's channels-last layer on the transposed
-        # input is the reference on TensorFlow; on JAX, its channels-first one.
-        config["data_format"] = "channels_last"
-        theirs = _theirs(name, **config)
-        theirs.build(np.moveaxis(x, 1, -1).shape)
-        theirs.set_weights(weights)
-        expected = _to_channels_first(helpers.run(theirs, np.moveaxis(x, 1, -1)))
-    else:
-        theirs = _theirs(name, **config)
-        theirs.build(x.shape)
-        theirs.set_weights(weights)
-        expected = helpers.run(theirs, x)
+    expected = _keras_channels_first(name, x, weights, **config)
     actual = helpers.run(ours, x)
     assert actual.shape == expected.shape == tuple(ours.compute_output_shape(x.shape))
     _close(actual, expected)
