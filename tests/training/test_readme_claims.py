@@ -214,3 +214,26 @@ def test_results_md_the_earlier_studys_two_steps_point_to_the_protocols_interval
     block = _assert_the_mnist1d_10k_verdicts()
     assert _changes(block, "locally connected − fully connected")[0] == "shrinks as data shrink"
     assert _changes(block, "SharedConv − locally connected")[0] == "grows as data shrink"
+
+
+def test_results_md_the_partly_shared_layer_against_its_paper_on_mnist1d():
+    """docs/results.md's verdicts on Elsayed et al.'s claim, against the study's generated findings."""
+    text = " ".join(open(os.path.join(readme.REPO, "docs", "results.md"), encoding="utf-8").read().split())
+    block = readme.generate_block("findings results/studies/lowrank_paper_mnist1d/protocol.json")
+    verdict = lambda label: re.search(r"\(([^()]*)\)\.?$", _sentence(block, f"- {label}:").split(";")[0]).group(1)  # noqa: E731
+    paper = "lrlc1d_r4_10k+softmax"
+    assert "The paper's claim does not hold here" in text
+    assert _sentence(block, "- The claim that").endswith(
+        f"beats each of cnn1d_strided, lc1d_small at n = 3,600 does not hold: cnn1d_strided is ahead.")
+    assert verdict(f"{paper} − cnn1d_strided (primary)") == "cnn1d_strided ahead"
+    assert verdict(f"{paper} − lc1d_small (primary)") == f"{paper} ahead"
+    assert "Its parameterization is not what decides" in text
+    assert verdict(f"{paper} − lrlc1d_r4_10k (primary)") == "not resolved"
+    assert "The exploratory rows agree at 1,000 examples" in text
+    assert verdict(f"{paper} − cnn1d_strided (exploratory)") == "cnn1d_strided ahead"
+    assert verdict(f"{paper} − lc1d_small (exploratory)") == f"{paper} ahead"
+    assert verdict(f"{paper} − lrlc1d_r4_10k (exploratory)") == "not resolved"
+    assert "no rank of the paper's mixing is resolvably ahead of the convolution at either size" in text
+    for rank in (2, 8):
+        line = _sentence(block, f"- lrlc1d_r{rank}_10k+softmax − cnn1d_strided (exploratory):")
+        assert "+softmax ahead" not in line.split("From n =")[0]

@@ -11,10 +11,13 @@ makes (the chapter's, or the protocol's `comparisons`):
   minus the largest, paired by seed): "grows", "shrinks" or "not resolved";
 - with a control, the same change in the control and in the spatial order's
   part (true order minus the control, seed by seed);
-- where one model is the `a` of several primary comparisons at a size (a
-  claim that it beats each of them, as Elsayed et al. claim of the partly
-  shared layer), whether the claim holds: every interval above zero (an
-  intersection-union test), one below zero (it does not), or neither.
+- where one model is the `a` of several primary comparisons at a size
+  with models of other groups (a claim that it beats each of those
+  families, as Elsayed et al. claim of the partly shared layer), whether
+  the claim holds: every interval above zero (an intersection-union test),
+  one below zero (it does not), or neither. A primary comparison within
+  the model's own group (the paper's mixing against the free one) asks
+  another question and stands on its own line.
 
 In the docs: `<!-- generated: findings results/studies/mnist1d_10k/protocol.json -->`;
 until the protocol is complete the block says how far it is and shows no
@@ -59,11 +62,16 @@ def sentence(protocol, label, more, less, by_condition):
     return text + "."
 
 
-def joint_claims(protocol, by_condition):
-    """One line per (model, size) that is the `a` of two or more primary comparisons: does it beat them all?"""
+def joint_claims(protocol, by_condition, groups):
+    """One line per (model, size) that is the `a` of two or more primary comparisons with other groups: does it beat them all?
+
+    `groups` is `{model name: its chapter group}`; a comparison within one group is left out of the claim.
+    """
     true = protocol.conditions[0].name
     claims = {}
     for c in protocol.comparisons:
+        if groups.get(c.a) == groups.get(c.b):
+            continue
         for size in c.sizes if c.role == "primary" else ():
             claims.setdefault((c.a, size), []).append(c)
     lines = []
@@ -90,7 +98,8 @@ def findings(protocol, cells):
     for label, _, _, _, more, less in pairs(protocol, cells):
         if label in by_condition[protocol.conditions[0].name]:
             lines.append(sentence(protocol, label, more, less, by_condition))
-    return lines + joint_claims(protocol, by_condition)
+    groups = {name: cell["group"] for (_, name, _), cell in cells.items()}
+    return lines + joint_claims(protocol, by_condition, groups)
 
 
 def block(protocol):
