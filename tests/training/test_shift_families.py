@@ -90,7 +90,7 @@ def test_bad_arguments_are_named():
         shift_families.comparison(models, "mlp", "mlp", 1, measure="loss")
     with pytest.raises(ValueError, match="'cnn'.*mlp"):
         shift_families.comparison(models, "cnn", "mlp", 1)
-    with pytest.raises(ValueError, match="`pairs`.*'a-b-c'"):
+    with pytest.raises(ValueError, match=r"a pair is 'A-B' .*received 'a-b-c' in 'mlp-cnn,a-b-c'"):
         shift_families.parse_pairs("mlp-cnn,a-b-c")
     assert shift_families.parse_pairs("locally_connected-mlp") == [("locally_connected", "mlp")]
 
@@ -111,6 +111,6 @@ def test_the_block_reads_the_runs_shift_json(tmp_path):
     expected = statistics.fmean([-5.5, -5.3]) - statistics.fmean([-8.2, -8.2])
     assert f"| {expected:+.1f} |" in row and row.endswith("| locally_connected loses less |")
     assert "| locally_connected | 2 | -5.4 (-5.5 to -5.3) | 84.6 (84.5 to 84.7) |" in text
-    with pytest.raises(readme.ReadmeError, match="`pairs`"):
+    with pytest.raises(readme.ReadmeError, match=r"a pair is 'A-B' .*received 'lc-fc-x'"):
         readme.generate_block(f"shift_families {tmp_path} 1 lc-fc-x", root="/")
 

@@ -326,8 +326,9 @@ def compare(base_dir, variant_dir):
               os.path.basename(variant_dir.rstrip("/")), "change (points)", "95% interval, paired by seed"]
     cells = []
     for name in (n for n in variant if n in base):
-        mean, low, high = paired_points(by_seed(variant_runs, name), by_seed(base_runs, name))
-        seeds = len(set(by_seed(variant_runs, name)) & set(by_seed(base_runs, name)))
+        after, before = by_seed(variant_runs, name), by_seed(base_runs, name)
+        mean, low, high = paired_points(after, before)
+        seeds = len(set(after) & set(before))
         interval = "n/a (one seed)" if low is None else (
             f"[{low:+.1f}, {high:+.1f}] ({seeds} seeds{'' if low > 0 or high < 0 else ', not resolved'})")
         cells.append([name, base[name]["family"], count_text(base[name]), f"{base[name]['test_accuracy_mean']:.4f}",

@@ -33,6 +33,7 @@ import statistics
 
 from constrained_zoo.markdown import markdown_table
 
+from .claims import parse_pairs  # noqa: F401  the blocks' A-B,... pairs, as `differences` reads them
 from .results import FAMILY_ORDER
 
 
@@ -176,17 +177,3 @@ def to_markdown(models, shifts, pairs, level=0.95):
               "the zoo's models of each family, not for every network of that family."]
     return "\n".join(lines) + "\n"
 
-
-def parse_pairs(text):
-    """`"a-b,c-d"` → `[("a", "b"), ("c", "d")]` (family names hold underscores, never hyphens).
-
-    Raises:
-        ValueError: an item is not two names joined by one hyphen.
-    """
-    pairs = []
-    for item in text.split(","):
-        names = item.split("-")
-        if len(names) != 2 or not all(names):
-            raise ValueError(f"Invalid value for argument `pairs`: expected FAMILY-FAMILY items, received {item!r}")
-        pairs.append(tuple(names))
-    return pairs
